@@ -1,0 +1,1 @@
+"""Lambda handlers: parse the event, call one function in reconciler.triggers, return."""

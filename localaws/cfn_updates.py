@@ -1,0 +1,380 @@
+"""Stand-in for CloudFormation updating RDS instances, RDS subnet groups, log groups and KMS
+keys in place during a stack update.
+
+AWS behaviour: when a stack update changes a property that the resource schema does not
+mark create-only, CloudFormation calls the service's modify API (ModifyDBInstance,
+ModifyDBSubnetGroup, PutRetentionPolicy, EnableKeyRotation, ...) and the resource keeps its
+physical id, so `Ref`/`GetAtt` and outputs are unchanged. When a create-only property
+changes, CloudFormation creates a replacement, points references at it and deletes the old
+resource during cleanup; a resource with a custom name cannot be replaced that way and the
+update fails.
+
+moto 5.2.5 gives these four model classes no `update_from_cloudformation_json`, so its
+update path stores `None` for the resource: the stack loses it, outputs that read it break,
+and the backend keeps the old values while the stack reports UPDATE_COMPLETE.
+
+`install()` gives each class that classmethod. To know what changed, it also wraps
+`create_from_cloudformation_json` to remember the properties each resource was last
+deployed with. Only changed properties are applied; a property removed from the template
+goes back to AWS's default where AWS has one (listed per type below) and is otherwise left
+as it is. Deciding whether a replacement is acceptable is the reconciler's job, before any
+change set runs; here a create-only change simply replaces the resource as AWS would.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from moto.cloudformation.exceptions import ValidationError
+from moto.ec2.models import ec2_backends
+from moto.kms.models import Key, kms_backends
+from moto.logs.models import LogGroup, logs_backends
+from moto.rds.models import DBInstance, DBSubnetGroup, rds_backends
+
+logger = logging.getLogger(__name__)
+
+# Set on each model instance; never serialised by moto (its responses name fields explicitly).
+_DEPLOYED_PROPERTIES = "_localaws_deployed_properties"
+_INSTALLED_MARK = "_localaws_cfn_updates"
+
+
+class _Absent:
+    """A property missing from one side of a template diff."""
+
+    def __repr__(self) -> str:
+        return "ABSENT"
+
+
+ABSENT: Any = _Absent()
+_KEEP: Any = object()  # no AWS default: a removed property leaves the live value alone
+
+Changes = Mapping[str, Any]  # changed property -> its new value, or ABSENT when removed
+
+
+# --- value coercion: templates carry strings where parameters are substituted -------------
+
+
+def _bool(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() == "true"
+    return bool(value)
+
+
+def _int(value: Any) -> int:
+    return int(value)
+
+
+def _str(value: Any) -> str:
+    return str(value)
+
+
+def _strs(value: Any) -> list[str]:
+    return [str(item) for item in value or []]
+
+
+def _name(value: Any) -> str:
+    # moto resolves a Ref to an RDS group without a physical id to the model object itself.
+    return str(getattr(value, "name", value))
+
+
+def _tag_list(value: Any) -> list[dict[str, str]]:
+    return [{"Key": str(tag["Key"]), "Value": str(tag["Value"])} for tag in value or []]
+
+
+def _tag_dict(value: Any) -> dict[str, str]:
+    return {tag["Key"]: tag["Value"] for tag in _tag_list(value)}
+
+
+def _policy_document(value: Any) -> str:
+    # CloudFormation accepts a JSON object or a string; the KMS API takes a string.
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _tag_changes(old: Any, new: Any) -> tuple[dict[str, str], list[str]]:
+    """Tags to set and tag keys to remove; tags added outside the stack are left alone."""
+    before, after = _tag_dict(old), _tag_dict(new)
+    to_set = {key: value for key, value in after.items() if before.get(key) != value}
+    return to_set, [key for key in before if key not in after]
+
+
+# --- per type: what to change in moto's backend ---------------------------------------------
+
+# CloudFormation property -> (DBInstance attribute set via modify_db_instance, coercion,
+# value when the property is removed from the template).
+_DB_INSTANCE_FIELDS: dict[str, tuple[str, Callable[[Any], Any], Any]] = {
+    "DBInstanceClass": ("db_instance_class", _str, _KEEP),
+    "AllocatedStorage": ("allocated_storage", _int, _KEEP),
+    "MaxAllocatedStorage": ("max_allocated_storage", _int, _KEEP),
+    "StorageType": ("storage_type", _str, _KEEP),
+    "Iops": ("iops", _int, _KEEP),
+    "StorageThroughput": ("storage_throughput", _int, _KEEP),
+    "BackupRetentionPeriod": ("backup_retention_period", _int, 1),
+    "PreferredBackupWindow": ("preferred_backup_window", _str, _KEEP),
+    "PreferredMaintenanceWindow": ("preferred_maintenance_window", lambda v: str(v).lower(), _KEEP),
+    "MultiAZ": ("multi_az", _bool, False),
+    "DeletionProtection": ("deletion_protection", _bool, False),
+    "PubliclyAccessible": ("publicly_accessible", _bool, _KEEP),
+    "EngineVersion": ("engine_version", _str, _KEEP),
+    "AutoMinorVersionUpgrade": ("auto_minor_version_upgrade", _bool, True),
+    "CopyTagsToSnapshot": ("copy_tags_to_snapshot", _bool, False),
+    "VPCSecurityGroups": ("vpc_security_group_ids", _strs, _KEEP),
+    "DBParameterGroupName": ("db_parameter_group_name", _name, _KEEP),
+    "OptionGroupName": ("option_group_name", _name, _KEEP),
+    "CACertificateIdentifier": ("ca_certificate_identifier", _str, _KEEP),
+    "EnableIAMDatabaseAuthentication": ("enable_iam_database_authentication", _bool, False),
+    "EnableCloudwatchLogsExports": ("enabled_cloudwatch_logs_exports", _strs, []),
+    "MonitoringInterval": ("monitoring_interval", _int, 0),
+    "MonitoringRoleArn": ("monitoring_role_arn", _str, _KEEP),
+    "MasterUserPassword": ("master_user_password", _str, _KEEP),
+    "Port": ("port", _int, _KEEP),
+    "Tags": ("tags", _tag_list, []),
+}
+
+
+def _update_db_instance(
+    instance: DBInstance, changes: Changes, account_id: str, region_name: str
+) -> None:
+    """ModifyDBInstance with ApplyImmediately, as CloudFormation sends it."""
+    db_kwargs: dict[str, Any] = {}
+    for prop, value in changes.items():
+        if prop not in _DB_INSTANCE_FIELDS:
+            _not_applied("AWS::RDS::DBInstance", prop)
+            continue
+        attribute, coerce, default = _DB_INSTANCE_FIELDS[prop]
+        if value is not ABSENT:
+            db_kwargs[attribute] = coerce(value)
+        elif default is not _KEEP:
+            db_kwargs[attribute] = default
+    if db_kwargs:
+        backend = rds_backends[account_id][region_name]
+        backend.modify_db_instance(instance.db_instance_identifier, db_kwargs)
+
+
+def _update_db_subnet_group(
+    group: DBSubnetGroup, changes: Changes, account_id: str, region_name: str
+) -> None:
+    """ModifyDBSubnetGroup, and tagging for Tags.
+
+    Sets the model's fields directly: moto's `modify_db_subnet_group` removes the group from
+    its backend (it pops it and never puts it back).
+    """
+    for prop, value in changes.items():
+        if prop == "DBSubnetGroupDescription":
+            group.description = "" if value is ABSENT else str(value)
+        elif prop == "SubnetIds":
+            ec2 = ec2_backends[account_id][region_name]
+            subnets = [ec2.get_subnet(subnet_id) for subnet_id in _strs(value)]
+            group.subnets = subnets  # type: ignore[assignment]
+            group.vpc_id = subnets[0].vpc_id
+        elif prop == "Tags":
+            group.tags = [] if value is ABSENT else _tag_list(value)
+        else:
+            _not_applied("AWS::RDS::DBSubnetGroup", prop)
+
+
+def _update_log_group(group: LogGroup, changes: Changes, account_id: str, region_name: str) -> None:
+    """PutRetentionPolicy / DeleteRetentionPolicy, AssociateKmsKey / DisassociateKmsKey,
+    TagResource / UntagResource."""
+    backend = logs_backends[account_id][region_name]
+    for prop, value in changes.items():
+        if prop == "RetentionInDays":
+            if value is ABSENT:  # AWS default: never expire
+                backend.delete_retention_policy(group.name)
+            else:
+                backend.put_retention_policy(group.name, _int(value))  # type: ignore[arg-type]
+        elif prop == "KmsKeyId":
+            # moto has no AssociateKmsKey; the field is what DescribeLogGroups reports.
+            group.kms_key_id = None if value is ABSENT else str(value)
+        elif prop == "Tags":
+            old = getattr(group, _DEPLOYED_PROPERTIES, {}).get("Tags")
+            to_set, to_remove = _tag_changes(old, None if value is ABSENT else value)
+            if to_remove:
+                backend.untag_resource(group.arn, to_remove)
+            if to_set:
+                backend.tag_resource(group.arn, to_set)
+        else:
+            _not_applied("AWS::Logs::LogGroup", prop)
+
+
+def _update_key(key: Key, changes: Changes, account_id: str, region_name: str) -> None:
+    """UpdateKeyDescription, Enable/DisableKeyRotation, PutKeyPolicy, Enable/DisableKey,
+    TagResource / UntagResource."""
+    backend = kms_backends[account_id][region_name]
+    for prop, value in changes.items():
+        if prop == "Description":
+            backend.update_key_description(key.id, "" if value is ABSENT else str(value))
+        elif prop == "EnableKeyRotation":
+            if value is not ABSENT and _bool(value):
+                backend.enable_key_rotation(key.id)
+            else:
+                backend.disable_key_rotation(key.id)
+        elif prop == "KeyPolicy":
+            if value is ABSENT:
+                backend.put_key_policy(key.id, key.generate_default_policy())
+            else:
+                backend.put_key_policy(key.id, _policy_document(value))
+        elif prop == "Enabled":
+            if value is ABSENT or _bool(value):
+                backend.enable_key(key.id)
+            else:
+                backend.disable_key(key.id)
+        elif prop == "Tags":
+            old = getattr(key, _DEPLOYED_PROPERTIES, {}).get("Tags")
+            to_set, to_remove = _tag_changes(old, None if value is ABSENT else value)
+            if to_remove:
+                backend.untag_resource(key.id, to_remove)
+            if to_set:
+                backend.tag_resource(key.id, to_set)
+        elif prop in ("PendingWindowInDays", "BypassPolicyLockoutSafetyCheck"):
+            pass  # only read when the key is deleted or its policy is put
+        else:
+            _not_applied("AWS::KMS::Key", prop)
+
+
+def _not_applied(resource_type: str, prop: str) -> None:
+    logger.warning("localaws: %s property %s changed but is not applied", resource_type, prop)
+
+
+# --- the generic part: diff, replace or update, remember --------------------------------------
+
+
+@dataclass(frozen=True)
+class _Updater:
+    """How one moto model class takes a stack update."""
+
+    model: type[Any]
+    # Create-only properties from the CloudFormation resource schema (KMS keys: the
+    # properties the user guide marks "Update requires: Replacement").
+    replaced_by: frozenset[str]
+    apply: Callable[[Any, Changes, str, str], None]
+
+
+UPDATERS: tuple[_Updater, ...] = (
+    _Updater(
+        DBInstance,
+        frozenset(
+            {
+                "BackupTarget",
+                "CharacterSetName",
+                "CustomIAMInstanceProfile",
+                "DBClusterIdentifier",
+                "DBInstanceIdentifier",
+                "DBName",
+                "DBSubnetGroupName",
+                "DBSystemId",
+                "KmsKeyId",
+                "MasterUsername",
+                "NcharCharacterSetName",
+                "SourceRegion",
+                "StorageEncrypted",
+                "Timezone",
+            }
+        ),
+        _update_db_instance,
+    ),
+    _Updater(DBSubnetGroup, frozenset({"DBSubnetGroupName"}), _update_db_subnet_group),
+    _Updater(LogGroup, frozenset({"LogGroupName"}), _update_log_group),
+    _Updater(Key, frozenset({"KeySpec", "KeyUsage", "MultiRegion", "Origin"}), _update_key),
+)
+
+
+def install() -> None:
+    """Teach moto's CloudFormation to update these types in place. Safe to call again."""
+    for updater in UPDATERS:
+        if updater.model.__dict__.get(_INSTALLED_MARK):
+            continue
+        _patch(updater)
+        setattr(updater.model, _INSTALLED_MARK, True)
+
+
+def _patch(updater: _Updater) -> None:
+    model = updater.model
+    moto_create = model.create_from_cloudformation_json.__func__
+
+    def create_from_cloudformation_json(
+        cls: type[Any],
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
+        resource = moto_create(
+            cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+        )
+        _remember(resource, cloudformation_json)
+        return resource
+
+    def update_from_cloudformation_json(
+        cls: type[Any],
+        original_resource: Any,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> Any:
+        new = cloudformation_json.get("Properties") or {}
+        # None when the resource predates install(): then every given property counts.
+        old = getattr(original_resource, _DEPLOYED_PROPERTIES, None)
+        changes = _diff(old or {}, new)
+        replacing = sorted(prop for prop in changes if prop in updater.replaced_by)
+        if old is not None and replacing:
+            return _replace(
+                cls, original_resource, new_resource_name, cloudformation_json, account_id,
+                region_name, replacing,
+            )  # fmt: skip
+        updater.apply(original_resource, changes, account_id, region_name)
+        _remember(original_resource, cloudformation_json)
+        return original_resource
+
+    model.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
+    model.update_from_cloudformation_json = classmethod(update_from_cloudformation_json)
+
+
+def _replace(
+    cls: type[Any],
+    original_resource: Any,
+    new_resource_name: str,
+    cloudformation_json: dict[str, Any],
+    account_id: str,
+    region_name: str,
+    replacing: list[str],
+) -> Any:
+    """Create the replacement, then delete the old resource, as CloudFormation does."""
+    name_property = cls.cloudformation_name_type()
+    properties = cloudformation_json.get("Properties") or {}
+    old_name = getattr(original_resource, _DEPLOYED_PROPERTIES, {}).get(name_property)
+    if name_property and name_property in properties and properties[name_property] == old_name:
+        raise ValidationError(
+            message=(
+                "CloudFormation cannot update a stack when a custom-named resource requires "
+                f"replacing. Rename {old_name} and update the stack again."
+            )
+        )
+    logger.info(
+        "localaws: replacing %s because %s changed",
+        cloudformation_json.get("Type"),
+        ", ".join(replacing),
+    )
+    replacement = cls.create_from_cloudformation_json(
+        new_resource_name, cloudformation_json, account_id, region_name
+    )
+    original_resource.delete(account_id, region_name)
+    return replacement
+
+
+def _remember(resource: Any, cloudformation_json: Mapping[str, Any]) -> None:
+    setattr(resource, _DEPLOYED_PROPERTIES, dict(cloudformation_json.get("Properties") or {}))
+
+
+def _diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
+    changes: dict[str, Any] = {}
+    for prop in (*old, *(key for key in new if key not in old)):
+        before, after = old.get(prop, ABSENT), new.get(prop, ABSENT)
+        if before != after:
+            changes[prop] = after
+    return changes

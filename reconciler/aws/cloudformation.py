@@ -1,0 +1,247 @@
+"""CloudFormation adapter: observes stacks and runs change sets. Translates AWS's
+CamelCase into the reconciler's values at this boundary."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import botocore.exceptions
+
+from reconciler.aws import session
+from reconciler.diff import Replacement, ReportedChange
+from reconciler.live import LiveStack
+from reconciler.yamlfile import parse
+
+CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
+NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
+
+
+@dataclass(frozen=True)
+class ChangeSet:
+    name: str
+    stack_name: str
+    region: str
+    status: str  # CREATE_PENDING, CREATE_IN_PROGRESS, CREATE_COMPLETE, FAILED, ...
+    execution_status: str
+    reason: str
+    changes: tuple[ReportedChange, ...]
+
+    @property
+    def ready(self) -> bool:
+        return self.status == "CREATE_COMPLETE" and self.execution_status == "AVAILABLE"
+
+    @property
+    def pending(self) -> bool:
+        return self.status in ("CREATE_PENDING", "CREATE_IN_PROGRESS")
+
+    @property
+    def empty(self) -> bool:
+        """CloudFormation found nothing to change."""
+        return self.status == "FAILED" and any(s in self.reason for s in NO_CHANGES)
+
+
+@dataclass(frozen=True)
+class StackEvent:
+    event_id: str
+    timestamp: str
+    logical_id: str
+    resource_type: str
+    status: str
+    reason: str
+
+
+class CloudFormation:
+    def __init__(self, client_for: Callable[[str, str], Any] | None = None) -> None:
+        self._client_for = client_for or session.client
+
+    def _cfn(self, region: str) -> Any:
+        return self._client_for("cloudformation", region)
+
+    # --- observe -------------------------------------------------------------------
+
+    def list_stacks(self, regions: Iterable[str]) -> dict[tuple[str, str], LiveStack]:
+        """Every stack in the regions: one paginated DescribeStacks per region."""
+        found = {}
+        for region in sorted(set(regions)):
+            for page in self._cfn(region).get_paginator("describe_stacks").paginate():
+                for raw in page["Stacks"]:
+                    stack = _live(raw, region)
+                    found[(region, stack.name)] = stack
+        return found
+
+    def describe_stack(self, name: str, region: str) -> LiveStack | None:
+        try:
+            stacks = self._cfn(region).describe_stacks(StackName=name)["Stacks"]
+        except botocore.exceptions.ClientError as err:
+            if "does not exist" in session.error_message(err):
+                return None
+            raise
+        return _live(stacks[0], region) if stacks else None
+
+    def get_template(self, stack: LiveStack) -> dict[str, Any]:
+        body = self._cfn(stack.region).get_template(StackName=stack.name, TemplateStage="Original")[
+            "TemplateBody"
+        ]
+        if isinstance(body, dict):  # boto3 decodes JSON bodies itself
+            return body
+        data, error = parse(body)
+        return data if isinstance(data, dict) and error is None else {}
+
+    def events(self, name: str, region: str, seen: set[str]) -> list[StackEvent]:
+        """Stack events not in `seen` (which is updated), oldest first."""
+        new = []
+        for page in (
+            self._cfn(region).get_paginator("describe_stack_events").paginate(StackName=name)
+        ):
+            fresh = [e for e in page["StackEvents"] if e["EventId"] not in seen]
+            new.extend(fresh)
+            if len(fresh) < len(page["StackEvents"]):
+                break  # reached events already shown
+        seen.update(e["EventId"] for e in new)
+        return [
+            StackEvent(
+                e["EventId"],
+                e["Timestamp"].isoformat()
+                if hasattr(e["Timestamp"], "isoformat")
+                else str(e["Timestamp"]),
+                e.get("LogicalResourceId", ""),
+                e.get("ResourceType", ""),
+                e.get("ResourceStatus", ""),
+                e.get("ResourceStatusReason", ""),
+            )
+            for e in reversed(new)
+        ]
+
+    # --- change sets ---------------------------------------------------------------
+
+    def create_change_set(
+        self,
+        *,
+        name: str,
+        stack_name: str,
+        region: str,
+        template_body: str,
+        parameters: dict[str, str],
+        tags: dict[str, str],
+        create: bool,
+        wait_seconds: int,
+    ) -> ChangeSet:
+        """Create the named change set, or pick up the one a previous attempt left (the
+        name is derived from the desired hash, so a retried event reuses it). Waits at
+        most `wait_seconds` for CloudFormation to compute it: seconds, never a stack
+        operation."""
+        cfn = self._cfn(region)
+        try:
+            cfn.create_change_set(
+                ChangeSetName=name,
+                StackName=stack_name,
+                TemplateBody=template_body,
+                Parameters=[
+                    {"ParameterKey": k, "ParameterValue": v} for k, v in sorted(parameters.items())
+                ],
+                Tags=[{"Key": k, "Value": v} for k, v in sorted(tags.items())],
+                Capabilities=CAPABILITIES,
+                ChangeSetType="CREATE" if create else "UPDATE",
+                Description="gitops-reconciler",
+            )
+        except botocore.exceptions.ClientError as err:
+            if session.error_code(err) != "AlreadyExistsException":
+                raise
+        if wait_seconds > 0:
+            self._wait(cfn, name, stack_name, wait_seconds)
+        return self.describe_change_set(name, stack_name, region)
+
+    def _wait(self, cfn: Any, name: str, stack_name: str, wait_seconds: int) -> None:
+        delay = 2
+        waiter = cfn.get_waiter("change_set_create_complete")
+        # On FAILED or still pending the waiter raises; the describe that follows says which.
+        with contextlib.suppress(botocore.exceptions.WaiterError):
+            waiter.wait(
+                ChangeSetName=name,
+                StackName=stack_name,
+                WaiterConfig={"Delay": delay, "MaxAttempts": max(1, wait_seconds // delay)},
+            )
+
+    def describe_change_set(self, name: str, stack_name: str, region: str) -> ChangeSet:
+        cfn = self._cfn(region)
+        changes: list[ReportedChange] = []
+        kwargs: dict[str, Any] = {"ChangeSetName": name, "StackName": stack_name}
+        while True:
+            page = cfn.describe_change_set(**kwargs)
+            changes.extend(
+                _reported(c["ResourceChange"])
+                for c in page.get("Changes", [])
+                if "ResourceChange" in c
+            )
+            if not page.get("NextToken"):
+                break
+            kwargs["NextToken"] = page["NextToken"]
+        return ChangeSet(
+            name=name,
+            stack_name=stack_name,
+            region=region,
+            status=page.get("Status", ""),
+            execution_status=page.get("ExecutionStatus", ""),
+            reason=page.get("StatusReason", ""),
+            changes=tuple(changes),
+        )
+
+    def execute_change_set(self, change_set: ChangeSet, token: str) -> None:
+        self._cfn(change_set.region).execute_change_set(
+            ChangeSetName=change_set.name, StackName=change_set.stack_name, ClientRequestToken=token
+        )
+
+    def delete_change_set(self, change_set: ChangeSet) -> None:
+        self._cfn(change_set.region).delete_change_set(
+            ChangeSetName=change_set.name, StackName=change_set.stack_name
+        )
+
+    def update_tags(self, stack: LiveStack, tags: dict[str, str], token: str) -> None:
+        """Only the stack's tags change (the template and parameters stay as deployed)."""
+        self._cfn(stack.region).update_stack(
+            StackName=stack.name,
+            UsePreviousTemplate=True,
+            Parameters=[
+                {"ParameterKey": k, "UsePreviousValue": True} for k in sorted(stack.parameters)
+            ],
+            Tags=[{"Key": k, "Value": v} for k, v in sorted(tags.items())],
+            Capabilities=CAPABILITIES,
+            ClientRequestToken=token,
+        )
+
+
+def _live(raw: dict[str, Any], region: str) -> LiveStack:
+    return LiveStack(
+        name=raw["StackName"],
+        stack_id=raw.get("StackId", ""),
+        region=region,
+        status=raw.get("StackStatus", ""),
+        status_reason=raw.get("StackStatusReason", ""),
+        tags={t["Key"]: t["Value"] for t in raw.get("Tags", [])},
+        parameters={
+            p["ParameterKey"]: p.get("ParameterValue", "") for p in raw.get("Parameters", [])
+        },
+        outputs={o["OutputKey"]: o.get("OutputValue", "") for o in raw.get("Outputs", [])},
+    )
+
+
+def _reported(raw: dict[str, Any]) -> ReportedChange:
+    replacement = raw.get("Replacement")
+    targets = [d.get("Target", {}) for d in raw.get("Details", [])]
+    causes = tuple(
+        f"{t.get('Name', '')} changes ({t['RequiresRecreation'].lower()} recreates)"
+        for t in targets
+        if t.get("RequiresRecreation") in ("Always", "Conditionally")
+    )
+    return ReportedChange(
+        logical_id=raw.get("LogicalResourceId", ""),
+        resource_type=raw.get("ResourceType", ""),
+        action=raw.get("Action", "Modify"),
+        replacement=Replacement(replacement)
+        if replacement in {"True", "False", "Conditional"}
+        else None,
+        causes=causes,
+    )

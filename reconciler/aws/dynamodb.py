@@ -1,0 +1,180 @@
+"""The status store on DynamoDB: one item per stack, keyed by `stack_name`, holding the
+StackStatus fields and the stack's lease (`lease_owner`, `lease_expires` in epoch
+seconds). Status writes and lease writes touch disjoint attributes, so neither can undo
+the other; the lease is taken with one conditional write, so two Lambdas racing for the
+same stack cannot both win."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Mapping
+from contextlib import suppress
+from dataclasses import fields
+from typing import Any, TypeVar, get_type_hints
+
+from reconciler.aws import session
+from reconciler.errors import AwsError
+from reconciler.status import StackStatus
+
+DEFAULT_TABLE = "gitops-reconciler"
+KEY = "stack_name"
+_TYPES = get_type_hints(StackStatus)
+STATUS_FIELDS = tuple(f.name for f in fields(StackStatus) if f.name != KEY)
+T = TypeVar("T")
+
+
+class DynamoStatusStore:
+    """StatusStore on one DynamoDB table, created on first use if it is missing (a new
+    installation then needs no setup step; the description says it happened)."""
+
+    def __init__(
+        self,
+        table_name: str,
+        region: str | None = None,
+        client: Any = None,
+        create_if_missing: bool = True,
+        clock: Callable[[], float] = time.time,
+        *,
+        default_name_used: bool = False,
+    ) -> None:
+        self.table_name = table_name
+        self._client = client or session.client("dynamodb", region)
+        self.region: str = self._client.meta.region_name
+        self._create_if_missing = create_if_missing
+        self._clock = clock
+        self._default_name_used = default_name_used
+        self.created = False
+        self.description = self._describe()
+
+    def get(self, stack_name: str) -> StackStatus | None:
+        """None also for an item that holds only a lease: no status was ever recorded."""
+        response = self._call(
+            lambda: self._client.get_item(
+                TableName=self.table_name, Key=_key(stack_name), ConsistentRead=True
+            )
+        )
+        item = response.get("Item")
+        return _status(item) if item and _has_status(item) else None
+
+    def all(self) -> list[StackStatus]:
+        def scan() -> list[StackStatus]:
+            pages = self._client.get_paginator("scan").paginate(
+                TableName=self.table_name, ConsistentRead=True
+            )
+            return [_status(item) for page in pages for item in page["Items"] if _has_status(item)]
+
+        return sorted(self._call(scan), key=lambda s: s.stack_name)
+
+    def put(self, status: StackStatus) -> None:
+        # SET of the status fields only: the lease attributes stay as they are.
+        attributes = {name: str(getattr(status, name)) for name in STATUS_FIELDS}
+        self._update(
+            status.stack_name,
+            UpdateExpression="SET " + ", ".join(f"#{n} = :{n}" for n in attributes),
+            ExpressionAttributeNames={f"#{n}": n for n in attributes},
+            ExpressionAttributeValues={f":{n}": {"S": v} for n, v in attributes.items()},
+        )
+
+    def acquire(self, stack_name: str, owner: str, seconds: int) -> bool:
+        now = int(self._clock())
+        return self._update(
+            stack_name,
+            UpdateExpression="SET lease_owner = :owner, lease_expires = :expires",
+            ConditionExpression=(
+                "attribute_not_exists(lease_owner) OR lease_expires < :now OR lease_owner = :owner"
+            ),
+            ExpressionAttributeValues={
+                ":owner": {"S": owner},
+                ":expires": {"N": str(now + seconds)},
+                ":now": {"N": str(now)},
+            },
+        )
+
+    def release(self, stack_name: str, owner: str) -> None:
+        """Releasing a lease this owner does not hold (expired and taken over) does nothing."""
+        self._update(
+            stack_name,
+            UpdateExpression="REMOVE lease_owner, lease_expires",
+            ConditionExpression="lease_owner = :owner",
+            ExpressionAttributeValues={":owner": {"S": owner}},
+        )
+
+    def _update(self, stack_name: str, **kwargs: Any) -> bool:
+        """One UpdateItem; False when its condition did not hold."""
+        failed = self._client.exceptions.ConditionalCheckFailedException
+
+        def update() -> bool:
+            try:
+                self._client.update_item(TableName=self.table_name, Key=_key(stack_name), **kwargs)
+            except failed:
+                return False
+            return True
+
+        return self._call(update)
+
+    def _call(self, run: Callable[[], T]) -> T:
+        """Run one call; if the table is missing, create it and run the call once more.
+        Costs nothing extra while the table exists."""
+        with session.aws_errors():
+            try:
+                return run()
+            except self._client.exceptions.ResourceNotFoundException:
+                self._create_table()
+            return run()
+
+    def _create_table(self) -> None:
+        where = f"DynamoDB table '{self.table_name}' in {self.region}"
+        if not self._create_if_missing:
+            raise AwsError(f"{where} does not exist (set RECONCILER_TABLE to an existing table)")
+        try:
+            self._client.create_table(
+                TableName=self.table_name,
+                AttributeDefinitions=[{"AttributeName": KEY, "AttributeType": "S"}],
+                KeySchema=[{"AttributeName": KEY, "KeyType": "HASH"}],
+                BillingMode="PAY_PER_REQUEST",
+                SSESpecification={"Enabled": True},
+            )
+            self.created = True
+        except self._client.exceptions.ResourceInUseException:
+            pass  # another process is creating it right now: wait for it like for ours
+        self._client.get_waiter("table_exists").wait(
+            TableName=self.table_name, WaiterConfig={"Delay": 2, "MaxAttempts": 60}
+        )
+        self.description = self._describe()
+
+    def _describe(self) -> str:
+        where = f"DynamoDB table '{self.table_name}' in {self.region}"
+        if self.created and self._default_name_used:
+            return f"{where} (created now: RECONCILER_TABLE was not set)"
+        if self.created:
+            return f"{where} (created now)"
+        if self._default_name_used:
+            return f"{where} (default name: RECONCILER_TABLE was not set)"
+        return where
+
+
+def store_from_env(env: Mapping[str, str] = os.environ) -> DynamoStatusStore:
+    name = env.get("RECONCILER_TABLE", "")
+    region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None
+    return DynamoStatusStore(name or DEFAULT_TABLE, region, default_name_used=not name)
+
+
+def _key(stack_name: str) -> dict[str, dict[str, str]]:
+    return {KEY: {"S": stack_name}}
+
+
+def _has_status(item: Mapping[str, Any]) -> bool:
+    return any(name in item for name in STATUS_FIELDS)
+
+
+def _status(item: Mapping[str, Any]) -> StackStatus:
+    """Missing attributes take the dataclass defaults; unknown ones (the lease, or fields
+    a newer version added) are ignored; an enum value this version does not know too."""
+    values: dict[str, Any] = {}
+    for name in STATUS_FIELDS:
+        raw = item.get(name, {}).get("S")
+        if raw is not None:
+            with suppress(ValueError):
+                values[name] = _TYPES[name](raw)
+    return StackStatus(stack_name=item[KEY]["S"], **values)

@@ -1,0 +1,214 @@
+"""`reconciler`: validate, plan, apply, status and outputs from a laptop or CI.
+
+Exit codes: 0 success, 1 findings, blocked or failed, 2 usage error. A user error is
+one line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import sys
+from pathlib import Path
+
+from reconciler import __version__
+from reconciler.desired import DesiredState, load_desired_state
+from reconciler.errors import InvalidDesiredStateError, ReconcilerError, UnknownStackError
+from reconciler.validation import validate
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def out(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def err(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def _state(args: argparse.Namespace) -> DesiredState:
+    root = Path(args.path)
+    if not root.is_dir():
+        raise ReconcilerError(f"{args.path}: not a directory")
+    return load_desired_state(root)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from reconciler.cli import report
+
+    state = _state(args)
+    findings = validate(state)
+    if args.json:
+        out(json.dumps({"findings": [f.to_dict() for f in findings]}, indent=2))
+    else:
+        out(report.findings(findings, len(state.stacks) + sum(f.rule == "DS001" for f in findings)))
+    return EXIT_FAILED if any(f.is_error for f in findings) else EXIT_OK
+
+
+def _services(wait: int = 30):
+    from reconciler.aws.services import services_from_env
+
+    return services_from_env(change_set_wait_seconds=wait)
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from reconciler.aws.cloudformation import CloudFormation
+    from reconciler.cli import report
+    from reconciler.plan import Action
+    from reconciler.reconcile import make_plan
+
+    plans = make_plan(_state(args), CloudFormation())
+    if args.json:
+        out(json.dumps({"stacks": [p.to_dict() for p in plans]}, indent=2))
+    else:
+        out(report.plan(plans))
+    return EXIT_FAILED if any(p.action is Action.BLOCKED for p in plans) else EXIT_OK
+
+
+def cmd_apply(args: argparse.Namespace) -> int:
+    from reconciler.cli import report
+    from reconciler.cli.follow import follow
+    from reconciler.reconcile import apply, finish
+    from reconciler.source import local_revision
+
+    state = _state(args)
+    if args.stack and not state.stack(args.stack):
+        raise UnknownStackError(f"no stack file declares stack {args.stack!r}")
+    services = _services(wait=600)
+    err(f"status: {services.status.description}")
+    owner = f"cli:{socket.gethostname()}:{os.getpid()}"
+    revision = local_revision(state.root) or "local"
+    result = apply(state, revision, services, owner, only={args.stack} if args.stack else None)
+    out(report.results(result.stacks))
+    failed = not result.ok
+    for item in result.stacks:
+        if item.outcome not in ("executed", "tags-updated"):
+            continue
+        if args.wait:
+            out(f"{item.stack_name}: following stack events")
+            follow(services.cfn, item.stack_name, item.region, out)
+        status = finish(item.stack_name, item.region, services)
+        if status is None:
+            continue
+        if status.phase.value == "applying":
+            out(
+                f"{item.stack_name}: in progress; outputs are published when it completes "
+                "(use --wait, or let the deployed reconciler's stack status handler do it)"
+            )
+        else:
+            out(f"{item.stack_name}: {status.sync.value}, {status.health.value}: {status.message}")
+            failed = failed or status.sync.value == "Failed"
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from reconciler.cli import report
+    from reconciler.status import Health, StackStatus
+
+    state = _state(args)
+    services = _services()
+    records = {s.stack_name: s for s in services.status.all()}
+    for spec in state.stacks:
+        records.setdefault(
+            spec.stack_name,
+            StackStatus(
+                spec.stack_name, region=spec.region, health=Health.MISSING, message="never applied"
+            ),
+        )
+    items = sorted(records.values(), key=lambda s: s.stack_name)
+    if args.json:
+        out(
+            json.dumps(
+                {
+                    "table": services.status.description,
+                    "stacks": [{k: str(v) for k, v in s.__dict__.items()} for s in items],
+                },
+                indent=2,
+            )
+        )
+    else:
+        err(f"status: {services.status.description}")
+        out(report.status(items))
+    return EXIT_OK
+
+
+def cmd_outputs(args: argparse.Namespace) -> int:
+    from reconciler.aws.ssm import SsmOutputs
+    from reconciler.outputs import parameter_name
+
+    state = _state(args)
+    spec = state.stack(args.stack)
+    if spec is None:
+        raise UnknownStackError(f"no stack file declares stack {args.stack!r}")
+
+    def read(s) -> dict[str, str]:
+        found = SsmOutputs(s.region).read(s.outputs_path, s.stack_name)
+        prefix = parameter_name(s.outputs_path, "")
+        return {name.removeprefix(prefix): value for name, value in sorted(found.items())}
+
+    mine = read(spec)
+    for key, value in mine.items():
+        out(f"{parameter_name(spec.outputs_path, key)} = {value}")
+    if not mine:
+        err(f"no outputs published under {spec.outputs_path} yet")
+    if args.flat:
+        flat = dict(mine)
+        for other in state.stacks:
+            if other is not spec:
+                flat.update({f"{other.stack_name}.{k}": v for k, v in read(other).items()})
+        path = Path(args.flat)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(flat, indent=2, sort_keys=True) + "\n")
+        err(f"wrote {len(flat)} output(s) to {path}")
+    return EXIT_OK
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="reconciler", description=__doc__.split("\n\n")[0])
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, func, help_text: str) -> argparse.ArgumentParser:
+        c = sub.add_parser(name, help=help_text, description=help_text)
+        c.add_argument("path", nargs="?", default=".", help="repository root (default: .)")
+        c.set_defaults(func=func)
+        return c
+
+    c = command("validate", cmd_validate, "check stack files and templates; no AWS call")
+    c.add_argument("--json", action="store_true", help="findings as JSON")
+    c = command("plan", cmd_plan, "show what apply would do, per stack and resource")
+    c.add_argument("--json", action="store_true", help="the plan as JSON (docs/plan-json.md)")
+    c = command("apply", cmd_apply, "create, guard and execute change sets in depends-on order")
+    c.add_argument("--stack", help="only this stack")
+    c.add_argument("--wait", action="store_true", help="follow each stack to a stable status")
+    c = command("status", cmd_status, "sync, health and applied revision per stack")
+    c.add_argument("--json", action="store_true", help="status as JSON")
+    c = sub.add_parser("outputs", help="print a stack's outputs as published in SSM")
+    c.add_argument("stack", help="stack name")
+    c.add_argument("path", nargs="?", default=".", help="repository root (default: .)")
+    c.add_argument("--flat", metavar="FILE", help="also write all stacks' outputs as flat JSON")
+    c.set_defaults(func=cmd_outputs)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)  # exits 2 on usage errors
+    try:
+        from reconciler.aws.session import aws_errors
+
+        with aws_errors():
+            return args.func(args)
+    except InvalidDesiredStateError as e:
+        for finding in e.findings:
+            err(str(finding))
+        err(f"error: {e}")
+        return EXIT_FAILED
+    except ReconcilerError as e:
+        err(f"error: {e}")
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        err("interrupted")
+        return 130

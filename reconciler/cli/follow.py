@@ -1,0 +1,30 @@
+"""The CLI may wait for a stack operation (a Lambda never does): it polls the stack
+and prints each new event as it arrives."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from reconciler.live import LiveStack
+
+
+def follow(
+    cfn,
+    name: str,
+    region: str,
+    echo: Callable[[str], None],
+    poll_seconds: float = 5.0,
+    timeout_seconds: float = 3 * 3600,
+) -> LiveStack | None:
+    """Wait until the stack leaves every *_IN_PROGRESS status; print its events."""
+    seen: set[str] = set()
+    deadline = time.monotonic() + timeout_seconds
+    while True:
+        for event in cfn.events(name, region, seen):
+            reason = f" - {event.reason}" if event.reason else ""
+            echo(f"  {event.timestamp}  {event.logical_id:<28} {event.status}{reason}")
+        stack = cfn.describe_stack(name, region)
+        if stack is None or not stack.in_progress or time.monotonic() > deadline:
+            return stack
+        time.sleep(poll_seconds)

@@ -1,0 +1,71 @@
+"""Text for people: plans, results and status tables. Computing is elsewhere; this only
+formats (as Sceptre keeps DiffWriter apart from StackDiffer)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from reconciler.findings import Finding
+from reconciler.plan import StackPlan
+from reconciler.reconcile import StackResult
+from reconciler.status import StackStatus
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+    rows = [list(map(str, r)) for r in rows]
+    widths = [
+        max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)
+    ]
+    lines = ["  ".join(h.upper().ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    return "\n".join(lines)
+
+
+def findings(items: Sequence[Finding], files: int) -> str:
+    errors = sum(f.is_error for f in items)
+    summary = f"{files} stack file(s): {errors} error(s), {len(items) - errors} warning(s)"
+    return "\n".join([*map(str, items), summary])
+
+
+def plan(plans: Sequence[StackPlan]) -> str:
+    if not plans:
+        return "no stacks declared"
+    out = []
+    for p in plans:
+        after = f" (after {', '.join(p.after)})" if p.after else ""
+        out.append(f"{p.stack_name} [{p.region}]: {p.action.value}{after} - {p.reason}")
+        if p.changes:
+            out.append(
+                table(
+                    ["  resource", "type", "action", "replacement"],
+                    (
+                        [f"  {c.logical_id}", c.resource_type, c.action.value, _replacement(c)]
+                        for c in p.changes
+                    ),
+                )
+            )
+    return "\n".join(out)
+
+
+def _replacement(change) -> str:
+    if change.action.value != "Modify":
+        return "-"
+    text = change.replacement.value
+    return f"{text} ({'; '.join(change.causes)})" if change.causes else text
+
+
+def results(items: Sequence[StackResult]) -> str:
+    return table(
+        ["stack", "action", "outcome", "message"],
+        ([r.stack_name, r.action.value, r.outcome, r.message] for r in items),
+    )
+
+
+def status(items: Sequence[StackStatus]) -> str:
+    return table(
+        ["stack", "sync", "health", "applied revision", "message"],
+        (
+            [s.stack_name, s.sync.value, s.health.value, s.applied_revision[:12] or "-", s.message]
+            for s in items
+        ),
+    )

@@ -1,0 +1,162 @@
+"""Plan: from (desired, live) to one action per stack. Pure: the deployed template is
+handed in by the caller, fetched only for stacks whose desired hash moved."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from reconciler import guard
+from reconciler.desired import DesiredState, StackSpec
+from reconciler.diff import ChangeAction, ResourceChange, parameter_values, predict_changes
+from reconciler.fingerprint import desired_hash
+from reconciler.live import UPDATABLE, LiveStack
+from reconciler.order import dependency_order
+from reconciler.template import Template
+
+
+class Action(StrEnum):
+    CREATE = "create"
+    UPDATE = "update"
+    NONE = "none"
+    BLOCKED = "blocked"
+    WAIT = "wait"  # busy stack: try again when it settles
+    ORPHANED = "orphaned"  # managed stack no stack file declares: left in place
+
+
+@dataclass(frozen=True)
+class StackPlan:
+    stack_name: str
+    region: str
+    action: Action
+    reason: str
+    desired_hash: str = ""
+    stack_file: str = ""
+    changes: tuple[ResourceChange, ...] = ()
+    after: tuple[str, ...] = ()  # dependencies changing in the same pass
+    violations: tuple[guard.Violation, ...] = field(default=(), repr=False)
+
+    @property
+    def changes_stack(self) -> bool:
+        return self.action in (Action.CREATE, Action.UPDATE)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "stack_name": self.stack_name,
+            "region": self.region,
+            "stack_file": self.stack_file,
+            "action": str(self.action),
+            "reason": self.reason,
+            "desired_hash": self.desired_hash,
+            "after": list(self.after),
+            "changes": [c.to_dict() for c in self.changes],
+        }
+
+
+LiveKey = tuple[str, str]  # (region, stack name)
+TemplateFetcher = Callable[[LiveStack], Mapping[str, Any]]
+
+
+def plan_stack(
+    spec: StackSpec, template: Template, live: LiveStack | None, fetch_template: TemplateFetcher
+) -> StackPlan:
+    digest = desired_hash(spec, template.body)
+    base = {
+        "stack_name": spec.stack_name,
+        "region": spec.region,
+        "desired_hash": digest,
+        "stack_file": spec.path,
+    }
+    new_params = parameter_values(template.data, spec.parameters)
+
+    if live is None or live.status == "REVIEW_IN_PROGRESS":
+        changes = predict_changes(None, {}, template.data, new_params, spec.region)
+        return StackPlan(
+            action=Action.CREATE, reason="stack does not exist", changes=tuple(changes), **base
+        )
+    if live.in_progress:
+        return StackPlan(
+            action=Action.WAIT, reason=f"stack is {live.status}; retried when it settles", **base
+        )
+    if live.status == "ROLLBACK_COMPLETE":
+        reason = (
+            "stack is ROLLBACK_COMPLETE after a failed create and cannot be updated: "
+            "read its events, fix the cause, then delete it "
+            f"({live.status_reason or 'no reason given'})"
+        )
+        return StackPlan(action=Action.BLOCKED, reason=reason, **base)
+    if live.status not in UPDATABLE:
+        return StackPlan(
+            action=Action.BLOCKED,
+            reason=f"stack is {live.status} and cannot take an update",
+            **base,
+        )
+    if live.desired_hash == digest:
+        return StackPlan(action=Action.NONE, reason="up to date", **base)
+
+    old_template = fetch_template(live)
+    old_params = parameter_values(old_template, live.parameters, masked=True)
+    changes = tuple(
+        predict_changes(old_template, old_params, template.data, new_params, spec.region)
+    )
+    return guarded(
+        StackPlan(
+            action=Action.UPDATE, reason=_update_reason(live, changes), changes=changes, **base
+        ),
+        spec,
+    )
+
+
+def guarded(plan: StackPlan, spec: StackSpec) -> StackPlan:
+    """The plan, or the same plan blocked by the data-loss guard."""
+    violations = guard.check(plan.changes, spec.allow_replacement, spec.path)
+    if not violations:
+        return plan
+    reason = "; ".join(v.message for v in violations)
+    return StackPlan(
+        **{
+            **plan.__dict__,
+            "action": Action.BLOCKED,
+            "reason": reason,
+            "violations": tuple(violations),
+        }
+    )
+
+
+def _update_reason(live: LiveStack, changes: tuple[ResourceChange, ...]) -> str:
+    if live.desired_hash is None:
+        return "stack is not yet managed: it will be adopted"
+    counts = {a: sum(c.action is a for c in changes) for a in ChangeAction}
+    summary = ", ".join(f"{n} to {a.value.lower()}" for a, n in counts.items() if n)
+    return f"desired state changed ({summary or 'no resource changes predicted'})"
+
+
+def plan_all(
+    state: DesiredState, live: Mapping[LiveKey, LiveStack], fetch_template: TemplateFetcher
+) -> list[StackPlan]:
+    """One plan per stack file in depends-on order, then the orphaned stacks."""
+    specs = {s.stack_name: s for s in state.stacks}
+    order = dependency_order({name: s.depends_on for name, s in specs.items()})
+    plans: dict[str, StackPlan] = {}
+    for name in order:
+        spec = specs[name]
+        template = state.templates[spec.template_file_path]
+        plan = plan_stack(spec, template, live.get((spec.region, name)), fetch_template)
+        after = tuple(
+            d for d in spec.depends_on if d in plans and plans[d].action is not Action.NONE
+        )
+        plans[name] = StackPlan(**{**plan.__dict__, "after": after}) if after else plan
+    declared = {(s.region, s.stack_name) for s in state.stacks}
+    orphans = [
+        StackPlan(
+            stack_name=s.name,
+            region=s.region,
+            action=Action.ORPHANED,
+            reason="no stack file declares it; left in place (the reconciler never deletes stacks)",
+        )
+        for key, s in sorted(live.items())
+        if s.managed and key not in declared
+    ]
+    return [*plans.values(), *orphans]

@@ -1,0 +1,75 @@
+"""Per-stack status, kept apart from health (as in Argo CD and Flux): sync says whether
+the live stack matches git, health says whether it works, phase says what the
+reconciler is doing with it now."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Protocol
+
+
+class Sync(StrEnum):
+    SYNCED = "Synced"
+    OUT_OF_SYNC = "OutOfSync"
+    BLOCKED = "Blocked"
+    FAILED = "Failed"
+    ORPHANED = "Orphaned"
+
+
+class Health(StrEnum):
+    HEALTHY = "Healthy"
+    PROGRESSING = "Progressing"
+    DEGRADED = "Degraded"
+    MISSING = "Missing"
+    UNKNOWN = "Unknown"
+
+
+class Phase(StrEnum):
+    IDLE = "idle"
+    APPLYING = "applying"  # change set executed, waiting for the stack status event
+    WAITING = "waiting"  # deferred: busy stack or a dependency not ready yet
+    BLOCKED = "blocked"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class StackStatus:
+    stack_name: str
+    region: str = ""
+    outputs_path: str = ""
+    sync: Sync = Sync.OUT_OF_SYNC
+    health: Health = Health.UNKNOWN
+    phase: Phase = Phase.IDLE
+    desired_hash: str = ""
+    attempted_revision: str = ""
+    applied_revision: str = ""
+    change_set: str = ""
+    message: str = ""
+    updated_at: str = ""
+
+    def but(self, **changes) -> StackStatus:
+        return replace(self, **changes, updated_at=now())
+
+
+def now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class StatusStore(Protocol):
+    """Where status and leases live (DynamoDB in production)."""
+
+    description: str  # e.g. "DynamoDB table gitops-reconciler (created now)"
+
+    def get(self, stack_name: str) -> StackStatus | None: ...
+
+    def all(self) -> list[StackStatus]: ...
+
+    def put(self, status: StackStatus) -> None: ...
+
+    def acquire(self, stack_name: str, owner: str, seconds: int) -> bool:
+        """Take the stack's lease unless another owner holds an unexpired one."""
+        ...
+
+    def release(self, stack_name: str, owner: str) -> None: ...

@@ -1,0 +1,102 @@
+"""What each event means for a reconcile pass. Handlers parse the event and call one
+of these; the CLI-independent flow lives here so it is tested without Lambda."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from reconciler.desired import load_desired_state
+from reconciler.errors import InvalidDesiredStateError
+from reconciler.reconcile import PassResult, Services, apply, finish
+from reconciler.source import checkout_head, same_repository
+from reconciler.status import Phase
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    repository: str
+    branch: str = "main"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> SourceConfig:
+        repository = env.get("DESIRED_STATE_REPOSITORY", "")
+        if not repository:
+            raise ValueError("DESIRED_STATE_REPOSITORY is not set")
+        return cls(repository, env.get("DESIRED_STATE_BRANCH") or "main")
+
+    @property
+    def ref(self) -> str:
+        return f"refs/heads/{self.branch}"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str  # reconciled, skipped, rejected, invalid, ignored, recorded
+    reason: str = ""
+    revision: str = ""
+    stacks: list[dict[str, str]] = field(default_factory=list)
+    findings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v not in ("", [])}
+
+
+def reconcile_head(source: SourceConfig, services: Services, owner: str) -> Outcome:
+    """Read the branch head now (not the commit an event named) and reconcile."""
+    with tempfile.TemporaryDirectory(prefix="desired-") as tmp:
+        checkout = checkout_head(source.repository, source.branch, Path(tmp) / "repo")
+        state = load_desired_state(checkout.root)
+        try:
+            result: PassResult = apply(state, checkout.revision, services, owner)
+        except InvalidDesiredStateError as e:
+            findings = [str(f) for f in e.findings]
+            log.error("desired state at %s is invalid: %s", checkout.revision, "; ".join(findings))
+            return Outcome("invalid", str(e), checkout.revision, findings=findings)
+    return Outcome(
+        "reconciled",
+        revision=result.revision,
+        stacks=[s.to_dict() for s in result.stacks],
+        findings=[str(f) for f in result.findings],
+    )
+
+
+def on_push(
+    repository: str | None, ref: str, source: SourceConfig, services: Services, owner: str
+) -> Outcome:
+    if repository and not same_repository(repository, source.repository):
+        reason = f"push is for {repository}, but this reconciler follows {source.repository}"
+        return Outcome("rejected", reason)
+    if ref != source.ref:
+        return Outcome("skipped", f"push to {ref}; this reconciler follows {source.ref}")
+    return reconcile_head(source, services, owner)
+
+
+def on_stack_status(
+    stack_name: str,
+    region: str,
+    stack_status: str,
+    source: SourceConfig,
+    services: Services,
+    owner: str,
+) -> Outcome:
+    """A stack operation ended: publish outputs and record; then, if other stacks were
+    waiting (a dependency, a busy lease), reconcile again so they go on."""
+    if stack_status.endswith("_IN_PROGRESS"):
+        return Outcome("ignored", f"{stack_name} is {stack_status}; waiting for the end")
+    status = finish(stack_name, region, services)
+    if status is None:
+        return Outcome("ignored", f"{stack_name} is not managed by this reconciler")
+    if status.phase is Phase.APPLYING:
+        return Outcome("recorded", f"{stack_name} is still in progress")
+    recorded = Outcome("recorded", f"{stack_name}: {status.sync.value}: {status.message}")
+    if any(s.phase is Phase.WAITING for s in services.status.all()):
+        again = reconcile_head(source, services, owner)
+        return Outcome(again.status, recorded.reason, again.revision, again.stacks, again.findings)
+    return recorded

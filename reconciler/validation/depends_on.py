@@ -1,0 +1,29 @@
+"""DS011, DS012: depends-on names known stacks and forms no cycle."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from reconciler.desired import DesiredState
+from reconciler.findings import Finding
+from reconciler.order import find_cycle
+from reconciler.validation.rule import Rule, error
+
+
+def check(state: DesiredState) -> Iterator[Finding]:
+    names = {s.stack_name for s in state.stacks}
+    for spec in state.stacks:
+        for dep in spec.depends_on:
+            if dep not in names:
+                msg = f"depends-on names {dep!r}, which no stack file declares"
+                yield error(spec.path, spec.line("depends-on"), "DS011", msg)
+    cycle = find_cycle(
+        {s.stack_name: [d for d in s.depends_on if d in names] for s in state.stacks}
+    )
+    if cycle:
+        spec = state.stack(cycle[0])
+        msg = "depends-on forms a cycle: " + " -> ".join([*cycle, cycle[0]])
+        yield error(spec.path, spec.line("depends-on"), "DS012", msg)
+
+
+RULE = Rule(("DS011", "DS012"), "depends-on is satisfiable", check)

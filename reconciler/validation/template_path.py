@@ -1,0 +1,20 @@
+"""DS006, DS007: template-file-path stays inside the repository and names a file."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from reconciler.desired import DesiredState, template_path_problem
+from reconciler.findings import Finding
+from reconciler.validation.rule import Rule, error
+
+
+def check(state: DesiredState) -> Iterator[Finding]:
+    for spec in state.stacks:
+        problem = template_path_problem(state.root, spec.template_file_path)
+        if problem:
+            rule = "DS006" if "leaves" in problem else "DS007"
+            yield error(spec.path, spec.line("template-file-path"), rule, problem)
+
+
+RULE = Rule(("DS006", "DS007"), "the template file exists inside the repository", check)

@@ -1,0 +1,55 @@
+"""Fixtures shared by every test layer: the embedded local AWS (`localaws`) on a loopback port.
+
+moto and boto3 are imported inside the fixtures, so tests that use no AWS do not pay for them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from localaws.server import LocalAws
+
+REGION = "us-east-1"
+
+
+@pytest.fixture(scope="module")
+def local_aws() -> Iterator[LocalAws]:
+    """One local AWS server per test module."""
+    from localaws.server import LocalAws
+
+    with LocalAws() as aws:
+        yield aws
+
+
+@pytest.fixture
+def fresh_local_aws(local_aws: LocalAws) -> LocalAws:
+    """The module's local AWS, emptied before the test."""
+    local_aws.reset()
+    return local_aws
+
+
+@pytest.fixture
+def local_aws_client(fresh_local_aws: LocalAws) -> Callable[[str], Any]:
+    """A factory of boto3 clients bound to an empty local AWS."""
+    import boto3
+    from botocore.config import Config
+
+    # Unimplemented moto calls come back as HTML 500s; retrying them only slows a failure.
+    no_retries = Config(retries={"max_attempts": 1, "mode": "standard"})
+
+    def client(service: str) -> Any:
+        return boto3.client(
+            service,
+            endpoint_url=fresh_local_aws.endpoint_url,
+            region_name=REGION,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            aws_session_token="testing",
+            config=no_retries,
+        )
+
+    return client
