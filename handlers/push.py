@@ -31,5 +31,7 @@ def handler(event: dict, context: LambdaContext) -> dict:
         return {"status": "rejected", "reason": "not a push event: " + str(err.errors()[0]["msg"])}
     source = SourceConfig.from_env(os.environ)
     outcome = on_push(push.repository, push.ref, source, services(), owner=context.aws_request_id)
-    logger.info("push handled", extra=outcome.to_dict())
+    logger.info(
+        "push handled", extra={**outcome.to_dict(), "status_store": services().status.description}
+    )
     return outcome.to_dict()

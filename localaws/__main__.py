@@ -1,8 +1,9 @@
 """`python -m localaws serve [--port N]` runs the local AWS in the foreground;
 `python -m localaws demo` runs the demo against a fresh one.
 
-`serve` prints the endpoint URL as the very first line of stdout so that a script can read
-it (`url=$(python -m localaws serve | head -1)`), and exits 0 on SIGINT or SIGTERM.
+`serve` prints the endpoint URL as the very first line of stdout, so that a script which
+starts it in the background can read the URL from its first line; the second line is a
+shell `export` for the whole client environment. It exits 0 on SIGINT or SIGTERM.
 """
 
 from __future__ import annotations

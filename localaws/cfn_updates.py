@@ -19,6 +19,11 @@ deployed with. Only changed properties are applied; a property removed from the 
 goes back to AWS's default where AWS has one (listed per type below) and is otherwise left
 as it is. Deciding whether a replacement is acceptable is the reconciler's job, before any
 change set runs; here a create-only change simply replaces the resource as AWS would.
+
+Limits: moto re-reads only resources whose own template text (or a parameter they use)
+changed, so a resource that refers to a replaced one keeps the old reference, where AWS
+would update it too. A resource created before `install()` has no remembered properties:
+all of its new properties are applied and a create-only change goes unnoticed.
 """
 
 from __future__ import annotations
@@ -149,6 +154,13 @@ def _update_db_instance(
             db_kwargs[attribute] = coerce(value)
         elif default is not _KEEP:
             db_kwargs[attribute] = default
+    if "allocated_storage" in db_kwargs and "max_allocated_storage" not in db_kwargs:
+        # moto keeps MaxAllocatedStorage as created (a string, from a template) and compares
+        # it with AllocatedStorage: restate the unchanged template value as a number.
+        unchanged_max = getattr(instance, _DEPLOYED_PROPERTIES, {}).get("MaxAllocatedStorage")
+        db_kwargs["max_allocated_storage"] = max(
+            int(unchanged_max or 0), db_kwargs["allocated_storage"]
+        )
     if db_kwargs:
         backend = rds_backends[account_id][region_name]
         backend.modify_db_instance(instance.db_instance_identifier, db_kwargs)
@@ -165,7 +177,7 @@ def _update_db_subnet_group(
     for prop, value in changes.items():
         if prop == "DBSubnetGroupDescription":
             group.description = "" if value is ABSENT else str(value)
-        elif prop == "SubnetIds":
+        elif prop == "SubnetIds" and value is not ABSENT:  # required: never absent on AWS
             ec2 = ec2_backends[account_id][region_name]
             subnets = [ec2.get_subnet(subnet_id) for subnet_id in _strs(value)]
             group.subnets = subnets  # type: ignore[assignment]
@@ -323,10 +335,12 @@ def _patch(updater: _Updater) -> None:
         changes = _diff(old or {}, new)
         replacing = sorted(prop for prop in changes if prop in updater.replaced_by)
         if old is not None and replacing:
-            return _replace(
-                cls, original_resource, new_resource_name, cloudformation_json, account_id,
-                region_name, replacing,
-            )  # fmt: skip
+            name = _replacement_name(cls, original_resource, new_resource_name, new, replacing)
+            replacement = cls.create_from_cloudformation_json(
+                name, cloudformation_json, account_id, region_name
+            )
+            _delete_replaced(original_resource, account_id, region_name)
+            return replacement
         updater.apply(original_resource, changes, account_id, region_name)
         _remember(original_resource, cloudformation_json)
         return original_resource
@@ -335,18 +349,15 @@ def _patch(updater: _Updater) -> None:
     model.update_from_cloudformation_json = classmethod(update_from_cloudformation_json)
 
 
-def _replace(
+def _replacement_name(
     cls: type[Any],
     original_resource: Any,
     new_resource_name: str,
-    cloudformation_json: dict[str, Any],
-    account_id: str,
-    region_name: str,
+    properties: Mapping[str, Any],
     replacing: list[str],
-) -> Any:
-    """Create the replacement, then delete the old resource, as CloudFormation does."""
+) -> str:
+    """The replacement's name; a custom name that stays the same fails the update, as on AWS."""
     name_property = cls.cloudformation_name_type()
-    properties = cloudformation_json.get("Properties") or {}
     old_name = getattr(original_resource, _DEPLOYED_PROPERTIES, {}).get(name_property)
     if name_property and name_property in properties and properties[name_property] == old_name:
         raise ValidationError(
@@ -355,16 +366,17 @@ def _replace(
                 f"replacing. Rename {old_name} and update the stack again."
             )
         )
-    logger.info(
-        "localaws: replacing %s because %s changed",
-        cloudformation_json.get("Type"),
-        ", ".join(replacing),
-    )
-    replacement = cls.create_from_cloudformation_json(
-        new_resource_name, cloudformation_json, account_id, region_name
-    )
-    original_resource.delete(account_id, region_name)
-    return replacement
+    logger.info("localaws: replacing %s because %s changed", cls.__name__, ", ".join(replacing))
+    return new_resource_name
+
+
+def _delete_replaced(resource: Any, account_id: str, region_name: str) -> None:
+    """Delete the replaced resource, as CloudFormation's cleanup phase does; when that
+    fails (say, deletion protection) AWS keeps the resource and completes the update."""
+    try:
+        resource.delete(account_id, region_name)
+    except Exception as error:
+        logger.warning("localaws: replaced resource kept, its deletion failed: %s", error)
 
 
 def _remember(resource: Any, cloudformation_json: Mapping[str, Any]) -> None:

@@ -133,7 +133,17 @@ def run(aws: LocalAws, workdir: Path) -> int:
     step(5, "The same push delivered again changes nothing")
     push(repo)
 
-    step(6, "Status")
+    step(6, "A commit that would replace the database is refused by the data-loss guard")
+    stack_file.write_text(
+        stack_file.read_text().replace("EnvironmentSuffix: dev", "EnvironmentSuffix: dev2")
+    )
+    git(repo, "commit", "--quiet", "-am", "Rename the dev environment (replaces the database)")
+    push(repo)
+    git(repo, "revert", "--quiet", "--no-edit", "HEAD")
+    say("  reverted that commit; pushing the revert:")
+    push(repo)
+
+    step(7, "Status")
     cli("status", str(repo))
     return 0
 

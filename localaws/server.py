@@ -6,6 +6,7 @@ URL and fake credentials: `env()` gives exactly that environment.
 
 from __future__ import annotations
 
+import socket
 import urllib.request
 from types import TracebackType
 
@@ -36,37 +37,30 @@ class _QuietRequestHandler(MotoRequestHandler):
 
 
 class _QuietMotoServer(ThreadedMotoServer):
-    """ThreadedMotoServer with a quiet request handler, a prompt and complete shutdown, and
-    bind errors raised to the caller.
+    """ThreadedMotoServer serving on a socket bound by the caller, with a quiet request
+    handler and a prompt, complete shutdown.
 
-    Mirrors moto 5.2.5's `_server_entry`, changing only the handler and the poll interval
-    (a handler class cannot be passed to ThreadedMotoServer otherwise). moto's own version
-    leaves `start()` waiting for ever when the port cannot be bound.
+    Mirrors moto 5.2.5's `_server_entry`, changing the handler, the poll interval and the
+    socket (none of them can be passed to ThreadedMotoServer). Binding in the caller's
+    thread matters: when werkzeug binds a port in use inside the server thread, it calls
+    sys.exit there and moto's `start()` waits for ever.
     """
 
-    _startup_error: OSError | None = None
-
-    def start(self) -> None:
-        super().start()
-        if self._startup_error is not None:
-            assert self._thread is not None
-            self._thread.join()
-            raise self._startup_error
+    def __init__(self, listener: socket.socket) -> None:
+        host, port = listener.getsockname()[:2]
+        super().__init__(ip_address=host, port=port, verbose=False)
+        self._listener = listener
 
     def _server_entry(self) -> None:
         app = DomainDispatcherApplication(create_backend_app)
-        try:
-            self._server = make_server(
-                self._ip_address,
-                self._port,
-                app,
-                threaded=True,
-                request_handler=_QuietRequestHandler,
-            )
-        except OSError as error:
-            self._startup_error = error
-            self._server_ready_event.set()
-            return
+        self._server = make_server(
+            self._ip_address,
+            self._port,
+            app,
+            threaded=True,
+            request_handler=_QuietRequestHandler,
+            fd=self._listener.fileno(),
+        )
         # Non-daemon request threads are joined when the server closes: stop() returns only
         # after in-flight requests are answered, and leaves no thread behind.
         self._server.daemon_threads = False
@@ -104,8 +98,10 @@ class LocalAws:
         if self._server is not None:
             raise RuntimeError(f"LocalAws is already running at {self.endpoint_url}")
         extensions.install_all()
-        server = _QuietMotoServer(ip_address=HOST, port=self._requested_port, verbose=False)
-        server.start()
+        listener = socket.create_server((HOST, self._requested_port))  # OSError if taken
+        with listener:  # werkzeug serves on its own duplicate of the descriptor
+            server = _QuietMotoServer(listener)
+            server.start()
         self._server = server
         self._port = server.get_host_and_port()[1]
         return self

@@ -8,7 +8,7 @@ status event (or the CLI, which may wait) calls `finish`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from reconciler.desired import DesiredState, StackSpec, managed_tags
@@ -92,13 +92,29 @@ def apply(
     findings = checked(state)
     live = observe(state, services.cfn)
     plans = plan_all(state, live, services.cfn.get_template)
+    recorded = {s.stack_name: s for s in services.status.all()}  # one Scan per pass
     results = []
     for plan in plans:
         if only is not None and plan.stack_name not in only:
             continue
         spec = state.stack(plan.stack_name)
+        if plan.action is Action.NONE and _settled(recorded.get(plan.stack_name), plan):
+            results.append(
+                StackResult(plan.stack_name, plan.region, plan.action, "unchanged", plan.reason)
+            )
+            continue
         results.append(_apply_one(plan, spec, state, live, revision, services, owner))
     return PassResult(revision, tuple(findings), tuple(results))
+
+
+def _settled(status: StackStatus | None, plan: StackPlan) -> bool:
+    """Whether the record already says what an unchanged stack's record should say."""
+    return (
+        status is not None
+        and status.sync is Sync.SYNCED
+        and status.phase is Phase.IDLE
+        and status.desired_hash == plan.desired_hash
+    )
 
 
 def _record(
@@ -110,7 +126,7 @@ def _record(
         outputs_path=spec.outputs_path if spec else current.outputs_path,
         **changes,
     )
-    if status != current:
+    if replace(status, updated_at=current.updated_at) != current:
         services.status.put(status)
     return status
 
@@ -128,7 +144,18 @@ def _apply_one(
         return StackResult(plan.stack_name, plan.region, plan.action, outcome, message, change_set)
 
     if plan.action is Action.NONE:
-        return result("unchanged", plan.reason)
+        # The live stack already matches (a revert, or a change applied elsewhere).
+        message = "up to date: the live stack matches the desired state"
+        _record(
+            services,
+            plan,
+            spec,
+            sync=Sync.SYNCED,
+            phase=Phase.IDLE,
+            desired_hash=plan.desired_hash,
+            message=message,
+        )
+        return result("unchanged", message)
     if plan.action is Action.ORPHANED:
         _record(services, plan, spec, sync=Sync.ORPHANED, message=plan.reason)
         return result("orphaned", plan.reason)

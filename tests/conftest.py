@@ -18,7 +18,8 @@ REGION = "us-east-1"
 
 @pytest.fixture(scope="module")
 def local_aws() -> Iterator[LocalAws]:
-    """One local AWS server per test module."""
+    """One local AWS server per test module. Its state is shared by the module's tests:
+    give resources unique names, or ask for `fresh_local_aws`."""
     from localaws.server import LocalAws
 
     with LocalAws() as aws:
@@ -32,24 +33,27 @@ def fresh_local_aws(local_aws: LocalAws) -> LocalAws:
     return local_aws
 
 
-@pytest.fixture
-def local_aws_client(fresh_local_aws: LocalAws) -> Callable[[str], Any]:
-    """A factory of boto3 clients bound to an empty local AWS."""
+@pytest.fixture(scope="module")
+def local_aws_client(local_aws: LocalAws) -> Callable[[str], Any]:
+    """boto3 clients for the module's local AWS, one per service, without retries."""
     import boto3
     from botocore.config import Config
 
     # Unimplemented moto calls come back as HTML 500s; retrying them only slows a failure.
     no_retries = Config(retries={"max_attempts": 1, "mode": "standard"})
+    clients: dict[str, Any] = {}
 
     def client(service: str) -> Any:
-        return boto3.client(
-            service,
-            endpoint_url=fresh_local_aws.endpoint_url,
-            region_name=REGION,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            aws_session_token="testing",
-            config=no_retries,
-        )
+        if service not in clients:
+            clients[service] = boto3.client(
+                service,
+                endpoint_url=local_aws.endpoint_url,
+                region_name=REGION,
+                aws_access_key_id="testing",
+                aws_secret_access_key="testing",
+                aws_session_token="testing",
+                config=no_retries,
+            )
+        return clients[service]
 
     return client

@@ -46,7 +46,9 @@ region: us-east-1
 def make_repo(root: Path, files: dict[str, str] | None = None, *, defaults: bool = True) -> Path:
     """A repository with templates/app.yml and desired-state/app-dev.yml (unless
     defaults=False), plus `files` (path -> text, dedented; None deletes)."""
-    content = {"templates/app.yml": TEMPLATE, "desired-state/app-dev.yml": STACK} if defaults else {}
+    content = (
+        {"templates/app.yml": TEMPLATE, "desired-state/app-dev.yml": STACK} if defaults else {}
+    )
     content.update(files or {})
     for rel, text in content.items():
         path = root / rel

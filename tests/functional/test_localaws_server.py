@@ -41,91 +41,58 @@ def _client(service: str, endpoint_url: str) -> Any:
     )
 
 
-class Served:
-    """A `python -m localaws serve` child process and the lines it printed first."""
+SIGNALS = {"SIGTERM": signal.SIGTERM, "SIGINT": signal.SIGINT}
 
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "localaws", "serve", "--port", str(port)],
-            cwd=REPO_ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        assert self.process.stdout is not None
-        self.first_line = self.process.stdout.readline().rstrip("\n")
-        self.second_line = self.process.stdout.readline().rstrip("\n")
 
-    def stop(self, signum: int) -> tuple[int, str]:
-        self.process.send_signal(signum)
-        _, stderr = self.process.communicate(timeout=10)
-        return self.process.returncode, stderr
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.communicate()
+def _start_serve() -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "localaws", "serve", "--port", str(_free_port())],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 @pytest.fixture(scope="module")
-def served() -> Iterator[Served]:
-    """One `serve` process shared by the tests that only read from it."""
-    server = Served(_free_port())
-    yield server
-    server.kill()
-
-
-@pytest.fixture
-def served_to_stop() -> Iterator[Served]:
-    server = Served(_free_port())
-    yield server
-    server.kill()
+def serve_processes() -> Iterator[dict[str, subprocess.Popen[str]]]:
+    """One `python -m localaws serve` per signal under test, started together so that their
+    imports of moto (~2 s each) overlap; killed if a test leaves one running."""
+    processes = {name: _start_serve() for name in SIGNALS}
+    yield processes
+    for process in processes.values():
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
 
 
 # --- python -m localaws serve ----------------------------------------------------------------
 
 
-def test_serve_prints_the_endpoint_url_as_the_first_line(served: Served) -> None:
-    """GIVEN a free port
-    WHEN `python -m localaws serve --port PORT` starts
-    THEN the first line on stdout is the endpoint URL on 127.0.0.1:PORT"""
-    assert served.first_line == f"http://127.0.0.1:{served.port}"
-
-
-def test_serve_prints_a_shell_export_line_second(served: Served) -> None:
-    """GIVEN a running `serve`
-    WHEN its second line is read
-    THEN it is an `export` a shell can run, starting with the endpoint URL"""
-    assert served.second_line.startswith(f"export AWS_ENDPOINT_URL=http://127.0.0.1:{served.port} ")
-    assert "AWS_ACCESS_KEY_ID=testing" in served.second_line
-
-
-def test_serve_answers_aws_clients_at_the_printed_endpoint(served: Served) -> None:
-    """GIVEN a running `serve`
-    WHEN a boto3 client calls the printed endpoint
-    THEN moto answers (STS GetCallerIdentity gives moto's account)"""
-    identity = _client("sts", served.first_line).get_caller_identity()
-
-    assert identity["Account"] == "123456789012"
-
-
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-def test_serve_exits_0_on_signal_without_request_lines_on_stderr(
-    served_to_stop: Served, signum: int
+@pytest.mark.parametrize("signal_name", SIGNALS)
+def test_serve_prints_its_endpoint_first_serves_clients_and_exits_0_on_signal(
+    serve_processes: dict[str, subprocess.Popen[str]], signal_name: str
 ) -> None:
-    """GIVEN a running `serve` that has answered requests
-    WHEN it receives SIGTERM or SIGINT
-    THEN it exits 0 and wrote no per-request log line to stderr"""
-    s3 = _client("s3", served_to_stop.first_line)
-    s3.create_bucket(Bucket="logs-quiet")
-    s3.list_buckets()
+    """GIVEN `python -m localaws serve --port PORT` started on a free port
+    WHEN its first line is used as a client's endpoint, then the process gets SIGTERM/SIGINT
+    THEN line 1 is the endpoint URL, line 2 a shell `export` for it, the client is answered,
+    and the process exits 0 with nothing on stderr (no per-request log lines)"""
+    serve_process = serve_processes[signal_name]
+    port = serve_process.args[-1]
+    assert serve_process.stdout is not None
+    first_line = serve_process.stdout.readline().rstrip("\n")
+    second_line = serve_process.stdout.readline().rstrip("\n")
 
-    returncode, stderr = served_to_stop.stop(signum)
+    identity = _client("sts", first_line).get_caller_identity()
+    _client("s3", first_line).list_buckets()
+    serve_process.send_signal(SIGNALS[signal_name])
+    _, stderr = serve_process.communicate(timeout=10)
 
-    assert returncode == 0
-    assert "HTTP/1.1" not in stderr
-    assert "Traceback" not in stderr
+    assert first_line == f"http://127.0.0.1:{port}"
+    assert second_line.startswith(f"export AWS_ENDPOINT_URL=http://127.0.0.1:{port} ")
+    assert identity["Account"] == "123456789012"
+    assert serve_process.returncode == 0
+    assert stderr == ""
 
 
 def test_serve_reports_a_port_in_use_and_exits_1(

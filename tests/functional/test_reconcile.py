@@ -20,16 +20,16 @@ extensions.install_all()
 
 
 @pytest.fixture
-def services(aws):
-    return services_from_env(change_set_wait_seconds=0)
-
-
-@pytest.fixture
 def calls():
     """Every AWS operation name called through the reconciler's clients."""
     made: list[str] = []
     session.on_every_call(lambda model, **_: made.append(model.name))
     return made
+
+
+@pytest.fixture
+def services(aws, calls):
+    return services_from_env(change_set_wait_seconds=0)
 
 
 def run(root, services, revision="rev1", only=None):
@@ -70,14 +70,16 @@ def test_unchanged_stack_costs_one_describe_stacks_call(tmp_path, services, call
     calls.clear()
     (result,) = run(root, services, revision="rev2").stacks
     assert result.outcome == "unchanged"
-    assert calls == ["DescribeStacks"]
+    assert calls == ["DescribeStacks", "Scan"]
 
 
 def test_parameter_change_updates_the_stack_and_its_outputs(tmp_path, services):
     root = make_repo(tmp_path)
     run(root, services)
     finish("app-dev", "us-east-1", services)
-    make_repo(root, {"desired-state/app-dev.yml": STACK.replace("dev\n", "dev\n  Greeting: hi\n", 1)})
+    make_repo(
+        root, {"desired-state/app-dev.yml": STACK.replace("dev\n", "dev\n  Greeting: hi\n", 1)}
+    )
     (result,) = run(root, services, revision="rev2").stacks
     assert (result.action.value, result.outcome) == ("update", "executed")
     finish("app-dev", "us-east-1", services)
@@ -113,17 +115,26 @@ def test_stacks_apply_in_depends_on_order(tmp_path, services):
     base = STACK.replace("app-dev", "base").replace("dev\n", "base\n", 1)
     root = make_repo(
         tmp_path,
-        {"desired-state/app-dev.yml": STACK + "depends-on: [base]\n", "desired-state/base.yml": base},
+        {
+            "desired-state/app-dev.yml": STACK + "depends-on: [base]\n",
+            "desired-state/base.yml": base,
+        },
     )
     results = run(root, services).stacks
-    assert [(r.stack_name, r.outcome) for r in results] == [("base", "executed"), ("app-dev", "executed")]
+    assert [(r.stack_name, r.outcome) for r in results] == [
+        ("base", "executed"),
+        ("app-dev", "executed"),
+    ]
 
 
 def test_dependent_waits_while_its_dependency_is_not_complete(tmp_path, services):
     base = STACK.replace("app-dev", "base").replace("dev\n", "base\n", 1)
     root = make_repo(
         tmp_path,
-        {"desired-state/app-dev.yml": STACK + "depends-on: [base]\n", "desired-state/base.yml": base},
+        {
+            "desired-state/app-dev.yml": STACK + "depends-on: [base]\n",
+            "desired-state/base.yml": base,
+        },
     )
     (result,) = run(root, services, only={"app-dev"}).stacks
     assert (result.outcome, result.message) == ("waiting", "waits for base to complete")
@@ -146,7 +157,9 @@ def test_removed_stack_file_orphans_the_stack_and_never_deletes_it(tmp_path, ser
     make_repo(root, {"desired-state/app-dev.yml": None, "desired-state/other.yml": other})
     results = {r.stack_name: r for r in run(root, services, revision="rev2").stacks}
     assert results["app-dev"].outcome == "orphaned"
-    assert cfn().describe_stacks(StackName="app-dev")["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
+    assert (
+        cfn().describe_stacks(StackName="app-dev")["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
+    )
     assert services.status.get("app-dev").sync is Sync.ORPHANED
 
 

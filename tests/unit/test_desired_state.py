@@ -52,9 +52,7 @@ def test_scalar_parameter_values_become_strings_and_lists_comma_joined(tmp_path)
 BAD_INPUTS = [
     pytest.param("stack-name: [unclosed\n", "DS001", 2, "cannot parse", id="invalid-yaml"),
     pytest.param("- just\n- a list\n", "DS001", 1, "must be a YAML mapping", id="not-a-mapping"),
-    pytest.param(
-        STACK + "stack-name: again\n", "DS001", 6, "Duplicate", id="duplicate-key"
-    ),
+    pytest.param(STACK + "stack-name: again\n", "DS001", 6, "Duplicate", id="duplicate-key"),
     pytest.param(STACK + "colour: blue\n", "DS002", 8, "unknown key 'colour'", id="unknown-key"),
     pytest.param(
         STACK.replace("region: us-east-1", "region: [us-east-1]"),
@@ -156,7 +154,8 @@ def test_depends_on_cycle_is_reported_with_its_path(tmp_path):
     a = STACK.replace("app-dev", "a") + "depends-on: [b]\n"
     b = STACK.replace("app-dev", "b") + "depends-on: [a]\n"
     findings = findings_for(
-        tmp_path, {"desired-state/app-dev.yml": None, "desired-state/a.yml": a, "desired-state/b.yml": b}
+        tmp_path,
+        {"desired-state/app-dev.yml": None, "desired-state/a.yml": a, "desired-state/b.yml": b},
     )
     (finding,) = findings
     assert finding.rule == "DS012"
@@ -201,3 +200,13 @@ def test_allow_replacement_of_an_undeclared_resource_is_a_warning(tmp_path):
     text = STACK + "allow-replacement: [Databse]\n"
     (finding,) = findings_for(tmp_path, {"desired-state/app-dev.yml": text})
     assert finding.rule == "DS013" and not finding.is_error
+
+
+def test_template_symlink_that_leaves_the_repository_is_refused(tmp_path):
+    outside = tmp_path / "outside.yml"
+    outside.write_text("Resources: {}\n")
+    repo = make_repo(tmp_path / "repo", {"templates/app.yml": None})
+    (repo / "templates").mkdir()
+    (repo / "templates" / "app.yml").symlink_to(outside)
+    findings = validate(load_desired_state(repo))
+    assert [(f.rule, f.line) for f in findings] == [("DS006", 1)]

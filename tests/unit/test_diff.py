@@ -120,7 +120,14 @@ def test_fn_sub_with_parameters_is_resolved_before_comparing():
 
 def test_change_set_replacement_is_trusted_over_the_prediction():
     predicted = [
-        ResourceChange("Database", "AWS::RDS::DBInstance", ChangeAction.MODIFY, Replacement.TRUE, ("DBName",), ("DBName changes",))
+        ResourceChange(
+            "Database",
+            "AWS::RDS::DBInstance",
+            ChangeAction.MODIFY,
+            Replacement.TRUE,
+            ("DBName",),
+            ("DBName changes",),
+        )
     ]
     reported = [ReportedChange("Database", "AWS::RDS::DBInstance", "Modify", Replacement.FALSE)]
     (merged,) = merge_change_set(predicted, reported)
@@ -131,7 +138,14 @@ def test_change_set_replacement_is_trusted_over_the_prediction():
 def test_prediction_fills_what_a_change_set_leaves_out():
     """moto's change sets list no Replacement and omit parameter-only changes."""
     predicted = [
-        ResourceChange("Database", "AWS::RDS::DBInstance", ChangeAction.MODIFY, Replacement.TRUE, ("DBName",), ("DBName changes",)),
+        ResourceChange(
+            "Database",
+            "AWS::RDS::DBInstance",
+            ChangeAction.MODIFY,
+            Replacement.TRUE,
+            ("DBName",),
+            ("DBName changes",),
+        ),
         ResourceChange("Logs", "AWS::Logs::LogGroup", ChangeAction.MODIFY),
     ]
     reported = [ReportedChange("Database", "AWS::RDS::DBInstance", "Modify", None)]

@@ -12,12 +12,20 @@ FILE = "desired-state/pci-db-dev.yml"
 
 
 def replaced(logical_id="Database", kind=DB, how=Replacement.TRUE):
-    return ResourceChange(logical_id, kind, ChangeAction.MODIFY, how, ("DBName",), ("DBName changes",))
+    return ResourceChange(
+        logical_id, kind, ChangeAction.MODIFY, how, ("DBName",), ("DBName changes",)
+    )
 
 
 @pytest.mark.parametrize(
     "kind",
-    [DB, "AWS::ElastiCache::ReplicationGroup", "AWS::KMS::Key", "AWS::SecretsManager::Secret", "AWS::Logs::LogGroup"],
+    [
+        DB,
+        "AWS::ElastiCache::ReplicationGroup",
+        "AWS::KMS::Key",
+        "AWS::SecretsManager::Secret",
+        "AWS::Logs::LogGroup",
+    ],
 )
 def test_replacing_a_stateful_resource_is_refused(kind):
     (violation,) = guard.check([replaced(kind=kind)], [], FILE)
@@ -50,7 +58,9 @@ def test_allow_replacement_names_one_resource_only():
     "change",
     [
         ResourceChange("Sg", "AWS::EC2::SecurityGroup", ChangeAction.MODIFY, Replacement.TRUE),
-        ResourceChange("Database", DB, ChangeAction.MODIFY, Replacement.FALSE, ("DBInstanceClass",)),
+        ResourceChange(
+            "Database", DB, ChangeAction.MODIFY, Replacement.FALSE, ("DBInstanceClass",)
+        ),
         ResourceChange("Database", DB, ChangeAction.ADD),
     ],
     ids=["stateless-replaced", "stateful-modified-in-place", "stateful-added"],

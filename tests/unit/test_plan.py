@@ -35,7 +35,6 @@ def deployed(template_text=TEMPLATE):
     return lambda stack: parse(template_text)[0]
 
 
-
 def test_missing_stack_is_created_with_every_resource_added(tmp_path):
     (plan,) = plan_all(state_for(tmp_path), {}, no_fetch)
     assert plan.action is Action.CREATE
@@ -63,8 +62,14 @@ def test_hash_covers_parameters_tags_and_template(tmp_path):
 
 
 def test_changed_parameter_updates_in_place(tmp_path):
-    state = state_for(tmp_path, {"desired-state/app-dev.yml": STACK.replace("dev\n", "dev\n  Greeting: hi\n", 1)})
-    live = {("us-east-1", "app-dev"): live_stack(params={"EnvironmentSuffix": "dev", "Greeting": "hello"})}
+    state = state_for(
+        tmp_path, {"desired-state/app-dev.yml": STACK.replace("dev\n", "dev\n  Greeting: hi\n", 1)}
+    )
+    live = {
+        ("us-east-1", "app-dev"): live_stack(
+            params={"EnvironmentSuffix": "dev", "Greeting": "hello"}
+        )
+    }
     (plan,) = plan_all(state, live, deployed())
     assert plan.action is Action.UPDATE
     assert [(c.logical_id, c.replacement.value) for c in plan.changes] == [("Param", "False")]
@@ -75,7 +80,11 @@ def test_replacing_a_stateful_resource_blocks_the_stack(tmp_path):
     """GIVEN EnvironmentSuffix changes, which renames the log group (create-only)
     WHEN planned THEN the stack is blocked, naming the resource and property."""
     state = state_for(tmp_path, {"desired-state/app-dev.yml": STACK.replace("dev\n", "qa\n", 1)})
-    live = {("us-east-1", "app-dev"): live_stack(params={"EnvironmentSuffix": "dev", "Greeting": "hello"})}
+    live = {
+        ("us-east-1", "app-dev"): live_stack(
+            params={"EnvironmentSuffix": "dev", "Greeting": "hello"}
+        )
+    }
     (plan,) = plan_all(state, live, deployed())
     assert plan.action is Action.BLOCKED
     assert "Logs (AWS::Logs::LogGroup) would be replaced: LogGroupName changes" in plan.reason
@@ -85,7 +94,11 @@ def test_replacing_a_stateful_resource_blocks_the_stack(tmp_path):
 def test_allow_replacement_unblocks_the_named_resource(tmp_path):
     text = STACK.replace("dev\n", "qa\n", 1) + "allow-replacement: [Logs]\n"
     state = state_for(tmp_path, {"desired-state/app-dev.yml": text})
-    live = {("us-east-1", "app-dev"): live_stack(params={"EnvironmentSuffix": "dev", "Greeting": "hello"})}
+    live = {
+        ("us-east-1", "app-dev"): live_stack(
+            params={"EnvironmentSuffix": "dev", "Greeting": "hello"}
+        )
+    }
     (plan,) = plan_all(state, live, deployed())
     assert plan.action is Action.UPDATE
 
@@ -94,7 +107,11 @@ def test_removing_a_stateful_resource_blocks_the_stack(tmp_path):
     smaller = TEMPLATE.replace("  LogGroup:\n    Value: !Ref Logs\n", "")
     smaller = smaller[: smaller.index("  Logs:")] + smaller[smaller.index("Outputs:") :]
     state = state_for(tmp_path, {"templates/app.yml": smaller})
-    live = {("us-east-1", "app-dev"): live_stack(params={"EnvironmentSuffix": "dev", "Greeting": "hello"})}
+    live = {
+        ("us-east-1", "app-dev"): live_stack(
+            params={"EnvironmentSuffix": "dev", "Greeting": "hello"}
+        )
+    }
     (plan,) = plan_all(state, live, deployed())
     assert plan.action is Action.BLOCKED
     assert "would be deleted" in plan.reason
@@ -140,7 +157,16 @@ def test_stacks_are_planned_in_depends_on_order(tmp_path):
 def test_plan_json_shape(tmp_path):
     (plan,) = plan_all(state_for(tmp_path), {}, no_fetch)
     data = plan.to_dict()
-    assert set(data) == {"stack_name", "region", "stack_file", "action", "reason", "desired_hash", "after", "changes"}
+    assert set(data) == {
+        "stack_name",
+        "region",
+        "stack_file",
+        "action",
+        "reason",
+        "desired_hash",
+        "after",
+        "changes",
+    }
     assert data["changes"][0] == {
         "logical_id": "Logs",
         "resource_type": "AWS::Logs::LogGroup",

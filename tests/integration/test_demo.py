@@ -1,0 +1,61 @@
+"""The demo path end to end: `python -m localaws demo` on a real local AWS server,
+driving the real handlers through a push, outputs, an update, the guard and status."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def demo() -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "RECONCILER_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "localaws", "demo"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+
+
+def test_demo_exits_0_without_a_traceback(demo):
+    assert demo.returncode == 0, demo.stderr
+    assert "Traceback" not in demo.stdout + demo.stderr
+
+
+def test_push_deploys_the_dev_stack_and_outputs_are_read_back_from_ssm(demo):
+    assert "pci-db-dev: create -> executed" in demo.stdout
+    assert "/pci-db/dev/RDSEndpoint = pci-mysql-dev." in demo.stdout
+    assert "/pci-db/dev/RDSPort = 3306" in demo.stdout
+
+
+def test_parameter_change_is_planned_applied_and_visible_in_rds(demo):
+    assert "Database  AWS::RDS::DBInstance  Modify  False" in demo.stdout
+    assert "pci-db-dev: update -> executed" in demo.stdout
+    assert "RDS pci-mysql-dev is now db.t3.large" in demo.stdout
+
+
+def test_redelivered_push_changes_nothing(demo):
+    assert "pci-db-dev: none -> unchanged" in demo.stdout
+
+
+def test_replacing_the_database_is_blocked(demo):
+    assert (
+        "Database (AWS::RDS::DBInstance) would be replaced: DBInstanceIdentifier changes"
+        in demo.stdout
+    )
+
+
+def test_status_table_ends_the_run_synced(demo):
+    table = demo.stdout[demo.stdout.index("$ reconciler status") :]
+    assert "pci-db-dev  Synced  Healthy" in table
+
+
+def test_demo_request_logs_are_quiet(demo):
+    assert '"POST / HTTP/1.1"' not in demo.stderr
