@@ -70,7 +70,9 @@ def main() -> int:
         rows = [(n, *measure(n, aws)) for n in SIZES]
     base_calls, base_time = sum(rows[0][1].values()), rows[0][2]
     print("no-op reconcile on the local AWS (moto pages DescribeStacks at 50 stacks)")
-    print(f"{'stacks':>7} {'calls':>6} {'x N=1':>6} {'wall ms':>8} {'x N=1':>6}  calls by operation")
+    print(
+        f"{'stacks':>7} {'calls':>6} {'x N=1':>6} {'wall ms':>8} {'x N=1':>6}  calls by operation"
+    )
     for n, calls, elapsed in rows:
         total = sum(calls.values())
         detail = ", ".join(f"{op} {c}" for op, c in sorted(calls.items()))

@@ -99,7 +99,8 @@ def test_apply_publishes_outputs_then_outputs_and_status_read_them(tmp_path, cap
     root = make_repo(tmp_path)
     assert main(["apply", "--wait", str(root)]) == 0
     out = capsys.readouterr().out
-    assert "app-dev: Synced, Healthy" in out
+    assert "app-dev: following stack events" in out
+    assert out.index("CREATE_IN_PROGRESS") < out.index("app-dev: Synced, Healthy")
 
     flat = tmp_path / "cfn-outputs" / "flat-outputs.json"
     assert main(["outputs", "app-dev", str(root), "--flat", str(flat)]) == 0

@@ -219,3 +219,30 @@ def test_rolled_back_update_is_recorded_as_failed_with_the_reason(repo):
     assert (status.sync, status.health) == (Sync.FAILED, Health.HEALTHY)
     assert status.message == f"UPDATE_ROLLBACK_COMPLETE: {reason}"
     stubber.assert_no_pending_responses()
+
+
+def test_a_completed_dependency_lets_the_waiting_stack_go_on(repo):
+    """GIVEN app-dev waits for base WHEN base's CREATE_COMPLETE event arrives THEN the
+    handler reconciles the head again and app-dev is created."""
+    base = STACK.replace("app-dev", "base").replace("dev\n", "base\n", 1)
+    commit(
+        repo,
+        {
+            "desired-state/app-dev.yml": STACK + "depends-on: [base]\n",
+            "desired-state/base.yml": base,
+        },
+    )
+    services = push.services()
+    from reconciler.desired import load_desired_state
+    from reconciler.reconcile import apply
+
+    state = load_desired_state(repo)
+    (waiting,) = apply(state, "r0", services, "t", only={"app-dev"}).stacks
+    assert waiting.outcome == "waiting"
+    apply(state, "r0", services, "t", only={"base"})
+
+    outcome = stack_status.handler(
+        status_event("stack_status_create_complete.json", live_stack_id("base")), LambdaContext()
+    )
+    assert outcome["status"] == "reconciled"
+    assert {s["stack_name"]: s["outcome"] for s in outcome["stacks"]}["app-dev"] == "executed"

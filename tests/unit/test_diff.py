@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from reconciler.diff import (
     ChangeAction,
-    ReportedChange,
     Replacement,
+    ReportedChange,
     ResourceChange,
     merge_change_set,
     parameter_values,
