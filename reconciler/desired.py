@@ -17,7 +17,7 @@ from typing import Any
 from reconciler import HASH_TAG, MANAGED_TAG
 from reconciler.findings import Finding, Severity
 from reconciler.template import Template, load_template
-from reconciler.yamlfile import key_line, line_of, parse, read_text
+from reconciler.yamlfile import line_of, parse, read_text
 
 DESIRED_DIR = "desired-state"
 
@@ -245,8 +245,8 @@ __all__ = [
     "DesiredState",
     "DriftMode",
     "StackSpec",
-    "key_line",
     "load_desired_state",
     "managed_tags",
+    "stack_files",
     "template_path_problem",
 ]

@@ -4,7 +4,7 @@ handed in by the caller, fetched only for stacks whose desired hash moved."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -115,14 +115,7 @@ def guarded(plan: StackPlan, spec: StackSpec) -> StackPlan:
     if not violations:
         return plan
     reason = "; ".join(v.message for v in violations)
-    return StackPlan(
-        **{
-            **plan.__dict__,
-            "action": Action.BLOCKED,
-            "reason": reason,
-            "violations": tuple(violations),
-        }
-    )
+    return replace(plan, action=Action.BLOCKED, reason=reason, violations=tuple(violations))
 
 
 def _update_reason(live: LiveStack, changes: tuple[ResourceChange, ...]) -> str:
@@ -147,7 +140,7 @@ def plan_all(
         after = tuple(
             d for d in spec.depends_on if d in plans and plans[d].action is not Action.NONE
         )
-        plans[name] = StackPlan(**{**plan.__dict__, "after": after}) if after else plan
+        plans[name] = replace(plan, after=after)
     declared = {(s.region, s.stack_name) for s in state.stacks}
     orphans = [
         StackPlan(

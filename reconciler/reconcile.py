@@ -22,7 +22,7 @@ from reconciler.status import Health, Phase, StackStatus, StatusStore, Sync
 from reconciler.validation import validate
 
 if TYPE_CHECKING:
-    from reconciler.aws.cloudformation import ChangeSet, CloudFormation
+    from reconciler.aws.cloudformation import CloudFormation
     from reconciler.aws.ssm import SsmOutputs
 
 LEASE_SECONDS = 300
@@ -117,18 +117,38 @@ def _settled(status: StackStatus | None, plan: StackPlan) -> bool:
     )
 
 
-def _record(
-    services: Services, plan: StackPlan, spec: StackSpec | None, **changes: Any
-) -> StackStatus:
-    current = services.status.get(plan.stack_name) or StackStatus(plan.stack_name)
-    status = current.but(
-        region=plan.region,
-        outputs_path=spec.outputs_path if spec else current.outputs_path,
-        **changes,
-    )
-    if replace(status, updated_at=current.updated_at) != current:
-        services.status.put(status)
-    return status
+class _Attempt:
+    """One stack's step in a pass: records its status and returns its result."""
+
+    def __init__(self, plan: StackPlan, spec: StackSpec | None, services: Services, revision: str):
+        self.plan, self.spec, self.services, self.revision = plan, spec, services, revision
+
+    def done(
+        self,
+        outcome: str,
+        message: str,
+        *,
+        change_set: str = "",
+        attempted: bool = True,
+        **status: Any,
+    ) -> StackResult:
+        if attempted:
+            status |= {"attempted_revision": self.revision, "desired_hash": self.plan.desired_hash}
+        self._record(message=message, change_set=change_set, **status)
+        return self.result(outcome, message, change_set)
+
+    def result(self, outcome: str, message: str, change_set: str = "") -> StackResult:
+        plan = self.plan
+        return StackResult(plan.stack_name, plan.region, plan.action, outcome, message, change_set)
+
+    def _record(self, **changes: Any) -> None:
+        """Write the stack's status, unless nothing but the timestamp would change."""
+        store, name = self.services.status, self.plan.stack_name
+        current = store.get(name) or StackStatus(name)
+        outputs_path = self.spec.outputs_path if self.spec else current.outputs_path
+        status = current.but(region=self.plan.region, outputs_path=outputs_path, **changes)
+        if replace(status, updated_at=current.updated_at) != current:
+            store.put(status)
 
 
 def _apply_one(
@@ -140,51 +160,27 @@ def _apply_one(
     services: Services,
     owner: str,
 ) -> StackResult:
-    def result(outcome: str, message: str, change_set: str = "") -> StackResult:
-        return StackResult(plan.stack_name, plan.region, plan.action, outcome, message, change_set)
-
+    step = _Attempt(plan, spec, services, revision)
     if plan.action is Action.NONE:
         # The live stack already matches (a revert, or a change applied elsewhere).
         message = "up to date: the live stack matches the desired state"
-        _record(
-            services,
-            plan,
-            spec,
-            sync=Sync.SYNCED,
-            phase=Phase.IDLE,
-            desired_hash=plan.desired_hash,
-            message=message,
-        )
-        return result("unchanged", message)
+        return step.done("unchanged", message, sync=Sync.SYNCED, phase=Phase.IDLE)
     if plan.action is Action.ORPHANED:
-        _record(services, plan, spec, sync=Sync.ORPHANED, message=plan.reason)
-        return result("orphaned", plan.reason)
+        return step.done("orphaned", plan.reason, attempted=False, sync=Sync.ORPHANED)
     if plan.action is Action.WAIT:
-        _record(services, plan, spec, phase=Phase.WAITING, message=plan.reason)
-        return result("waiting", plan.reason)
-    attempt = {"attempted_revision": revision, "desired_hash": plan.desired_hash}
+        return step.done("waiting", plan.reason, attempted=False, phase=Phase.WAITING)
     if plan.action is Action.BLOCKED:
-        _record(
-            services,
-            plan,
-            spec,
-            sync=Sync.BLOCKED,
-            phase=Phase.BLOCKED,
-            message=plan.reason,
-            **attempt,
-        )
-        return result("blocked", plan.reason)
+        return step.done("blocked", plan.reason, sync=Sync.BLOCKED, phase=Phase.BLOCKED)
 
     waiting_on = _unready_dependencies(spec, state, services)
     if waiting_on:
         message = f"waits for {', '.join(waiting_on)} to complete"
-        _record(services, plan, spec, phase=Phase.WAITING, message=message, **attempt)
-        return result("waiting", message)
+        return step.done("waiting", message, phase=Phase.WAITING)
     if not services.status.acquire(plan.stack_name, owner, LEASE_SECONDS):
         message = "another operation holds this stack's lease; retried on its completion"
-        return result("waiting", message)
+        return step.result("waiting", message)
     try:
-        return _run_change_set(plan, spec, state, live, services, attempt, result)
+        return _run_change_set(step, state.templates[spec.template_file_path].body, live)
     finally:
         services.status.release(plan.stack_name, owner)
 
@@ -195,107 +191,56 @@ def _unready_dependencies(spec: StackSpec, state: DesiredState, services: Servic
     for name in spec.depends_on:
         dep = state.stack(name)
         stack = services.cfn.describe_stack(name, dep.region)
-        template = state.templates[dep.template_file_path]
-        if (
-            stack is None
-            or not stack.succeeded
-            or stack.desired_hash != desired_hash(dep, template.body)
-        ):
+        wanted = desired_hash(dep, state.templates[dep.template_file_path].body)
+        if stack is None or not stack.succeeded or stack.desired_hash != wanted:
             waiting.append(name)
     return waiting
 
 
-def _run_change_set(plan, spec, state, live, services, attempt, result) -> StackResult:
-    template = state.templates[spec.template_file_path]
+def _run_change_set(
+    step: _Attempt, template_body: str, live: dict[tuple[str, str], LiveStack]
+) -> StackResult:
+    plan, spec, cfn = step.plan, step.spec, step.services.cfn
     tags = managed_tags(spec, plan.desired_hash)
-    change_set = services.cfn.create_change_set(
+    change_set = cfn.create_change_set(
         name=f"gitops-{plan.desired_hash[:16]}",
         stack_name=spec.stack_name,
         region=spec.region,
-        template_body=template.body,
+        template_body=template_body,
         parameters=spec.parameters,
         tags=tags,
         create=plan.action is Action.CREATE,
-        wait_seconds=services.change_set_wait_seconds,
+        wait_seconds=step.services.change_set_wait_seconds,
     )
+    name = change_set.name
     if change_set.pending:
-        message = f"change set {change_set.name} is still being computed; resumed by the next event"
-        _record(
-            services,
-            plan,
-            spec,
-            phase=Phase.WAITING,
-            change_set=change_set.name,
-            message=message,
-            **attempt,
-        )
-        return result("waiting", message, change_set.name)
+        message = f"change set {name} is still being computed; resumed by the next event"
+        return step.done("waiting", message, change_set=name, phase=Phase.WAITING)
     if change_set.empty:
-        stack = live[(spec.region, spec.stack_name)]
-        services.cfn.update_tags(stack, tags, token=change_set.name)
+        cfn.update_tags(live[(spec.region, spec.stack_name)], tags, token=name)
         message = "no resource changes; stack tags updated"
-        _record(
-            services, plan, spec, phase=Phase.APPLYING, change_set="", message=message, **attempt
-        )
-        return result("tags-updated", message)
+        return step.done("tags-updated", message, phase=Phase.APPLYING)
     if not change_set.ready:
-        message = f"change set {change_set.name} failed: {change_set.reason}"
-        _discard(services, change_set)
-        _record(
-            services,
-            plan,
-            spec,
-            sync=Sync.FAILED,
-            health=Health.DEGRADED,
-            phase=Phase.FAILED,
-            message=message,
-            **attempt,
-        )
-        return result("failed", message, change_set.name)
+        cfn.delete_change_set(change_set)
+        message = f"change set {name} failed: {change_set.reason}"
+        return step.done(
+            "failed", message, change_set=name,
+            sync=Sync.FAILED, health=Health.DEGRADED, phase=Phase.FAILED,
+        )  # fmt: skip
 
-    confirmed = guarded(
-        StackPlan(
-            **{
-                **plan.__dict__,
-                "changes": tuple(merge_change_set(list(plan.changes), list(change_set.changes))),
-            }
-        ),
-        spec,
-    )
+    merged = merge_change_set(list(plan.changes), list(change_set.changes))
+    confirmed = guarded(replace(plan, changes=tuple(merged)), spec)
     if confirmed.action is Action.BLOCKED:
-        _discard(services, change_set)
-        _record(
-            services,
-            plan,
-            spec,
-            sync=Sync.BLOCKED,
-            phase=Phase.BLOCKED,
-            change_set="",
-            message=confirmed.reason,
-            **attempt,
-        )
-        return result("blocked", confirmed.reason)
+        # A blocked change set is deleted, never executed. For a new stack the empty
+        # REVIEW_IN_PROGRESS stack stays; the next attempt makes its change set again.
+        cfn.delete_change_set(change_set)
+        return step.done("blocked", confirmed.reason, sync=Sync.BLOCKED, phase=Phase.BLOCKED)
 
-    services.cfn.execute_change_set(change_set, token=change_set.name)
-    message = f"change set {change_set.name} executed"
-    _record(
-        services,
-        plan,
-        spec,
-        sync=Sync.OUT_OF_SYNC,
-        health=Health.PROGRESSING,
-        phase=Phase.APPLYING,
-        change_set=change_set.name,
-        message=message,
-        **attempt,
-    )
-    return result("executed", message, change_set.name)
-
-
-def _discard(services: Services, change_set: ChangeSet) -> None:
-    """A blocked or failed change set is deleted, never executed. For a new stack the
-    empty REVIEW_IN_PROGRESS stack stays; the next attempt creates its change set."""
-    services.cfn.delete_change_set(change_set)
+    cfn.execute_change_set(change_set, token=name)
+    return step.done(
+        "executed", f"change set {name} executed", change_set=name,
+        sync=Sync.OUT_OF_SYNC, health=Health.PROGRESSING, phase=Phase.APPLYING,
+    )  # fmt: skip
 
 
 def finish(stack_name: str, region: str, services: Services) -> StackStatus | None:

@@ -60,7 +60,7 @@ def now() -> str:
 class StatusStore(Protocol):
     """Where status and leases live (DynamoDB in production)."""
 
-    description: str  # e.g. "DynamoDB table gitops-reconciler (created now)"
+    description: str  # where status lives, said to the user: "DynamoDB table 'x' in us-east-1"
 
     def get(self, stack_name: str) -> StackStatus | None: ...
 

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from reconciler import __version__
-from reconciler.desired import DesiredState, load_desired_state
+from reconciler.desired import DesiredState, load_desired_state, stack_files
 from reconciler.errors import InvalidDesiredStateError, ReconcilerError, UnknownStackError
 from reconciler.validation import validate
 
@@ -44,7 +44,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if args.json:
         out(json.dumps({"findings": [f.to_dict() for f in findings]}, indent=2))
     else:
-        out(report.findings(findings, len(state.stacks) + sum(f.rule == "DS001" for f in findings)))
+        out(report.findings(findings, len(stack_files(state.root))))
     return EXIT_FAILED if any(f.is_error for f in findings) else EXIT_OK
 
 
