@@ -8,6 +8,7 @@ applied, and the status table ends the run.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -15,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from pathlib import Path
 
 from localaws.lambda_context import LambdaContext
@@ -72,17 +74,40 @@ def push(repo: Path) -> dict:
     return outcome
 
 
-def deliver_stack_events(tap) -> None:
+def deliver_stack_events(taps) -> None:
     """moto sends no events to EventBridge: localaws reads them off the stacks and
     hands each to the stack status handler, as the EventBridge rule would."""
     from handlers import stack_status
 
-    for event in tap.poll():
-        detail = event["detail"]
-        name = detail["stack-id"].split("/")[1]
-        outcome = stack_status.handler(event, LambdaContext())
-        status = detail["status-details"]["status"]
-        say(f"  event {name} {status} -> {outcome['status']}: {outcome.get('reason', '')}")
+    for tap in taps:
+        for event in tap.poll():
+            detail = event["detail"]
+            name = detail["stack-id"].split("/")[1]
+            outcome = stack_status.handler(event, LambdaContext())
+            status = detail["status-details"]["status"]
+            if outcome["status"] != "ignored":
+                say(f"  event {name} {status} -> {outcome['status']}: {outcome.get('reason', '')}")
+
+
+def upload_rotation_code(s3_for, repo: Path) -> None:
+    """What `make package` and an upload do for a real account: the rotation Lambda's zip
+    in the bucket each stack file names (moto never runs it)."""
+    from reconciler.desired import load_desired_state
+
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as bundle:
+        for path in sorted((PROJECT / "rotation_lambda").rglob("*")):
+            bundle.write(path, path.relative_to(PROJECT).as_posix())
+    for spec in load_desired_state(repo).stacks:
+        bucket = spec.parameters["RotationLambdaS3Bucket"]
+        s3 = s3_for(spec.region)
+        if spec.region == "us-east-1":
+            s3.create_bucket(Bucket=bucket)
+        else:
+            s3.create_bucket(
+                Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": spec.region}
+            )
+        s3.put_object(Bucket=bucket, Key="rotation_lambda.zip", Body=archive.getvalue())
 
 
 def cli(*args: str) -> int:
@@ -105,20 +130,25 @@ def run(aws: LocalAws, workdir: Path) -> int:
     repo = make_repository(workdir)
     os.environ["DESIRED_STATE_REPOSITORY"] = str(repo)
     say(f"local AWS at {aws.endpoint_url}; desired-state repository at {repo}")
-    tap = StackStatusEvents(boto3.client("cloudformation", endpoint_url=aws.endpoint_url))
-    rds = boto3.client("rds", endpoint_url=aws.endpoint_url)
+
+    def client(service: str, region: str = "us-east-1"):
+        return boto3.client(service, endpoint_url=aws.endpoint_url, region_name=region)
+
+    taps = [StackStatusEvents(client("cloudformation", r)) for r in ("us-east-1", "eu-central-1")]
+    upload_rotation_code(lambda region: client("s3", region), repo)
 
     step(1, "Validate the desired state (no AWS call)")
     if cli("validate", str(repo)) != 0:
         return 1
 
-    step(2, "Push: the push handler reads the branch head and deploys through a change set")
+    step(2, "Push: the push handler reads the branch head and deploys every stack")
     if push(repo)["status"] != "reconciled":
         return 1
-    deliver_stack_events(tap)
+    deliver_stack_events(taps)
 
-    step(3, "Outputs, read back from SSM Parameter Store")
+    step(3, f"Every output of {STACK}, read back from SSM Parameter Store")
     cli("outputs", STACK, str(repo))
+    show_pci_controls(client)
 
     step(4, "Commit a parameter change (DBInstanceClass db.t3.medium -> db.t3.large) and push")
     stack_file = repo / STACK_FILE
@@ -126,18 +156,19 @@ def run(aws: LocalAws, workdir: Path) -> int:
     git(repo, "commit", "--quiet", "-am", "Scale the dev database up")
     cli("plan", str(repo))
     push(repo)
-    deliver_stack_events(tap)
-    instance = rds.describe_db_instances(DBInstanceIdentifier="pci-mysql-dev")["DBInstances"][0]
-    say(f"  RDS pci-mysql-dev is now {instance['DBInstanceClass']} (MultiAZ={instance['MultiAZ']})")
+    deliver_stack_events(taps)
+    instance = client("rds").describe_db_instances(DBInstanceIdentifier="pci-mysql-dev")
+    say(f"  RDS pci-mysql-dev is now {instance['DBInstances'][0]['DBInstanceClass']}")
 
     step(5, "The same push delivered again changes nothing")
     push(repo)
 
-    step(6, "A commit that would replace the database is refused by the data-loss guard")
-    stack_file.write_text(
-        stack_file.read_text().replace("EnvironmentSuffix: dev", "EnvironmentSuffix: dev2")
+    step(6, "A refactor that renames the database instance is refused by the data-loss guard")
+    template = repo / "templates" / "pci-database.yml"
+    template.write_text(
+        template.read_text().replace("Identifier: !Sub pci-mysql-", "Identifier: !Sub pci-db-")
     )
-    git(repo, "commit", "--quiet", "-am", "Rename the dev environment (replaces the database)")
+    git(repo, "commit", "--quiet", "-am", "Rename the database instances")
     push(repo)
     git(repo, "revert", "--quiet", "--no-edit", "HEAD")
     say("  reverted that commit; pushing the revert:")
@@ -146,6 +177,22 @@ def run(aws: LocalAws, workdir: Path) -> int:
     step(7, "Status")
     cli("status", str(repo))
     return 0
+
+
+def show_pci_controls(client) -> None:
+    """What the deployed dev stack looks like, read from the services themselves."""
+    db = client("rds").describe_db_instances(DBInstanceIdentifier="pci-mysql-dev")["DBInstances"][0]
+    say(
+        f"  RDS: MultiAZ={db['MultiAZ']} StorageEncrypted={db['StorageEncrypted']} "
+        f"PubliclyAccessible={db['PubliclyAccessible']} "
+        f"BackupRetentionPeriod={db['BackupRetentionPeriod']}"
+    )
+    groups = client("elasticache").describe_replication_groups(ReplicationGroupId="pci-redis-dev")
+    redis = groups["ReplicationGroups"][0]
+    say(
+        f"  Redis: MultiAZ={redis['MultiAZ']} AtRest={redis['AtRestEncryptionEnabled']} "
+        f"Transit={redis['TransitEncryptionEnabled']} AuthToken={redis['AuthTokenEnabled']}"
+    )
 
 
 def main() -> int:
