@@ -11,12 +11,14 @@ from reconciler.validation import (
     parameters,
     stack_names,
     template_path,
+    template_size,
 )
 from reconciler.validation.rule import Rule
 
 RULES: tuple[Rule, ...] = (
     stack_names.RULE,
     template_path.RULE,
+    template_size.RULE,
     parameters.RULE,
     depends_on.RULE,
     allow_replacement.RULE,

@@ -7,7 +7,7 @@ import pytest
 
 from reconciler.desired import DriftMode, load_desired_state
 from reconciler.validation import validate
-from tests.repo import STACK, make_repo
+from tests.repo import STACK, TEMPLATE, make_repo
 
 
 def findings_for(tmp_path, files, defaults=True):
@@ -210,3 +210,11 @@ def test_template_symlink_that_leaves_the_repository_is_refused(tmp_path):
     (repo / "templates" / "app.yml").symlink_to(outside)
     findings = validate(load_desired_state(repo))
     assert [(f.rule, f.line) for f in findings] == [("DS006", 1)]
+
+
+def test_template_too_large_for_a_change_set_request_is_refused(tmp_path):
+    padding = "# " + "x" * 98 + "\n"
+    findings = findings_for(tmp_path, {"templates/app.yml": TEMPLATE + padding * 520})
+    (finding,) = findings
+    assert (finding.rule, finding.path, finding.line) == ("DS014", "templates/app.yml", 1)
+    assert "at most 51200" in finding.message
