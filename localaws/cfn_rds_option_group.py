@@ -7,21 +7,32 @@ Audit Plugin that MySQL's `audit` log export needs.
 
 moto 5.2.5 has no CloudFormation model for the type, so the resource is skipped and a
 DBInstance naming it fails with OptionGroupNotFound; its RDS backend also refuses MySQL
-8.4 option groups ("Cannot find major version 8.4"), a version RDS offers. This model
-creates the group in moto's RDS backend directly, so DescribeOptionGroups shows it.
+8.4 option groups ("Cannot find major version 8.4"), a version RDS offers.
+
+`install()` registers a model with moto's CloudFormation that creates the group in moto's
+RDS backend directly, so DescribeOptionGroups shows it and a DBInstance can name it (its
+OptionGroupName reaches CreateDBInstance through `cfn_create_fixes`, and
+DescribeDBInstances lists the group in OptionGroupMemberships). moto's DescribeOptionGroups
+without an OptionGroupName fails (KeyError); with one it works.
+
+Differences that remain: a changed EngineName, MajorEngineVersion or OptionGroupName updates
+the group in place instead of replacing it; a missing required property fails the API call
+instead of the resource.
 """
 
 from __future__ import annotations
 
+import types
 from typing import Any
 
+from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
 from moto.core.common_models import CloudFormationModel
 from moto.rds.models import OptionGroup, rds_backends
 
-_installed = False
 
+class OptionGroupResource:
+    """AWS::RDS::OptionGroup over moto's OptionGroup (Ref: the group's name)."""
 
-class OptionGroupResource(CloudFormationModel):
     def __init__(self, group: OptionGroup, account_id: str, region_name: str) -> None:
         self.group = group
         self.account_id = account_id
@@ -41,7 +52,13 @@ class OptionGroupResource(CloudFormationModel):
 
     @classmethod
     def has_cfn_attr(cls, attr: str) -> bool:
-        return False
+        return False  # the resource has Ref only
+
+    def get_cfn_attribute(self, attribute_name: str) -> Any:
+        raise UnformattedGetAttTemplateException()
+
+    def is_created(self) -> bool:
+        return True
 
     @classmethod
     def create_from_cloudformation_json(  # type: ignore[misc]
@@ -94,13 +111,46 @@ class OptionGroupResource(CloudFormationModel):
         rds_backends[account_id][region_name].option_groups.pop(resource_name.lower(), None)
 
 
+# --- registration -------------------------------------------------------------------------------
+
+RESOURCES: tuple[type[Any], ...] = (OptionGroupResource,)
+_registered: dict[str, type[CloudFormationModel]] = {}
+
+
 def install() -> None:
-    """The model registers itself by being defined; moto caches its model lists."""
-    global _installed
-    if _installed:
+    """Register the model with moto's CloudFormation. Safe to call again.
+
+    Registration is subclassing CloudFormationModel (moto lists its direct subclasses), so
+    it happens here rather than at import: importing this module changes nothing in moto.
+    """
+    if _registered:
         return
+    for resource in RESOURCES:
+        _registered[resource.cloudformation_type()] = _register(resource)
+    _forget_moto_model_lists()
+
+
+def registered_models() -> dict[str, type[CloudFormationModel]]:
+    """CloudFormation type -> the model class moto uses for it (empty before install())."""
+    return dict(_registered)
+
+
+def _register(resource: type[Any]) -> type[CloudFormationModel]:
+    # __module__ names this module: moto files a model under the second part of its module
+    # path ("cfn_rds_option_group").
+    return types.new_class(
+        resource.__name__,
+        (resource, CloudFormationModel),
+        exec_body=lambda namespace: namespace.update(
+            {"__module__": __name__, "__qualname__": resource.__qualname__}
+        ),
+    )
+
+
+def _forget_moto_model_lists() -> None:
+    """moto caches its model lists on first use; drop them so the new model is seen."""
     from moto.cloudformation import parsing
 
-    for cached in (parsing.get_model_map, parsing.get_name_type_map):
-        cached.cache_clear()
-    _installed = True
+    parsing.get_model_list.cache_clear()
+    parsing.get_model_map.cache_clear()
+    parsing.get_name_type_map.cache_clear()

@@ -318,7 +318,7 @@ def _patch(updater: _Updater) -> None:
         resource = moto_create(
             cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
         )
-        _remember(resource, cloudformation_json)
+        remember(resource, cloudformation_json)
         return resource
 
     def update_from_cloudformation_json(
@@ -342,7 +342,7 @@ def _patch(updater: _Updater) -> None:
             _delete_replaced(original_resource, account_id, region_name)
             return replacement
         updater.apply(original_resource, changes, account_id, region_name)
-        _remember(original_resource, cloudformation_json)
+        remember(original_resource, cloudformation_json)
         return original_resource
 
     model.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
@@ -379,7 +379,10 @@ def _delete_replaced(resource: Any, account_id: str, region_name: str) -> None:
         logger.warning("localaws: replaced resource kept, its deletion failed: %s", error)
 
 
-def _remember(resource: Any, cloudformation_json: Mapping[str, Any]) -> None:
+def remember(resource: Any, cloudformation_json: Mapping[str, Any]) -> None:
+    """Record the template properties a resource was deployed with; the next update diffs
+    against them. Public for extensions that replace a model's create (`cfn_create_fixes`):
+    they call it with the template's own properties, whatever they hand to moto."""
     setattr(resource, _DEPLOYED_PROPERTIES, dict(cloudformation_json.get("Properties") or {}))
 
 

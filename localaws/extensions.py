@@ -8,12 +8,32 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from localaws import cfn_updates, change_sets, yaml_tags
+from localaws import (
+    cfn_create_fixes,
+    cfn_ec2_fixes,
+    cfn_elasticache,
+    cfn_rds_option_group,
+    cfn_secretsmanager,
+    cfn_updates,
+    change_sets,
+    custom_resources,
+    dynamic_references,
+    rollback,
+    yaml_tags,
+)
 
 INSTALLERS: tuple[Callable[[], None], ...] = (
     yaml_tags.install,
     change_sets.install,
     cfn_updates.install,
+    cfn_elasticache.install,
+    cfn_secretsmanager.install,
+    cfn_rds_option_group.install,
+    rollback.install,
+    dynamic_references.install,
+    cfn_create_fixes.install,
+    cfn_ec2_fixes.install,
+    custom_resources.install,
 )
 
 

@@ -1,4 +1,6 @@
-"""AWS::RDS::OptionGroup deploys on the local AWS (`localaws.cfn_rds_option_group`)."""
+"""AWS::RDS::OptionGroup deploys on the local AWS (`localaws.cfn_rds_option_group`), through
+a real local AWS server. Nothing here installs the model: the local AWS must, through
+`localaws.extensions.INSTALLERS`, or every deployment below fails."""
 
 from __future__ import annotations
 
@@ -7,10 +9,9 @@ import uuid
 
 import pytest
 from botocore.exceptions import ClientError
+from moto.core.common_models import CloudFormationModel
 
-from localaws import cfn_rds_option_group
-
-cfn_rds_option_group.install()
+from localaws import cfn_rds_option_group, extensions, rollback
 
 AUDIT = {
     "OptionName": "MARIADB_AUDIT_PLUGIN",
@@ -38,6 +39,26 @@ def deploy(client, body: str) -> dict:
     name = f"og-{uuid.uuid4().hex[:8]}"
     client("cloudformation").create_stack(StackName=name, TemplateBody=body)
     return client("cloudformation").describe_stacks(StackName=name)["Stacks"][0]
+
+
+def with_database() -> str:
+    """The option group and a MySQL 8.4 instance naming it with `OptionGroupName: !Ref`."""
+    body = json.loads(template())
+    body["Resources"]["Database"] = {
+        "Type": "AWS::RDS::DBInstance",
+        "Properties": {
+            "Engine": "mysql",
+            "EngineVersion": "8.4.3",
+            "DBInstanceClass": "db.t3.micro",
+            "AllocatedStorage": "20",
+            "MasterUsername": "admin",
+            "MasterUserPassword": "not-a-secret-1",
+            "OptionGroupName": {"Ref": "Options"},
+            "EnableCloudwatchLogsExports": ["audit", "error"],
+        },
+    }
+    body["Outputs"]["Database"] = {"Value": {"Ref": "Database"}}
+    return json.dumps(body)
 
 
 def test_mysql_8_4_option_group_is_created_with_its_options(local_aws_client):
@@ -69,3 +90,52 @@ def test_stack_delete_removes_the_option_group(local_aws_client):
     with pytest.raises(ClientError) as error:
         local_aws_client("rds").describe_option_groups(OptionGroupName=name)
     assert error.value.response["Error"]["Code"] == "OptionGroupNotFoundFault"
+
+
+def test_db_instance_naming_the_option_group_deploys_with_it(local_aws_client):
+    """GIVEN a MySQL 8.4 instance with `OptionGroupName: !Ref Options` (the PCI template's
+    audit log export) and the option group in the same stack
+    WHEN the stack is created
+    THEN it is CREATE_COMPLETE and DescribeDBInstances lists the group, in sync, in the
+    instance's OptionGroupMemberships"""
+    stack = deploy(local_aws_client, with_database())
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
+
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    (instance,) = local_aws_client("rds").describe_db_instances(
+        DBInstanceIdentifier=outputs["Database"]
+    )["DBInstances"]
+    assert instance["OptionGroupMemberships"] == [
+        {"OptionGroupName": outputs["Name"], "Status": "in-sync"}
+    ]
+
+
+def test_the_local_aws_installs_the_model_before_rollback():
+    """GIVEN the running local AWS's extensions
+    WHEN the option group model's installer is looked for
+    THEN it is in INSTALLERS, before rollback's (with the other model installers), and the
+    model is registered with moto: without it the deployments in this file fail"""
+    installers = list(extensions.INSTALLERS)
+
+    assert cfn_rds_option_group.install in installers
+    assert installers.index(cfn_rds_option_group.install) < installers.index(rollback.install)
+    assert "AWS::RDS::OptionGroup" in cfn_rds_option_group.registered_models()
+
+
+def test_importing_the_module_registers_nothing_and_install_twice_changes_nothing(
+    local_aws_client,
+):
+    """GIVEN the model installed by the running local AWS
+    WHEN the module's own resource class is looked at and install() is called again
+    THEN that class is no CloudFormation model (moto lists every subclass, so importing the
+    module would register it), install() keeps the same model, and groups still deploy"""
+    from moto.cloudformation import parsing
+
+    before = cfn_rds_option_group.registered_models()
+
+    cfn_rds_option_group.install()
+
+    assert not issubclass(cfn_rds_option_group.OptionGroupResource, CloudFormationModel)
+    assert cfn_rds_option_group.registered_models() == before
+    assert parsing.get_model_map()["AWS::RDS::OptionGroup"] is before["AWS::RDS::OptionGroup"]
+    assert deploy(local_aws_client, template())["StackStatus"] == "CREATE_COMPLETE"

@@ -52,9 +52,14 @@ def test_replacing_the_database_is_blocked(demo):
     )
 
 
-def test_status_table_ends_the_run_synced(demo):
-    table = demo.stdout[demo.stdout.index("$ reconciler status") :]
-    assert "pci-db-dev  Synced  Healthy" in table
+def test_status_table_ends_the_run_with_every_stack_synced(demo):
+    table = demo.stdout[demo.stdout.index("$ reconciler status") :].splitlines()
+    rows = {line.split()[0]: line.split()[1:3] for line in table if line.startswith("pci-db-")}
+    assert rows == {
+        "pci-db-dev": ["Synced", "Healthy"],
+        "pci-db-prod": ["Synced", "Healthy"],
+        "pci-db-staging": ["Synced", "Healthy"],
+    }
 
 
 def test_demo_request_logs_are_quiet(demo):
