@@ -3,23 +3,13 @@
 from __future__ import annotations
 
 import os
-from functools import cache
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.parser import ValidationError, parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handlers.events import StackStatusEvent
-from reconciler.aws.services import services_from_env
-from reconciler.reconcile import Services
+from handlers.runtime import logger, services
 from reconciler.triggers import SourceConfig, on_stack_status
-
-logger = Logger(service="gitops-reconciler")
-
-
-@cache
-def services() -> Services:
-    return services_from_env()
 
 
 @logger.inject_lambda_context

@@ -12,7 +12,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from handlers import push, stack_status
+from handlers import push, runtime, stack_status
 from localaws import extensions
 from localaws.lambda_context import LambdaContext
 from reconciler import HASH_TAG, MANAGED_TAG
@@ -61,8 +61,7 @@ def repo(tmp_path, monkeypatch, aws, calls):
     commit(root, message="first")
     monkeypatch.setenv("DESIRED_STATE_REPOSITORY", str(root))
     monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "WARNING")
-    push.services.cache_clear()
-    stack_status.services.cache_clear()
+    runtime.services.cache_clear()
     return root
 
 
@@ -98,7 +97,7 @@ def test_push_deploys_and_the_status_event_publishes_outputs(repo):
     ssm = boto3.client("ssm", region_name="us-east-1")
     assert ssm.get_parameter(Name="/app-dev/LogGroup")["Parameter"]["Value"] == "/test/dev/logs"
     head = git(repo, "rev-parse", "HEAD")
-    assert push.services().status.get("app-dev").applied_revision == head
+    assert runtime.services().status.get("app-dev").applied_revision == head
 
 
 def test_push_reads_the_branch_head_not_the_commit_the_event_names(repo):
@@ -110,7 +109,7 @@ def test_push_reads_the_branch_head_not_the_commit_the_event_names(repo):
     )
     outcome = push.handler(push_event(repo, after=old), LambdaContext())
     assert outcome["revision"] == new
-    assert push.services().status.get("app-dev").attempted_revision == new
+    assert runtime.services().status.get("app-dev").attempted_revision == new
 
 
 def test_the_same_push_twice_changes_nothing_the_second_time(repo):
@@ -232,7 +231,7 @@ def test_a_completed_dependency_lets_the_waiting_stack_go_on(repo):
             "desired-state/base.yml": base,
         },
     )
-    services = push.services()
+    services = runtime.services()
     from reconciler.desired import load_desired_state
     from reconciler.reconcile import apply
 
