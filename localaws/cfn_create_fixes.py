@@ -30,7 +30,8 @@ moto 5.2.5, measured on its server:
 way the service API takes it), gives the two RDS groups their name as physical id, and
 wraps the create of log groups and Lambda functions. Properties that are not modelled
 are logged, not hidden. Replaced creates hand the template's own properties to
-`cfn_updates.remember`, so that stack updates diff against what the template said.
+`cfn_models.remember`, so that stack updates (`cfn_updates`) diff against what the template
+said.
 
 Checked and left alone because moto gets them right: AWS::EC2::FlowLog,
 AWS::EC2::VPCEndpoint (Interface, with SubnetIds, SecurityGroupIds, PrivateDnsEnabled),
@@ -40,47 +41,25 @@ PubliclyAccessible, BackupRetentionPeriod and Tags given literally.
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from localaws import cfn_updates, rollback
+from localaws import cfn_models, rollback
+from localaws.cfn_models import (
+    as_bool,
+    as_name,
+    as_strs,
+    policy_document,
+    remember,
+    tag_dict,
+    tag_list,
+)
 from localaws.rollback import ResourceFailed
 
 logger = logging.getLogger(__name__)
 
 _INSTALLED_MARK = "_localaws_cfn_create_fixes"
-
-
-# --- coercion: parameters arrive as strings ---------------------------------------------------
-
-
-def _bool(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() == "true"
-    return bool(value)
-
-
-def _int(value: Any) -> int:
-    return int(value)
-
-
-def _str(value: Any) -> str:
-    return str(value)
-
-
-def _strs(value: Any) -> list[str]:
-    return [str(item) for item in value or []]
-
-
-def _name(value: Any) -> str:
-    # A Ref to a group created before install() may still be moto's model object.
-    return str(getattr(value, "name", value))
-
-
-def _tags(value: Any) -> list[dict[str, str]]:
-    return [{"Key": str(tag["Key"]), "Value": str(tag["Value"])} for tag in value or []]
 
 
 def _lower(value: Any) -> str:
@@ -124,70 +103,68 @@ def _create_key(
     policy = properties.get("KeyPolicy")
     key = backend.create_key(
         # No policy: moto writes the default key policy, as KMS does.
-        policy=None if policy is None else _policy_document(policy),
+        policy=None if policy is None else policy_document(policy),
         key_usage=str(properties.get("KeyUsage", "ENCRYPT_DECRYPT")),
         key_spec=str(properties.get("KeySpec", "SYMMETRIC_DEFAULT")),
         description=str(properties.get("Description", "")),
-        tags=[{"TagKey": t["Key"], "TagValue": t["Value"]} for t in _tags(properties.get("Tags"))],
-        multi_region=_bool(properties.get("MultiRegion", False)),
+        tags=[
+            {"TagKey": t["Key"], "TagValue": t["Value"]} for t in tag_list(properties.get("Tags"))
+        ],
+        multi_region=as_bool(properties.get("MultiRegion", False)),
         origin=str(properties.get("Origin", "AWS_KMS")),
     )
-    if _bool(properties.get("EnableKeyRotation", False)):
+    if as_bool(properties.get("EnableKeyRotation", False)):
         backend.enable_key_rotation(key.id)
-    if not _bool(properties.get("Enabled", True)):
+    if not as_bool(properties.get("Enabled", True)):
         backend.disable_key(key.id)
-    cfn_updates.remember(key, cloudformation_json)
+    remember(key, properties)
     return key
-
-
-def _policy_document(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value)
 
 
 # --- AWS::RDS::DBInstance ---------------------------------------------------------------------
 
 # CloudFormation property -> (moto DBInstance keyword, as CreateDBInstance takes it; coercion).
 _DB_INSTANCE_FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
-    "AllocatedStorage": ("allocated_storage", _int),
-    "AutoMinorVersionUpgrade": ("auto_minor_version_upgrade", _bool),
-    "AvailabilityZone": ("availability_zone", _str),
-    "BackupRetentionPeriod": ("backup_retention_period", _int),
-    "CACertificateIdentifier": ("ca_certificate_identifier", _str),
-    "CharacterSetName": ("character_set_name", _str),
-    "CopyTagsToSnapshot": ("copy_tags_to_snapshot", _bool),
-    "DBClusterIdentifier": ("db_cluster_identifier", _str),
-    "DBInstanceClass": ("db_instance_class", _str),
-    "DBName": ("db_name", _str),
-    "DBParameterGroupName": ("db_parameter_group_name", _name),
-    "DBSecurityGroups": ("db_security_groups", lambda v: [_name(g) for g in v or []]),
-    "DBSubnetGroupName": ("db_subnet_group_name", _name),
-    "DeletionProtection": ("deletion_protection", _bool),
-    "EnableCloudwatchLogsExports": ("enable_cloudwatch_logs_exports", _strs),
-    "EnableIAMDatabaseAuthentication": ("enable_iam_database_authentication", _bool),
-    "Engine": ("engine", _str),
-    "EngineVersion": ("engine_version", _str),
-    "Iops": ("iops", _int),
-    "KmsKeyId": ("kms_key_id", _str),
-    "LicenseModel": ("license_model", _str),
-    "ManageMasterUserPassword": ("manage_master_user_password", _bool),
-    "MasterUserPassword": ("master_user_password", _str),
-    "MasterUsername": ("master_username", _str),
+    "AllocatedStorage": ("allocated_storage", int),
+    "AutoMinorVersionUpgrade": ("auto_minor_version_upgrade", as_bool),
+    "AvailabilityZone": ("availability_zone", str),
+    "BackupRetentionPeriod": ("backup_retention_period", int),
+    "CACertificateIdentifier": ("ca_certificate_identifier", str),
+    "CharacterSetName": ("character_set_name", str),
+    "CopyTagsToSnapshot": ("copy_tags_to_snapshot", as_bool),
+    "DBClusterIdentifier": ("db_cluster_identifier", str),
+    "DBInstanceClass": ("db_instance_class", str),
+    "DBName": ("db_name", str),
+    "DBParameterGroupName": ("db_parameter_group_name", as_name),
+    "DBSecurityGroups": ("db_security_groups", lambda v: [as_name(g) for g in v or []]),
+    "DBSubnetGroupName": ("db_subnet_group_name", as_name),
+    "DeletionProtection": ("deletion_protection", as_bool),
+    "EnableCloudwatchLogsExports": ("enable_cloudwatch_logs_exports", as_strs),
+    "EnableIAMDatabaseAuthentication": ("enable_iam_database_authentication", as_bool),
+    "Engine": ("engine", str),
+    "EngineVersion": ("engine_version", str),
+    "Iops": ("iops", int),
+    "KmsKeyId": ("kms_key_id", str),
+    "LicenseModel": ("license_model", str),
+    "ManageMasterUserPassword": ("manage_master_user_password", as_bool),
+    "MasterUserPassword": ("master_user_password", str),
+    "MasterUsername": ("master_username", str),
     "MasterUserSecret": ("master_user_secret_kms_key_id", lambda v: (v or {}).get("KmsKeyId")),
-    "MaxAllocatedStorage": ("max_allocated_storage", _int),
-    "MonitoringInterval": ("monitoring_interval", _int),
-    "MonitoringRoleArn": ("monitoring_role_arn", _str),
-    "MultiAZ": ("multi_az", _bool),
-    "OptionGroupName": ("option_group_name", _name),
-    "Port": ("port", _int),
-    "PreferredBackupWindow": ("preferred_backup_window", _str),
+    "MaxAllocatedStorage": ("max_allocated_storage", int),
+    "MonitoringInterval": ("monitoring_interval", int),
+    "MonitoringRoleArn": ("monitoring_role_arn", str),
+    "MultiAZ": ("multi_az", as_bool),
+    "OptionGroupName": ("option_group_name", as_name),
+    "Port": ("port", int),
+    "PreferredBackupWindow": ("preferred_backup_window", str),
     "PreferredMaintenanceWindow": ("preferred_maintenance_window", _lower),
-    "PubliclyAccessible": ("publicly_accessible", _bool),
-    "SourceDBInstanceIdentifier": ("source_db_instance_identifier", _str),
-    "StorageEncrypted": ("storage_encrypted", _bool),
-    "StorageThroughput": ("storage_throughput", _int),
-    "StorageType": ("storage_type", _str),
-    "Tags": ("tags", _tags),
-    "VPCSecurityGroups": ("vpc_security_group_ids", _strs),
+    "PubliclyAccessible": ("publicly_accessible", as_bool),
+    "SourceDBInstanceIdentifier": ("source_db_instance_identifier", str),
+    "StorageEncrypted": ("storage_encrypted", as_bool),
+    "StorageThroughput": ("storage_throughput", int),
+    "StorageType": ("storage_type", str),
+    "Tags": ("tags", tag_list),
+    "VPCSecurityGroups": ("vpc_security_group_ids", as_strs),
 }
 
 
@@ -219,7 +196,7 @@ def _create_db_instance(
         instance = backend.create_db_instance_read_replica(db_kwargs)
     else:
         instance = backend.create_db_instance(db_kwargs)
-    cfn_updates.remember(instance, cloudformation_json)
+    remember(instance, properties)
     return instance
 
 
@@ -236,58 +213,23 @@ def _kms_key_arn(key_id: str, account_id: str, region_name: str) -> str:
 # --- AWS::Logs::LogGroup ----------------------------------------------------------------------
 
 
-def _wrap_log_group_create(moto_create: Callable[..., Any]) -> Callable[..., Any]:
-    def create_from_cloudformation_json(
-        cls: type[Any],
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> Any:
-        group = moto_create(
-            cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
-        )
-        kms_key_id = (cloudformation_json.get("Properties") or {}).get("KmsKeyId")
-        if kms_key_id is not None:
-            group.kms_key_id = str(kms_key_id)  # what DescribeLogGroups reports
-        return group
-
-    return create_from_cloudformation_json
+def _after_log_group_create(group: Any, properties: Mapping[str, Any]) -> None:
+    """KmsKeyId, which moto ignores (it reads kmsKeyId)."""
+    kms_key_id = properties.get("KmsKeyId")
+    if kms_key_id is not None:
+        group.kms_key_id = str(kms_key_id)  # what DescribeLogGroups reports
 
 
 # --- AWS::Lambda::Function --------------------------------------------------------------------
 
 
-def _wrap_function_create(moto_create: Callable[..., Any]) -> Callable[..., Any]:
-    def create_from_cloudformation_json(
-        cls: type[Any],
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> Any:
-        properties = cloudformation_json.get("Properties") or {}
-        _require_code_object(properties.get("Code") or {}, account_id, region_name)
-        function = moto_create(
-            cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
-        )
-        if properties.get("KmsKeyArn") is not None:
-            function.kms_key_arn = str(properties["KmsKeyArn"])
-        if properties.get("Tags"):
-            function.tags = {tag["Key"]: tag["Value"] for tag in _tags(properties["Tags"])}
-        return function
-
-    return create_from_cloudformation_json
-
-
-def _require_code_object(code: dict[str, Any], account_id: str, region_name: str) -> None:
+def _require_code_object(properties: Mapping[str, Any], account_id: str, region_name: str) -> None:
     """Lambda copies the code from S3 at create: a missing bucket or key fails it."""
     from moto.s3.exceptions import MissingBucket
     from moto.s3.models import s3_backends
     from moto.utilities.utils import get_partition
 
+    code = properties.get("Code") or {}
     if "S3Bucket" not in code or "S3Key" not in code:
         return
     backend = s3_backends[account_id][get_partition(region_name)]
@@ -300,6 +242,14 @@ def _require_code_object(code: dict[str, Any], account_id: str, region_name: str
         raise ResourceFailed(reason) from None
     if found is None:
         raise ResourceFailed(_s3_error("NoSuchKey", "The specified key does not exist."))
+
+
+def _after_function_create(function: Any, properties: Mapping[str, Any]) -> None:
+    """KmsKeyArn and Tags, which moto ignores."""
+    if properties.get("KmsKeyArn") is not None:
+        function.kms_key_arn = str(properties["KmsKeyArn"])
+    if properties.get("Tags"):
+        function.tags = tag_dict(properties["Tags"])
 
 
 def _s3_error(code: str, message: str) -> str:
@@ -343,26 +293,17 @@ def install() -> None:
         return
     Key.create_from_cloudformation_json = classmethod(_create_key)
     DBInstance.create_from_cloudformation_json = classmethod(_create_db_instance)
-    LogGroup.create_from_cloudformation_json = classmethod(
-        _wrap_log_group_create(LogGroup.create_from_cloudformation_json.__func__)
-    )
-    LambdaFunction.create_from_cloudformation_json = classmethod(
-        _wrap_function_create(LambdaFunction.create_from_cloudformation_json.__func__)
+    cfn_models.extend_create(LogGroup, after=_after_log_group_create)
+    cfn_models.extend_create(
+        LambdaFunction, before=_require_code_object, after=_after_function_create
     )
     LambdaFunction.vpc_config = property(_function_vpc_config)
     # Ref gives the group's name, and DescribeStackResources shows it.
     DBSubnetGroup.physical_resource_id = property(lambda group: group.name)
     DBParameterGroup.physical_resource_id = property(lambda group: group.name)
     DBParameterGroup.cloudformation_name_type = staticmethod(lambda: "DBParameterGroupName")
-    _forget_name_types()
+    cfn_models.forget_moto_model_lists()  # moto caches each type's name property
     setattr(Key, _INSTALLED_MARK, True)
-
-
-def _forget_name_types() -> None:
-    """moto caches each type's name property on first use."""
-    from moto.cloudformation import parsing
-
-    parsing.get_name_type_map.cache_clear()
 
 
 def _log_unmodelled(resource_type: str, properties: dict[str, Any], modelled: Any) -> None:

@@ -52,12 +52,8 @@ from __future__ import annotations
 
 import copy
 import functools
-import hashlib
-import hmac
 import logging
 import re
-import secrets
-import types
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -77,6 +73,8 @@ from moto.elasticache.models import (
     elasticache_backends,
 )
 
+from localaws import cfn_models
+from localaws.cfn_models import ABSENT, as_bool, as_strs, diff, require, retag, tag_list
 from localaws.rollback import ResourceFailed, service_failure
 
 logger = logging.getLogger(__name__)
@@ -84,8 +82,6 @@ _T = TypeVar("_T")
 
 # Letters, digits and `! & # $ ^ < > -`, 16 to 128 of them (ElastiCache user guide, AUTH).
 _AUTH_TOKEN = re.compile(r"[A-Za-z0-9!&#$^<>\-]{16,128}")
-# Keys the digest kept in place of an AuthToken; new per process, never stored.
-_DIGEST_KEY = secrets.token_bytes(32)
 
 REPLICATION_GROUP_CREATE_ONLY = frozenset(
     {
@@ -112,50 +108,11 @@ class CacheSubnetGroupInUse(ElastiCacheException):
         super().__init__(f"Cache subnet group {name} is currently in use by a replication group.")
 
 
-class _Absent:
-    def __repr__(self) -> str:
-        return "ABSENT"
-
-
-ABSENT: Any = _Absent()
-
-
-# --- template values: parameters arrive as strings ---------------------------------------------
-
-
-def _bool(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() == "true"
-    return bool(value)
+# --- template values and shared steps ------------------------------------------------------------
 
 
 def _int(value: Any) -> int | None:
     return None if value is None else int(value)
-
-
-def _strs(value: Any) -> list[str]:
-    return [str(item) for item in value or []]
-
-
-def _tag_list(value: Any) -> list[dict[str, str]]:
-    return [{"Key": str(tag["Key"]), "Value": str(tag["Value"])} for tag in value or []]
-
-
-def _tag_changes(old: Any, new: Any) -> tuple[list[dict[str, str]], list[str]]:
-    """Tags to set and keys to remove; tags added outside the stack are left alone."""
-    before = {t["Key"]: t["Value"] for t in _tag_list(old)}
-    after = {t["Key"]: t["Value"] for t in _tag_list(new)}
-    to_set = [{"Key": k, "Value": v} for k, v in after.items() if before.get(k) != v]
-    return to_set, [key for key in before if key not in after]
-
-
-def _diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
-    """Changed property -> new value, ABSENT when removed."""
-    return {
-        prop: new.get(prop, ABSENT)
-        for prop in {*old, *new}
-        if old.get(prop, ABSENT) != new.get(prop, ABSENT)
-    }
 
 
 def _generated_name(resource_name: str, max_length: int) -> str:
@@ -167,19 +124,6 @@ def _generated_name(resource_name: str, max_length: int) -> str:
         name = f"{prefix[: max_length - len(suffix) - 1].rstrip('-')}-{suffix}"
     name = name[:max_length].rstrip("-")
     return name if name[:1].isalpha() else f"x{name[: max_length - 1]}"
-
-
-def _logical_id(kwargs: Mapping[str, Any], resource_name: str) -> str:
-    return str(kwargs.get("LogicalId") or resource_name)
-
-
-def _require(properties: Mapping[str, Any], keys: tuple[str, ...], logical_id: str) -> None:
-    for key in keys:
-        if properties.get(key) is None:
-            raise ResourceFailed(
-                f"Properties validation failed for resource {logical_id} with message: "
-                f"#: required key [{key}] not found"
-            )
 
 
 def _fails_the_resource(method: Callable[..., _T]) -> Callable[..., _T]:
@@ -236,8 +180,12 @@ def _refuse_custom_name_replacement(name: str) -> None:
 # --- AWS::ElastiCache::SubnetGroup ---------------------------------------------------------------
 
 
-class SubnetGroupResource:
-    """AWS::ElastiCache::SubnetGroup over moto's CacheSubnetGroup (Ref: the group's name)."""
+class SubnetGroupResource(cfn_models.Resource):
+    """AWS::ElastiCache::SubnetGroup over moto's CacheSubnetGroup (Ref: the group's name;
+    no GetAtt)."""
+
+    TYPE = "AWS::ElastiCache::SubnetGroup"
+    NAME_PROPERTY = "CacheSubnetGroupName"
 
     def __init__(
         self, name: str, properties: Mapping[str, Any], account_id: str, region_name: str
@@ -247,27 +195,9 @@ class SubnetGroupResource:
         self.region_name = region_name
         self._deployed = dict(properties)
 
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::ElastiCache::SubnetGroup"
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "CacheSubnetGroupName"
-
     @property
     def physical_resource_id(self) -> str:
         return self.name
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return False  # the resource has Ref only
-
-    def get_cfn_attribute(self, attribute_name: str) -> Any:
-        raise UnformattedGetAttTemplateException()
-
-    def is_created(self) -> bool:
-        return True
 
     @classmethod
     @_fails_the_resource
@@ -280,7 +210,8 @@ class SubnetGroupResource:
         **kwargs: Any,
     ) -> SubnetGroupResource:
         properties = cloudformation_json.get("Properties") or {}
-        _require(properties, ("Description", "SubnetIds"), _logical_id(kwargs, resource_name))
+        logical_id = cfn_models.created_logical_id(kwargs, resource_name)
+        require(properties, ("Description", "SubnetIds"), logical_id)
         if "CacheSubnetGroupName" in properties:
             name = str(properties["CacheSubnetGroupName"]).lower()
         else:
@@ -288,8 +219,8 @@ class SubnetGroupResource:
         _backend(account_id, region_name).create_cache_subnet_group(
             cache_subnet_group_name=name,
             cache_subnet_group_description=str(properties["Description"]),
-            subnet_ids=_strs(properties["SubnetIds"]),
-            tags=_tag_list(properties.get("Tags")),
+            subnet_ids=as_strs(properties["SubnetIds"]),
+            tags=tag_list(properties.get("Tags")),
         )
         return cls(name, properties, account_id, region_name)
 
@@ -304,7 +235,7 @@ class SubnetGroupResource:
         region_name: str,
     ) -> SubnetGroupResource:
         new = cloudformation_json.get("Properties") or {}
-        changes = _diff(original_resource._deployed, new)
+        changes = diff(original_resource._deployed, new)
         if any(prop in SUBNET_GROUP_CREATE_ONLY for prop in changes):
             replacement = cls.create_from_cloudformation_json(
                 new_resource_name,
@@ -315,7 +246,7 @@ class SubnetGroupResource:
             )
             _delete_replaced(original_resource, account_id, region_name)
             return replacement
-        _require(new, ("Description", "SubnetIds"), original_resource._logical_id)
+        require(new, ("Description", "SubnetIds"), original_resource._logical_id)
         original_resource._modify(changes)
         original_resource._deployed = dict(new)
         return original_resource
@@ -335,7 +266,7 @@ class SubnetGroupResource:
 
     @property
     def _logical_id(self) -> str:
-        return str(getattr(self, "logical_resource_id", self.name))
+        return cfn_models.logical_id(self, self.name)
 
     def _modify(self, changes: Mapping[str, Any]) -> None:
         """ModifyCacheSubnetGroup and tagging."""
@@ -352,12 +283,12 @@ class SubnetGroupResource:
                     region_name=self.region_name,
                     cache_subnet_group_name=self.name,
                     cache_subnet_group_description=group.cache_subnet_group_description,
-                    subnet_ids=_strs(value),
+                    subnet_ids=as_strs(value),
                     tags=group.tags,
                 )
                 group = backend.cache_subnet_groups[self.name]
             elif prop == "Tags":
-                _retag(backend, group.arn, self._deployed.get("Tags"), value)
+                retag(backend, group.arn, self._deployed.get("Tags"), value)
             else:
                 _not_applied(self.cloudformation_type(), prop)
 
@@ -372,14 +303,6 @@ def _delete_subnet_group(backend: ElastiCacheBackend, name: str) -> None:
         raise CacheSubnetGroupInUse(name)
     del backend.cache_subnet_groups[name]
     backend.tagging_service.delete_all_tags_for_resource(group.arn)
-
-
-def _retag(backend: ElastiCacheBackend, arn: str, old: Any, new: Any) -> None:
-    to_set, to_remove = _tag_changes(old, None if new is ABSENT else new)
-    if to_remove:
-        backend.remove_tags_from_resource(arn, to_remove)
-    if to_set:
-        backend.add_tags_to_resource(arn, to_set)
 
 
 # --- AWS::ElastiCache::ReplicationGroup ----------------------------------------------------------
@@ -411,14 +334,14 @@ def validate_replication_group(properties: Mapping[str, Any]) -> None:
     token."""
     token = properties.get("AuthToken")
     if token is not None:
-        if not _bool(properties.get("TransitEncryptionEnabled", False)):
+        if not as_bool(properties.get("TransitEncryptionEnabled", False)):
             raise InvalidParameterCombinationException(
                 "The AuthToken parameter requires TransitEncryptionEnabled to be true."
             )
         if not _AUTH_TOKEN.fullmatch(str(token)):
             raise InvalidParameterValueException("Invalid AuthToken provided.")
-    failover = _bool(properties.get("AutomaticFailoverEnabled", False))
-    if _bool(properties.get("MultiAZEnabled", False)) and not failover:
+    failover = as_bool(properties.get("AutomaticFailoverEnabled", False))
+    if as_bool(properties.get("MultiAZEnabled", False)) and not failover:
         raise InvalidParameterCombinationException(
             "Multi-AZ requires AutomaticFailoverEnabled to be true."
         )
@@ -429,15 +352,11 @@ def validate_replication_group(properties: Mapping[str, Any]) -> None:
         )
 
 
-def _digest(token: Any) -> str:
-    return hmac.new(_DIGEST_KEY, str(token).encode(), hashlib.sha256).hexdigest()
-
-
 def _remembered(properties: Mapping[str, Any]) -> dict[str, Any]:
     """The properties as deployed, with the AuthToken replaced by a keyed digest."""
     kept = dict(properties)
     if kept.get("AuthToken") is not None:
-        kept["AuthToken"] = _digest(kept["AuthToken"])
+        kept["AuthToken"] = cfn_models.digest(kept["AuthToken"])
     return kept
 
 
@@ -475,13 +394,13 @@ _RG_MODIFIED: dict[str, tuple[str, Any]] = {
     "SnapshotRetentionLimit": ("snapshot_retention_limit", 0),
 }
 _RG_COERCE: dict[str, Any] = {
-    "AutomaticFailoverEnabled": _bool,
-    "MultiAZEnabled": _bool,
+    "AutomaticFailoverEnabled": as_bool,
+    "MultiAZEnabled": as_bool,
     "SnapshotRetentionLimit": int,
     "Engine": lambda value: str(value).lower(),
-    "SecurityGroupIds": _strs,
-    "CacheSecurityGroupNames": _strs,
-    "UserGroupIds": _strs,
+    "SecurityGroupIds": as_strs,
+    "CacheSecurityGroupNames": as_strs,
+    "UserGroupIds": as_strs,
 }
 
 REPLICATION_GROUP_ATTRIBUTES = (
@@ -498,8 +417,12 @@ REPLICATION_GROUP_ATTRIBUTES = (
 )
 
 
-class ReplicationGroupResource:
+class ReplicationGroupResource(cfn_models.Resource):
     """AWS::ElastiCache::ReplicationGroup over moto's ReplicationGroup (Ref: its id)."""
+
+    TYPE = "AWS::ElastiCache::ReplicationGroup"
+    NAME_PROPERTY = "ReplicationGroupId"
+    ATTRIBUTES = REPLICATION_GROUP_ATTRIBUTES
 
     def __init__(
         self,
@@ -513,24 +436,9 @@ class ReplicationGroupResource:
         self.region_name = region_name
         self._deployed = _remembered(properties)
 
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::ElastiCache::ReplicationGroup"
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "ReplicationGroupId"
-
     @property
     def physical_resource_id(self) -> str:
         return self.replication_group_id
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr in REPLICATION_GROUP_ATTRIBUTES
-
-    def is_created(self) -> bool:
-        return True
 
     @property
     def group(self) -> ReplicationGroup:
@@ -582,7 +490,8 @@ class ReplicationGroupResource:
         **kwargs: Any,
     ) -> ReplicationGroupResource:
         properties = cloudformation_json.get("Properties") or {}
-        _require(properties, ("ReplicationGroupDescription",), _logical_id(kwargs, resource_name))
+        logical_id = cfn_models.created_logical_id(kwargs, resource_name)
+        require(properties, ("ReplicationGroupDescription",), logical_id)
         validate_replication_group(properties)
         if "ReplicationGroupId" in properties:
             group_id = str(properties["ReplicationGroupId"]).lower()
@@ -609,9 +518,9 @@ class ReplicationGroupResource:
     ) -> ReplicationGroupResource:
         new = cloudformation_json.get("Properties") or {}
         old = original_resource._deployed
-        _require(new, ("ReplicationGroupDescription",), original_resource._logical_id)
+        require(new, ("ReplicationGroupDescription",), original_resource._logical_id)
         validate_replication_group(new)
-        changes = _diff(old, _remembered(new))
+        changes = diff(old, _remembered(new))
         replacing = sorted(prop for prop in changes if prop in REPLICATION_GROUP_CREATE_ONLY)
         if "AuthToken" in changes and old.get("AuthToken") is None:
             replacing.append("AuthToken")  # adding AUTH to a group replaces it
@@ -648,7 +557,7 @@ class ReplicationGroupResource:
 
     @property
     def _logical_id(self) -> str:
-        return str(getattr(self, "logical_resource_id", self.replication_group_id))
+        return cfn_models.logical_id(self, self.replication_group_id)
 
     def _modify(self, changes: Mapping[str, Any], new: Mapping[str, Any]) -> None:
         """ModifyReplicationGroup (ApplyImmediately, as CloudFormation sends it) and tagging."""
@@ -664,12 +573,12 @@ class ReplicationGroupResource:
                 attribute, removed = _RG_ATTRIBUTES[prop]
                 setattr(group, attribute, removed if value is ABSENT else coerce(value))
             elif prop == "TransitEncryptionEnabled":
-                group.transit_encryption_enabled = value is not ABSENT and _bool(value)
+                group.transit_encryption_enabled = value is not ABSENT and as_bool(value)
             elif prop == "AutoMinorVersionUpgrade":
-                group.auto_minor_version_upgrade = value is ABSENT or _bool(value)
+                group.auto_minor_version_upgrade = value is ABSENT or as_bool(value)
             elif prop == "Tags":
-                _retag(backend, group.arn, self._deployed.get("Tags"), value)
-                group.tags = _tag_list(new.get("Tags"))
+                retag(backend, group.arn, self._deployed.get("Tags"), value)
+                group.tags = tag_list(new.get("Tags"))
             elif prop == "LogDeliveryConfigurations":
                 group.log_delivery_configurations = _log_delivery(new.get(prop))
             elif prop == "AuthToken" and value is not ABSENT:
@@ -695,7 +604,7 @@ def _create_replication_group(
 ) -> ReplicationGroup:
     engine = str(properties.get("Engine", "redis")).lower()
     cluster_mode = _cluster_mode(properties)
-    transit = _bool(properties.get("TransitEncryptionEnabled", False))
+    transit = as_bool(properties.get("TransitEncryptionEnabled", False))
     replicas = _int(properties.get("ReplicasPerNodeGroup"))
     if cluster_mode != "enabled" and replicas is None:
         # moto 5.2.5 ignores NumCacheClusters when cluster mode is disabled.
@@ -705,10 +614,10 @@ def _create_replication_group(
         replication_group_description=str(properties["ReplicationGroupDescription"]),
         global_replication_group_id=properties.get("GlobalReplicationGroupId"),
         primary_cluster_id=properties.get("PrimaryClusterId"),
-        automatic_failover_enabled=_bool(properties.get("AutomaticFailoverEnabled", False)),
-        multi_az_enabled=_bool(properties.get("MultiAZEnabled", False)),
+        automatic_failover_enabled=as_bool(properties.get("AutomaticFailoverEnabled", False)),
+        multi_az_enabled=as_bool(properties.get("MultiAZEnabled", False)),
         num_cache_clusters=_int(properties.get("NumCacheClusters")),
-        preferred_cache_cluster_azs=_strs(properties.get("PreferredCacheClusterAZs")),
+        preferred_cache_cluster_azs=as_strs(properties.get("PreferredCacheClusterAZs")),
         num_node_groups=_int(properties.get("NumNodeGroups")),
         replicas_per_node_group=replicas,
         node_group_configuration=list(properties.get("NodeGroupConfiguration") or []),
@@ -721,27 +630,27 @@ def _create_replication_group(
             if properties.get("CacheSubnetGroupName") is not None
             else None
         ),
-        cache_security_group_names=_strs(properties.get("CacheSecurityGroupNames")),
-        security_group_ids=_strs(properties.get("SecurityGroupIds")),
-        tags=_tag_list(properties.get("Tags")),
-        snapshot_arns=_strs(properties.get("SnapshotArns")),
+        cache_security_group_names=as_strs(properties.get("CacheSecurityGroupNames")),
+        security_group_ids=as_strs(properties.get("SecurityGroupIds")),
+        tags=tag_list(properties.get("Tags")),
+        snapshot_arns=as_strs(properties.get("SnapshotArns")),
         snapshot_name=properties.get("SnapshotName"),
         preferred_maintenance_window=properties.get("PreferredMaintenanceWindow"),
         port=_int(properties.get("Port")),
         notification_topic_arn=properties.get("NotificationTopicArn"),
-        auto_minor_version_upgrade=_bool(properties.get("AutoMinorVersionUpgrade", True)),
+        auto_minor_version_upgrade=as_bool(properties.get("AutoMinorVersionUpgrade", True)),
         snapshot_retention_limit=_int(properties.get("SnapshotRetentionLimit")) or 0,
         snapshot_window=properties.get("SnapshotWindow"),
         auth_token=properties.get("AuthToken"),  # moto keeps only AuthTokenEnabled
         transit_encryption_enabled=transit,
         # Valkey always encrypts at rest; Redis OSS only when asked.
-        at_rest_encryption_enabled=_bool(
+        at_rest_encryption_enabled=as_bool(
             properties.get("AtRestEncryptionEnabled", engine == "valkey")
         ),
         kms_key_id=properties.get("KmsKeyId"),
-        user_group_ids=_strs(properties.get("UserGroupIds")),
+        user_group_ids=as_strs(properties.get("UserGroupIds")),
         log_delivery_configurations=list(properties.get("LogDeliveryConfigurations") or []),
-        data_tiering_enabled=_bool(properties.get("DataTieringEnabled", False)),
+        data_tiering_enabled=as_bool(properties.get("DataTieringEnabled", False)),
         network_type=properties.get("NetworkType"),
         ip_discovery=properties.get("IpDiscovery"),
         transit_encryption_mode=properties.get(
@@ -769,43 +678,15 @@ def _delete_replication_group(backend: ElastiCacheBackend, group_id: str) -> Non
 # --- registration -------------------------------------------------------------------------------
 
 RESOURCES: tuple[type[Any], ...] = (SubnetGroupResource, ReplicationGroupResource)
-_registered: dict[str, type[CloudFormationModel]] = {}
+_registration = cfn_models.Registration(__name__, RESOURCES)
 
 
 def install() -> None:
-    """Register the models with moto's CloudFormation. Safe to call again.
-
-    Registration is subclassing CloudFormationModel (moto lists its direct subclasses), so
-    it happens here rather than at import: importing this module changes nothing in moto.
-    """
-    if _registered:
-        return
-    for resource in RESOURCES:
-        _registered[resource.cloudformation_type()] = _register(resource)
-    _forget_moto_model_lists()
+    """Give moto's CloudFormation the subnet group and replication group models. Safe to
+    call again; importing this module changes nothing in moto (`cfn_models.Registration`)."""
+    _registration.install()
 
 
 def registered_models() -> dict[str, type[CloudFormationModel]]:
     """CloudFormation type -> the model class moto uses for it (empty before install())."""
-    return dict(_registered)
-
-
-def _register(resource: type[Any]) -> type[CloudFormationModel]:
-    # __module__ names this module: moto files a model under the second part of its module
-    # path ("cfn_elasticache").
-    return types.new_class(
-        resource.__name__,
-        (resource, CloudFormationModel),
-        exec_body=lambda namespace: namespace.update(
-            {"__module__": __name__, "__qualname__": resource.__qualname__}
-        ),
-    )
-
-
-def _forget_moto_model_lists() -> None:
-    """moto caches its model lists on first use; drop them so the new models are seen."""
-    from moto.cloudformation import parsing
-
-    parsing.get_model_list.cache_clear()
-    parsing.get_model_map.cache_clear()
-    parsing.get_name_type_map.cache_clear()
+    return _registration.models()

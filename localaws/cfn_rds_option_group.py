@@ -22,16 +22,19 @@ instead of the resource.
 
 from __future__ import annotations
 
-import types
 from typing import Any
 
-from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
 from moto.core.common_models import CloudFormationModel
 from moto.rds.models import OptionGroup, rds_backends
 
+from localaws import cfn_models
 
-class OptionGroupResource:
-    """AWS::RDS::OptionGroup over moto's OptionGroup (Ref: the group's name)."""
+
+class OptionGroupResource(cfn_models.Resource):
+    """AWS::RDS::OptionGroup over moto's OptionGroup (Ref: the group's name; no GetAtt)."""
+
+    TYPE = "AWS::RDS::OptionGroup"
+    NAME_PROPERTY = "OptionGroupName"
 
     def __init__(self, group: OptionGroup, account_id: str, region_name: str) -> None:
         self.group = group
@@ -41,24 +44,6 @@ class OptionGroupResource:
     @property
     def physical_resource_id(self) -> str:
         return self.group.name
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::RDS::OptionGroup"
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "OptionGroupName"
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return False  # the resource has Ref only
-
-    def get_cfn_attribute(self, attribute_name: str) -> Any:
-        raise UnformattedGetAttTemplateException()
-
-    def is_created(self) -> bool:
-        return True
 
     @classmethod
     def create_from_cloudformation_json(  # type: ignore[misc]
@@ -114,43 +99,15 @@ class OptionGroupResource:
 # --- registration -------------------------------------------------------------------------------
 
 RESOURCES: tuple[type[Any], ...] = (OptionGroupResource,)
-_registered: dict[str, type[CloudFormationModel]] = {}
+_registration = cfn_models.Registration(__name__, RESOURCES)
 
 
 def install() -> None:
-    """Register the model with moto's CloudFormation. Safe to call again.
-
-    Registration is subclassing CloudFormationModel (moto lists its direct subclasses), so
-    it happens here rather than at import: importing this module changes nothing in moto.
-    """
-    if _registered:
-        return
-    for resource in RESOURCES:
-        _registered[resource.cloudformation_type()] = _register(resource)
-    _forget_moto_model_lists()
+    """Give moto's CloudFormation the option group model. Safe to call again; importing
+    this module changes nothing in moto (`cfn_models.Registration`)."""
+    _registration.install()
 
 
 def registered_models() -> dict[str, type[CloudFormationModel]]:
     """CloudFormation type -> the model class moto uses for it (empty before install())."""
-    return dict(_registered)
-
-
-def _register(resource: type[Any]) -> type[CloudFormationModel]:
-    # __module__ names this module: moto files a model under the second part of its module
-    # path ("cfn_rds_option_group").
-    return types.new_class(
-        resource.__name__,
-        (resource, CloudFormationModel),
-        exec_body=lambda namespace: namespace.update(
-            {"__module__": __name__, "__qualname__": resource.__qualname__}
-        ),
-    )
-
-
-def _forget_moto_model_lists() -> None:
-    """moto caches its model lists on first use; drop them so the new model is seen."""
-    from moto.cloudformation import parsing
-
-    parsing.get_model_list.cache_clear()
-    parsing.get_model_map.cache_clear()
-    parsing.get_name_type_map.cache_clear()
+    return _registration.models()

@@ -52,14 +52,10 @@ Differences that remain:
 from __future__ import annotations
 
 import functools
-import hashlib
-import hmac
 import json
 import logging
-import secrets
 import string
 import time
-import types
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -72,11 +68,12 @@ from moto.rds.models import rds_backends
 from moto.secretsmanager.exceptions import SecretNotFoundException, SecretsManagerClientError
 from moto.secretsmanager.models import FakeSecret, SecretsManagerBackend, secretsmanager_backends
 
+from localaws import cfn_models
+from localaws.cfn_models import ABSENT, as_bool, diff, invalid_properties, require, retag, tag_dict
 from localaws.rollback import ResourceFailed, service_failure
 
 logger = logging.getLogger(__name__)
 
-_DIGEST_KEY = secrets.token_bytes(32)  # keys digests of secret values; new per process
 _ROTATION_RULES = "_localaws_rotation_rules"  # on a FakeSecret: the RotationRules recorded
 _PATCHED = "_localaws_cfn_secretsmanager"
 _T = TypeVar("_T")
@@ -123,50 +120,7 @@ def _fails_the_resource(method: Callable[..., _T]) -> Callable[..., _T]:
     return failing
 
 
-class _Absent:
-    def __repr__(self) -> str:
-        return "ABSENT"
-
-
-ABSENT: Any = _Absent()
-
-
-# --- template values and shared steps -------------------------------------------------------------
-
-
-def _bool(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() == "true"
-    return bool(value)
-
-
-def _tag_dict(value: Any) -> dict[str, str]:
-    return {str(tag["Key"]): str(tag["Value"]) for tag in value or []}
-
-
-def _diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
-    """Changed property -> new value, ABSENT when removed."""
-    return {
-        prop: new.get(prop, ABSENT)
-        for prop in {*old, *new}
-        if old.get(prop, ABSENT) != new.get(prop, ABSENT)
-    }
-
-
-def _invalid(logical_id: str, message: str) -> ResourceFailed:
-    return ResourceFailed(
-        f"Properties validation failed for resource {logical_id} with message: {message}"
-    )
-
-
-def _require(properties: Mapping[str, Any], keys: tuple[str, ...], logical_id: str) -> None:
-    for key in keys:
-        if properties.get(key) is None:
-            raise _invalid(logical_id, f"#: required key [{key}] not found")
-
-
-def _logical_id(resource: Any, fallback: str) -> str:
-    return str(getattr(resource, "logical_resource_id", fallback))
+# --- shared steps --------------------------------------------------------------------------------
 
 
 def _backend(account_id: str, region_name: str) -> SecretsManagerBackend:
@@ -217,7 +171,7 @@ def generate_secret_string(
     GenerateStringKey."""
     template, key = generate.get("SecretStringTemplate"), generate.get("GenerateStringKey")
     if (template is None) != (key is None):
-        raise _invalid(
+        raise invalid_properties(
             logical_id,
             "#/GenerateSecretString: SecretStringTemplate and GenerateStringKey must be "
             "specified together",
@@ -229,19 +183,19 @@ def generate_secret_string(
         except ValueError:
             document = None
         if not isinstance(document, dict):
-            raise _invalid(
+            raise invalid_properties(
                 logical_id, "#/GenerateSecretString/SecretStringTemplate: must be a JSON object"
             )
     password = json.loads(
         backend.get_random_password(
             password_length=int(generate.get("PasswordLength", 32)),
             exclude_characters=str(generate.get("ExcludeCharacters", "")),
-            exclude_numbers=_bool(generate.get("ExcludeNumbers", False)),
-            exclude_punctuation=_bool(generate.get("ExcludePunctuation", False)),
-            exclude_uppercase=_bool(generate.get("ExcludeUppercase", False)),
-            exclude_lowercase=_bool(generate.get("ExcludeLowercase", False)),
-            include_space=_bool(generate.get("IncludeSpace", False)),
-            require_each_included_type=_bool(generate.get("RequireEachIncludedType", True)),
+            exclude_numbers=as_bool(generate.get("ExcludeNumbers", False)),
+            exclude_punctuation=as_bool(generate.get("ExcludePunctuation", False)),
+            exclude_uppercase=as_bool(generate.get("ExcludeUppercase", False)),
+            exclude_lowercase=as_bool(generate.get("ExcludeLowercase", False)),
+            include_space=as_bool(generate.get("IncludeSpace", False)),
+            require_each_included_type=as_bool(generate.get("RequireEachIncludedType", True)),
         )
     )["RandomPassword"]
     if document is None:
@@ -254,7 +208,9 @@ def _secret_value(
     backend: SecretsManagerBackend, properties: Mapping[str, Any], logical_id: str
 ) -> str | None:
     if "SecretString" in properties and "GenerateSecretString" in properties:
-        raise _invalid(logical_id, "#: SecretString and GenerateSecretString are exclusive")
+        raise invalid_properties(
+            logical_id, "#: SecretString and GenerateSecretString are exclusive"
+        )
     if "SecretString" in properties:
         return str(properties["SecretString"])
     if "GenerateSecretString" in properties:
@@ -266,15 +222,11 @@ def _json(document: Mapping[str, Any]) -> str:
     return json.dumps(document, separators=(",", ":"))
 
 
-def _digest(value: Any) -> str:
-    return hmac.new(_DIGEST_KEY, str(value).encode(), hashlib.sha256).hexdigest()
-
-
 def _remembered(properties: Mapping[str, Any]) -> dict[str, Any]:
     """The properties as deployed, with SecretString replaced by a keyed digest."""
     kept = dict(properties)
     if "SecretString" in kept:
-        kept["SecretString"] = _digest(kept["SecretString"])
+        kept["SecretString"] = cfn_models.digest(kept["SecretString"])
     return kept
 
 
@@ -283,8 +235,23 @@ def _generated_secret_name(logical_id: str) -> str:
     return f"{logical_id}-{''.join(mock_random.choice(alphabet) for _ in range(12))}"
 
 
-class SecretResource:
+class _SecretsManagerResource(cfn_models.Resource):
+    """What the three types share: Ref (`physical_resource_id`) and GetAtt Id give the
+    secret's ARN."""
+
+    ATTRIBUTES = ("Id",)
+
+    def get_cfn_attribute(self, attribute_name: str) -> Any:
+        if attribute_name == "Id":
+            return self.physical_resource_id
+        raise UnformattedGetAttTemplateException()
+
+
+class SecretResource(_SecretsManagerResource):
     """AWS::SecretsManager::Secret over moto's FakeSecret (Ref and GetAtt Id: the ARN)."""
+
+    TYPE = "AWS::SecretsManager::Secret"
+    NAME_PROPERTY = "Name"
 
     def __init__(
         self,
@@ -300,29 +267,9 @@ class SecretResource:
         self.region_name = region_name
         self._deployed = _remembered(properties)
 
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::SecretsManager::Secret"
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "Name"
-
     @property
     def physical_resource_id(self) -> str:
         return self.arn
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr == "Id"
-
-    def get_cfn_attribute(self, attribute_name: str) -> Any:
-        if attribute_name == "Id":
-            return self.arn
-        raise UnformattedGetAttTemplateException()
-
-    def is_created(self) -> bool:
-        return True
 
     @classmethod
     @_fails_the_resource
@@ -335,7 +282,7 @@ class SecretResource:
         **kwargs: Any,
     ) -> SecretResource:
         properties = cloudformation_json.get("Properties") or {}
-        logical_id = str(kwargs.get("LogicalId") or resource_name)
+        logical_id = cfn_models.created_logical_id(kwargs, resource_name)
         backend = _backend(account_id, region_name)
         value = _secret_value(backend, properties, logical_id)
         name = str(properties.get("Name") or _generated_secret_name(logical_id))
@@ -345,7 +292,7 @@ class SecretResource:
                 secret_string=value,
                 secret_binary=None,
                 description=str(properties.get("Description", "")),
-                tags=[{"Key": k, "Value": v} for k, v in _tag_dict(properties.get("Tags")).items()],
+                tags=[{"Key": k, "Value": v} for k, v in tag_dict(properties.get("Tags")).items()],
                 kms_key_id=properties.get("KmsKeyId"),
                 client_request_token=None,
                 replica_regions=list(properties.get("ReplicaRegions") or []),
@@ -365,8 +312,8 @@ class SecretResource:
         region_name: str,
     ) -> SecretResource:
         new = cloudformation_json.get("Properties") or {}
-        logical_id = _logical_id(original_resource, original_resource.name)
-        changes = _diff(original_resource._deployed, _remembered(new))
+        logical_id = cfn_models.logical_id(original_resource, original_resource.name)
+        changes = diff(original_resource._deployed, _remembered(new))
         if "Name" in changes:  # the only create-only property
             replacement = cls.create_from_cloudformation_json(
                 new_resource_name,
@@ -406,13 +353,7 @@ class SecretResource:
             elif prop == "KmsKeyId":
                 secret.kms_key_id = None if value is ABSENT else str(value)
             elif prop == "Tags":
-                before, after = _tag_dict(self._deployed.get("Tags")), _tag_dict(new.get("Tags"))
-                removed = [key for key in before if key not in after]
-                if removed:
-                    backend.untag_resource(self.arn, removed)
-                changed = {k: v for k, v in after.items() if before.get(k) != v}
-                if changed:
-                    backend.tag_resource(self.arn, changed)
+                retag(backend, self.arn, self._deployed.get("Tags"), value)
             elif prop not in ("SecretString", "GenerateSecretString"):
                 _not_applied(self.cloudformation_type(), prop)
         if "SecretString" in changes or "GenerateSecretString" in changes:
@@ -469,8 +410,8 @@ def target_connection_fields(
     )
 
 
-class SecretTargetAttachmentResource:
-    """AWS::SecretsManager::SecretTargetAttachment (Ref and GetAtt Id: the secret's ARN)."""
+class _OnASecret(_SecretsManagerResource):
+    """A resource that changes a secret and is known by the secret's ARN."""
 
     def __init__(
         self, secret_arn: str, properties: Mapping[str, Any], account_id: str, region_name: str
@@ -480,29 +421,15 @@ class SecretTargetAttachmentResource:
         self.region_name = region_name
         self._deployed = dict(properties)
 
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::SecretsManager::SecretTargetAttachment"
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
-
     @property
     def physical_resource_id(self) -> str:
         return self.secret_arn
 
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr == "Id"
 
-    def get_cfn_attribute(self, attribute_name: str) -> Any:
-        if attribute_name == "Id":
-            return self.secret_arn
-        raise UnformattedGetAttTemplateException()
+class SecretTargetAttachmentResource(_OnASecret):
+    """AWS::SecretsManager::SecretTargetAttachment (Ref and GetAtt Id: the secret's ARN)."""
 
-    def is_created(self) -> bool:
-        return True
+    TYPE = "AWS::SecretsManager::SecretTargetAttachment"
 
     @classmethod
     @_fails_the_resource
@@ -515,8 +442,8 @@ class SecretTargetAttachmentResource:
         **kwargs: Any,
     ) -> SecretTargetAttachmentResource:
         properties = cloudformation_json.get("Properties") or {}
-        logical_id = str(kwargs.get("LogicalId") or resource_name)
-        _require(properties, ("SecretId", "TargetId", "TargetType"), logical_id)
+        logical_id = cfn_models.created_logical_id(kwargs, resource_name)
+        require(properties, ("SecretId", "TargetId", "TargetType"), logical_id)
         secret_arn = _attach(properties, account_id, region_name)
         return cls(secret_arn, properties, account_id, region_name)
 
@@ -531,8 +458,9 @@ class SecretTargetAttachmentResource:
         region_name: str,
     ) -> SecretTargetAttachmentResource:
         new = cloudformation_json.get("Properties") or {}
-        _require(new, ("SecretId", "TargetId", "TargetType"), _logical_id(original_resource, ""))
-        if _diff(original_resource._deployed, new):
+        logical_id = cfn_models.logical_id(original_resource, "")
+        require(new, ("SecretId", "TargetId", "TargetType"), logical_id)
+        if diff(original_resource._deployed, new):
             # A new SecretId makes a new attachment (create-only); a new target is attached
             # in place. Either way the target's fields go into the (new) secret.
             original_resource.secret_arn = _attach(new, account_id, region_name)
@@ -602,40 +530,10 @@ def _rotation_rules(rules: Mapping[str, Any]) -> dict[str, Any]:
     return recorded
 
 
-class RotationScheduleResource:
+class RotationScheduleResource(_OnASecret):
     """AWS::SecretsManager::RotationSchedule (Ref and GetAtt Id: the secret's ARN)."""
 
-    def __init__(
-        self, secret_arn: str, properties: Mapping[str, Any], account_id: str, region_name: str
-    ) -> None:
-        self.secret_arn = secret_arn
-        self.account_id = account_id
-        self.region_name = region_name
-        self._deployed = dict(properties)
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::SecretsManager::RotationSchedule"
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
-
-    @property
-    def physical_resource_id(self) -> str:
-        return self.secret_arn
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr == "Id"
-
-    def get_cfn_attribute(self, attribute_name: str) -> Any:
-        if attribute_name == "Id":
-            return self.secret_arn
-        raise UnformattedGetAttTemplateException()
-
-    def is_created(self) -> bool:
-        return True
+    TYPE = "AWS::SecretsManager::RotationSchedule"
 
     @classmethod
     @_fails_the_resource
@@ -648,8 +546,8 @@ class RotationScheduleResource:
         **kwargs: Any,
     ) -> RotationScheduleResource:
         properties = cloudformation_json.get("Properties") or {}
-        logical_id = str(kwargs.get("LogicalId") or resource_name)
-        _require(properties, ("SecretId",), logical_id)
+        logical_id = cfn_models.created_logical_id(kwargs, resource_name)
+        require(properties, ("SecretId",), logical_id)
         secret_arn = _record_rotation(properties, account_id, region_name, logical_id)
         return cls(secret_arn, properties, account_id, region_name)
 
@@ -664,9 +562,9 @@ class RotationScheduleResource:
         region_name: str,
     ) -> RotationScheduleResource:
         new = cloudformation_json.get("Properties") or {}
-        logical_id = _logical_id(original_resource, "")
-        _require(new, ("SecretId",), logical_id)
-        if "SecretId" in _diff(original_resource._deployed, new):  # create-only: replace
+        logical_id = cfn_models.logical_id(original_resource, "")
+        require(new, ("SecretId",), logical_id)
+        if "SecretId" in diff(original_resource._deployed, new):  # create-only: replace
             replacement = cls.create_from_cloudformation_json(
                 new_resource_name,
                 cloudformation_json,
@@ -701,7 +599,7 @@ def _record_rotation(
 ) -> str:
     """RotateSecret's bookkeeping, without invoking the Lambda (moto would, through Docker)."""
     if properties.get("HostedRotationLambda") is not None:
-        raise _invalid(
+        raise invalid_properties(
             logical_id,
             "#/HostedRotationLambda: needs the AWS::SecretsManager-2020-07-23 transform, which "
             "the local AWS does not run; give RotationLambdaARN",
@@ -753,27 +651,20 @@ RESOURCES: tuple[type[Any], ...] = (
     SecretTargetAttachmentResource,
     RotationScheduleResource,
 )
-_registered: dict[str, type[CloudFormationModel]] = {}
+_registration = cfn_models.Registration(__name__, RESOURCES)
 
 
 def install() -> None:
-    """Register the models with moto's CloudFormation and let DescribeSecret report recorded
-    RotationRules. Safe to call again.
-
-    Registration is subclassing CloudFormationModel (moto lists its direct subclasses), so
-    it happens here rather than at import: importing this module changes nothing in moto.
-    """
-    if _registered:
-        return
+    """Give moto's CloudFormation the three Secrets Manager models and let DescribeSecret
+    report recorded RotationRules. Safe to call again; importing this module changes nothing
+    in moto (`cfn_models.Registration`)."""
     _report_rotation_rules()
-    for resource in RESOURCES:
-        _registered[resource.cloudformation_type()] = _register(resource)
-    _forget_moto_model_lists()
+    _registration.install()
 
 
 def registered_models() -> dict[str, type[CloudFormationModel]]:
     """CloudFormation type -> the model class moto uses for it (empty before install())."""
-    return dict(_registered)
+    return _registration.models()
 
 
 def _report_rotation_rules() -> None:
@@ -792,24 +683,3 @@ def _report_rotation_rules() -> None:
 
     FakeSecret.to_dict = to_dict  # type: ignore[method-assign]
     setattr(FakeSecret, _PATCHED, True)
-
-
-def _register(resource: type[Any]) -> type[CloudFormationModel]:
-    # __module__ names this module: moto files a model under the second part of its module
-    # path ("cfn_secretsmanager").
-    return types.new_class(
-        resource.__name__,
-        (resource, CloudFormationModel),
-        exec_body=lambda namespace: namespace.update(
-            {"__module__": __name__, "__qualname__": resource.__qualname__}
-        ),
-    )
-
-
-def _forget_moto_model_lists() -> None:
-    """moto caches its model lists on first use; drop them so the new models are seen."""
-    from moto.cloudformation import parsing
-
-    parsing.get_model_list.cache_clear()
-    parsing.get_model_map.cache_clear()
-    parsing.get_name_type_map.cache_clear()

@@ -28,7 +28,6 @@ all of its new properties are applied and a create-only change goes unnoticed.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -40,70 +39,26 @@ from moto.kms.models import Key, kms_backends
 from moto.logs.models import LogGroup, logs_backends
 from moto.rds.models import DBInstance, DBSubnetGroup, rds_backends
 
+from localaws import cfn_models
+from localaws.cfn_models import (
+    ABSENT,
+    as_bool,
+    as_name,
+    as_strs,
+    deployed,
+    diff,
+    policy_document,
+    remember,
+    retag,
+    tag_list,
+)
+
 logger = logging.getLogger(__name__)
 
-# Set on each model instance; never serialised by moto (its responses name fields explicitly).
-_DEPLOYED_PROPERTIES = "_localaws_deployed_properties"
 _INSTALLED_MARK = "_localaws_cfn_updates"
-
-
-class _Absent:
-    """A property missing from one side of a template diff."""
-
-    def __repr__(self) -> str:
-        return "ABSENT"
-
-
-ABSENT: Any = _Absent()
 _KEEP: Any = object()  # no AWS default: a removed property leaves the live value alone
 
 Changes = Mapping[str, Any]  # changed property -> its new value, or ABSENT when removed
-
-
-# --- value coercion: templates carry strings where parameters are substituted -------------
-
-
-def _bool(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() == "true"
-    return bool(value)
-
-
-def _int(value: Any) -> int:
-    return int(value)
-
-
-def _str(value: Any) -> str:
-    return str(value)
-
-
-def _strs(value: Any) -> list[str]:
-    return [str(item) for item in value or []]
-
-
-def _name(value: Any) -> str:
-    # moto resolves a Ref to an RDS group without a physical id to the model object itself.
-    return str(getattr(value, "name", value))
-
-
-def _tag_list(value: Any) -> list[dict[str, str]]:
-    return [{"Key": str(tag["Key"]), "Value": str(tag["Value"])} for tag in value or []]
-
-
-def _tag_dict(value: Any) -> dict[str, str]:
-    return {tag["Key"]: tag["Value"] for tag in _tag_list(value)}
-
-
-def _policy_document(value: Any) -> str:
-    # CloudFormation accepts a JSON object or a string; the KMS API takes a string.
-    return value if isinstance(value, str) else json.dumps(value)
-
-
-def _tag_changes(old: Any, new: Any) -> tuple[dict[str, str], list[str]]:
-    """Tags to set and tag keys to remove; tags added outside the stack are left alone."""
-    before, after = _tag_dict(old), _tag_dict(new)
-    to_set = {key: value for key, value in after.items() if before.get(key) != value}
-    return to_set, [key for key in before if key not in after]
 
 
 # --- per type: what to change in moto's backend ---------------------------------------------
@@ -111,32 +66,32 @@ def _tag_changes(old: Any, new: Any) -> tuple[dict[str, str], list[str]]:
 # CloudFormation property -> (DBInstance attribute set via modify_db_instance, coercion,
 # value when the property is removed from the template).
 _DB_INSTANCE_FIELDS: dict[str, tuple[str, Callable[[Any], Any], Any]] = {
-    "DBInstanceClass": ("db_instance_class", _str, _KEEP),
-    "AllocatedStorage": ("allocated_storage", _int, _KEEP),
-    "MaxAllocatedStorage": ("max_allocated_storage", _int, _KEEP),
-    "StorageType": ("storage_type", _str, _KEEP),
-    "Iops": ("iops", _int, _KEEP),
-    "StorageThroughput": ("storage_throughput", _int, _KEEP),
-    "BackupRetentionPeriod": ("backup_retention_period", _int, 1),
-    "PreferredBackupWindow": ("preferred_backup_window", _str, _KEEP),
+    "DBInstanceClass": ("db_instance_class", str, _KEEP),
+    "AllocatedStorage": ("allocated_storage", int, _KEEP),
+    "MaxAllocatedStorage": ("max_allocated_storage", int, _KEEP),
+    "StorageType": ("storage_type", str, _KEEP),
+    "Iops": ("iops", int, _KEEP),
+    "StorageThroughput": ("storage_throughput", int, _KEEP),
+    "BackupRetentionPeriod": ("backup_retention_period", int, 1),
+    "PreferredBackupWindow": ("preferred_backup_window", str, _KEEP),
     "PreferredMaintenanceWindow": ("preferred_maintenance_window", lambda v: str(v).lower(), _KEEP),
-    "MultiAZ": ("multi_az", _bool, False),
-    "DeletionProtection": ("deletion_protection", _bool, False),
-    "PubliclyAccessible": ("publicly_accessible", _bool, _KEEP),
-    "EngineVersion": ("engine_version", _str, _KEEP),
-    "AutoMinorVersionUpgrade": ("auto_minor_version_upgrade", _bool, True),
-    "CopyTagsToSnapshot": ("copy_tags_to_snapshot", _bool, False),
-    "VPCSecurityGroups": ("vpc_security_group_ids", _strs, _KEEP),
-    "DBParameterGroupName": ("db_parameter_group_name", _name, _KEEP),
-    "OptionGroupName": ("option_group_name", _name, _KEEP),
-    "CACertificateIdentifier": ("ca_certificate_identifier", _str, _KEEP),
-    "EnableIAMDatabaseAuthentication": ("enable_iam_database_authentication", _bool, False),
-    "EnableCloudwatchLogsExports": ("enabled_cloudwatch_logs_exports", _strs, []),
-    "MonitoringInterval": ("monitoring_interval", _int, 0),
-    "MonitoringRoleArn": ("monitoring_role_arn", _str, _KEEP),
-    "MasterUserPassword": ("master_user_password", _str, _KEEP),
-    "Port": ("port", _int, _KEEP),
-    "Tags": ("tags", _tag_list, []),
+    "MultiAZ": ("multi_az", as_bool, False),
+    "DeletionProtection": ("deletion_protection", as_bool, False),
+    "PubliclyAccessible": ("publicly_accessible", as_bool, _KEEP),
+    "EngineVersion": ("engine_version", str, _KEEP),
+    "AutoMinorVersionUpgrade": ("auto_minor_version_upgrade", as_bool, True),
+    "CopyTagsToSnapshot": ("copy_tags_to_snapshot", as_bool, False),
+    "VPCSecurityGroups": ("vpc_security_group_ids", as_strs, _KEEP),
+    "DBParameterGroupName": ("db_parameter_group_name", as_name, _KEEP),
+    "OptionGroupName": ("option_group_name", as_name, _KEEP),
+    "CACertificateIdentifier": ("ca_certificate_identifier", str, _KEEP),
+    "EnableIAMDatabaseAuthentication": ("enable_iam_database_authentication", as_bool, False),
+    "EnableCloudwatchLogsExports": ("enabled_cloudwatch_logs_exports", as_strs, []),
+    "MonitoringInterval": ("monitoring_interval", int, 0),
+    "MonitoringRoleArn": ("monitoring_role_arn", str, _KEEP),
+    "MasterUserPassword": ("master_user_password", str, _KEEP),
+    "Port": ("port", int, _KEEP),
+    "Tags": ("tags", tag_list, []),
 }
 
 
@@ -157,7 +112,7 @@ def _update_db_instance(
     if "allocated_storage" in db_kwargs and "max_allocated_storage" not in db_kwargs:
         # moto keeps MaxAllocatedStorage as created (a string, from a template) and compares
         # it with AllocatedStorage: restate the unchanged template value as a number.
-        unchanged_max = getattr(instance, _DEPLOYED_PROPERTIES, {}).get("MaxAllocatedStorage")
+        unchanged_max = (deployed(instance) or {}).get("MaxAllocatedStorage")
         db_kwargs["max_allocated_storage"] = max(
             int(unchanged_max or 0), db_kwargs["allocated_storage"]
         )
@@ -179,11 +134,11 @@ def _update_db_subnet_group(
             group.description = "" if value is ABSENT else str(value)
         elif prop == "SubnetIds" and value is not ABSENT:  # required: never absent on AWS
             ec2 = ec2_backends[account_id][region_name]
-            subnets = [ec2.get_subnet(subnet_id) for subnet_id in _strs(value)]
+            subnets = [ec2.get_subnet(subnet_id) for subnet_id in as_strs(value)]
             group.subnets = subnets  # type: ignore[assignment]
             group.vpc_id = subnets[0].vpc_id
         elif prop == "Tags":
-            group.tags = [] if value is ABSENT else _tag_list(value)
+            group.tags = [] if value is ABSENT else tag_list(value)
         else:
             _not_applied("AWS::RDS::DBSubnetGroup", prop)
 
@@ -197,17 +152,12 @@ def _update_log_group(group: LogGroup, changes: Changes, account_id: str, region
             if value is ABSENT:  # AWS default: never expire
                 backend.delete_retention_policy(group.name)
             else:
-                backend.put_retention_policy(group.name, _int(value))  # type: ignore[arg-type]
+                backend.put_retention_policy(group.name, int(value))  # type: ignore[arg-type]
         elif prop == "KmsKeyId":
             # moto has no AssociateKmsKey; the field is what DescribeLogGroups reports.
             group.kms_key_id = None if value is ABSENT else str(value)
         elif prop == "Tags":
-            old = getattr(group, _DEPLOYED_PROPERTIES, {}).get("Tags")
-            to_set, to_remove = _tag_changes(old, None if value is ABSENT else value)
-            if to_remove:
-                backend.untag_resource(group.arn, to_remove)
-            if to_set:
-                backend.tag_resource(group.arn, to_set)
+            retag(backend, group.arn, (deployed(group) or {}).get("Tags"), value)
         else:
             _not_applied("AWS::Logs::LogGroup", prop)
 
@@ -220,7 +170,7 @@ def _update_key(key: Key, changes: Changes, account_id: str, region_name: str) -
         if prop == "Description":
             backend.update_key_description(key.id, "" if value is ABSENT else str(value))
         elif prop == "EnableKeyRotation":
-            if value is not ABSENT and _bool(value):
+            if value is not ABSENT and as_bool(value):
                 backend.enable_key_rotation(key.id)
             else:
                 backend.disable_key_rotation(key.id)
@@ -228,19 +178,14 @@ def _update_key(key: Key, changes: Changes, account_id: str, region_name: str) -
             if value is ABSENT:
                 backend.put_key_policy(key.id, key.generate_default_policy())
             else:
-                backend.put_key_policy(key.id, _policy_document(value))
+                backend.put_key_policy(key.id, policy_document(value))
         elif prop == "Enabled":
-            if value is ABSENT or _bool(value):
+            if value is ABSENT or as_bool(value):
                 backend.enable_key(key.id)
             else:
                 backend.disable_key(key.id)
         elif prop == "Tags":
-            old = getattr(key, _DEPLOYED_PROPERTIES, {}).get("Tags")
-            to_set, to_remove = _tag_changes(old, None if value is ABSENT else value)
-            if to_remove:
-                backend.untag_resource(key.id, to_remove)
-            if to_set:
-                backend.tag_resource(key.id, to_set)
+            retag(backend, key.id, (deployed(key) or {}).get("Tags"), value)
         elif prop in ("PendingWindowInDays", "BypassPolicyLockoutSafetyCheck"):
             pass  # only read when the key is deleted or its policy is put
         else:
@@ -305,21 +250,7 @@ def install() -> None:
 
 def _patch(updater: _Updater) -> None:
     model = updater.model
-    moto_create = model.create_from_cloudformation_json.__func__
-
-    def create_from_cloudformation_json(
-        cls: type[Any],
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> Any:
-        resource = moto_create(
-            cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
-        )
-        remember(resource, cloudformation_json)
-        return resource
+    cfn_models.extend_create(model, after=remember)
 
     def update_from_cloudformation_json(
         cls: type[Any],
@@ -331,8 +262,8 @@ def _patch(updater: _Updater) -> None:
     ) -> Any:
         new = cloudformation_json.get("Properties") or {}
         # None when the resource predates install(): then every given property counts.
-        old = getattr(original_resource, _DEPLOYED_PROPERTIES, None)
-        changes = _diff(old or {}, new)
+        old = deployed(original_resource)
+        changes = diff(old or {}, new)
         replacing = sorted(prop for prop in changes if prop in updater.replaced_by)
         if old is not None and replacing:
             name = _replacement_name(cls, original_resource, new_resource_name, new, replacing)
@@ -342,10 +273,9 @@ def _patch(updater: _Updater) -> None:
             _delete_replaced(original_resource, account_id, region_name)
             return replacement
         updater.apply(original_resource, changes, account_id, region_name)
-        remember(original_resource, cloudformation_json)
+        remember(original_resource, new)
         return original_resource
 
-    model.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
     model.update_from_cloudformation_json = classmethod(update_from_cloudformation_json)
 
 
@@ -358,7 +288,7 @@ def _replacement_name(
 ) -> str:
     """The replacement's name; a custom name that stays the same fails the update, as on AWS."""
     name_property = cls.cloudformation_name_type()
-    old_name = getattr(original_resource, _DEPLOYED_PROPERTIES, {}).get(name_property)
+    old_name = (deployed(original_resource) or {}).get(name_property)
     if name_property and name_property in properties and properties[name_property] == old_name:
         raise ValidationError(
             message=(
@@ -377,19 +307,3 @@ def _delete_replaced(resource: Any, account_id: str, region_name: str) -> None:
         resource.delete(account_id, region_name)
     except Exception as error:
         logger.warning("localaws: replaced resource kept, its deletion failed: %s", error)
-
-
-def remember(resource: Any, cloudformation_json: Mapping[str, Any]) -> None:
-    """Record the template properties a resource was deployed with; the next update diffs
-    against them. Public for extensions that replace a model's create (`cfn_create_fixes`):
-    they call it with the template's own properties, whatever they hand to moto."""
-    setattr(resource, _DEPLOYED_PROPERTIES, dict(cloudformation_json.get("Properties") or {}))
-
-
-def _diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
-    changes: dict[str, Any] = {}
-    for prop in (*old, *(key for key in new if key not in old)):
-        before, after = old.get(prop, ABSENT), new.get(prop, ABSENT)
-        if before != after:
-            changes[prop] = after
-    return changes

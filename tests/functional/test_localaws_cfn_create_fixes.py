@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import json
-import uuid
 import zipfile
 from collections.abc import Callable
 from typing import Any
@@ -14,6 +13,13 @@ from typing import Any
 import pytest
 
 from localaws import cfn_create_fixes
+from tests.functional.localaws_helpers import (
+    DB_SECURITY_GROUP,
+    LAMBDA_ROLE,
+    StackUnderTest,
+    lambda_function,
+    network,
+)
 
 KEY_POLICY = {
     "Version": "2012-10-17",
@@ -27,29 +33,7 @@ KEY_POLICY = {
         }
     ],
 }
-NETWORK = {
-    "Vpc": {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.0.0.0/16"}},
-    "SubnetA": {
-        "Type": "AWS::EC2::Subnet",
-        "Properties": {
-            "VpcId": {"Ref": "Vpc"},
-            "CidrBlock": "10.0.1.0/24",
-            "AvailabilityZone": "us-east-1a",
-        },
-    },
-    "SubnetB": {
-        "Type": "AWS::EC2::Subnet",
-        "Properties": {
-            "VpcId": {"Ref": "Vpc"},
-            "CidrBlock": "10.0.2.0/24",
-            "AvailabilityZone": "us-east-1b",
-        },
-    },
-    "DbSecurityGroup": {
-        "Type": "AWS::EC2::SecurityGroup",
-        "Properties": {"GroupDescription": "db", "VpcId": {"Ref": "Vpc"}},
-    },
-}
+NETWORK = {**network("ab"), "DbSecurityGroup": DB_SECURITY_GROUP}
 DB = {
     "Engine": "mysql",
     "EngineVersion": "8.4.8",
@@ -58,61 +42,27 @@ DB = {
     "MasterUsername": "dbadmin",
     "MasterUserPassword": "not-a-secret-1",
 }
-LAMBDA_ROLE = {
-    "Type": "AWS::IAM::Role",
-    "Properties": {
-        "AssumeRolePolicyDocument": {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Service": "lambda.amazonaws.com"},
-                    "Action": "sts:AssumeRole",
-                }
-            ],
-        }
-    },
-}
 
 
-class Stack:
-    """One test's uniquely named stack (the module shares one local AWS) and the clients
-    that look behind it."""
+class Stack(StackUnderTest):
+    """One test's stack of `resources`; `client` gives the clients that look behind it."""
 
     def __init__(self, client: Callable[[str], Any]) -> None:
-        self.name = f"fix-{uuid.uuid4().hex[:10]}"
-        self.cloudformation = client("cloudformation")
+        super().__init__(client, "fix")
         self.client = client
 
-    def create(
+    def create(  # type: ignore[override]
         self, resources: dict[str, Any], parameters: dict[str, str] | None = None
     ) -> dict[str, str | None]:
         """Create the stack; the physical ids of its resources by logical id."""
         template: dict[str, Any] = {"Resources": resources}
         if parameters:
             template["Parameters"] = {name: {"Type": "String"} for name in parameters}
-        self.cloudformation.create_stack(
-            StackName=self.name,
-            TemplateBody=json.dumps(template),
-            Parameters=[
-                {"ParameterKey": k, "ParameterValue": v} for k, v in (parameters or {}).items()
-            ],
-        )
+        super().create(json.dumps(template), parameters)
         return self.physical_ids()
 
-    def update(self, resources: dict[str, Any]) -> None:
-        self.cloudformation.update_stack(
-            StackName=self.name, TemplateBody=json.dumps({"Resources": resources})
-        )
-
-    def physical_ids(self) -> dict[str, str | None]:
-        listed = self.cloudformation.describe_stack_resources(StackName=self.name)
-        return {
-            r["LogicalResourceId"]: r.get("PhysicalResourceId") for r in listed["StackResources"]
-        }
-
-    def status(self) -> str:
-        return self.cloudformation.describe_stacks(StackName=self.name)["Stacks"][0]["StackStatus"]
+    def update(self, resources: dict[str, Any]) -> None:  # type: ignore[override]
+        super().update(json.dumps({"Resources": resources}))
 
     def db(self, instance_id: str | None) -> dict[str, Any]:
         described = self.client("rds").describe_db_instances(DBInstanceIdentifier=instance_id)
@@ -393,16 +343,7 @@ def test_log_group_is_created_encrypted_with_its_kms_key(stack: Stack) -> None:
 
 
 def _function(bucket: str, key: str, **extra: Any) -> dict[str, Any]:
-    return {
-        "Type": "AWS::Lambda::Function",
-        "Properties": {
-            "Runtime": "python3.13",
-            "Handler": "index.handler",
-            "Role": {"Fn::GetAtt": ["Role", "Arn"]},
-            "Code": {"S3Bucket": bucket, "S3Key": key},
-            **extra,
-        },
-    }
+    return lambda_function(code={"S3Bucket": bucket, "S3Key": key}, **extra)
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -13,8 +12,13 @@ import pytest
 from botocore.exceptions import ClientError
 
 from localaws import cfn_updates
-
-REMOVE = object()  # marks a property to drop from the base template
+from tests.functional.localaws_helpers import (
+    DB_SECURITY_GROUP,
+    REMOVE,
+    StackUnderTest,
+    merged,
+    network,
+)
 
 BASE_DB = {
     "Engine": "mysql",
@@ -39,34 +43,7 @@ BASE_SUBNET_GROUP = {
     "DBSubnetGroupDescription": "pci database subnets",
     "SubnetIds": [{"Ref": "SubnetA"}, {"Ref": "SubnetB"}],
 }
-NETWORK = {
-    "Vpc": {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.0.0.0/16"}},
-    **{
-        f"Subnet{zone.upper()}": {
-            "Type": "AWS::EC2::Subnet",
-            "Properties": {
-                "VpcId": {"Ref": "Vpc"},
-                "CidrBlock": f"10.0.{number}.0/24",
-                "AvailabilityZone": f"us-east-1{zone}",
-            },
-        }
-        for number, zone in enumerate("abc", start=1)
-    },
-    "DbSecurityGroup": {
-        "Type": "AWS::EC2::SecurityGroup",
-        "Properties": {"GroupDescription": "db", "VpcId": {"Ref": "Vpc"}},
-    },
-}
-
-
-def _merged(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in changes.items():
-        if value is REMOVE:
-            merged.pop(key, None)
-        else:
-            merged[key] = value
-    return merged
+NETWORK = {**network("abc"), "DbSecurityGroup": DB_SECURITY_GROUP}
 
 
 def template(
@@ -84,57 +61,32 @@ def template(
         resources |= NETWORK
         resources["SubnetGroup"] = {
             "Type": "AWS::RDS::DBSubnetGroup",
-            "Properties": _merged(BASE_SUBNET_GROUP, subnet_group),
+            "Properties": merged(BASE_SUBNET_GROUP, subnet_group),
         }
     if key is not None:
-        resources["Key"] = {"Type": "AWS::KMS::Key", "Properties": _merged(BASE_KEY, key)}
+        resources["Key"] = {"Type": "AWS::KMS::Key", "Properties": merged(BASE_KEY, key)}
         outputs["KeyArn"] = {"Value": {"Fn::GetAtt": ["Key", "Arn"]}}
     if db is not None:
         base = BASE_DB
         if subnet_group is not None:
             base = {**BASE_DB, "DBSubnetGroupName": {"Ref": "SubnetGroup"}}
-        resources["Db"] = {"Type": "AWS::RDS::DBInstance", "Properties": _merged(base, db)}
+        resources["Db"] = {"Type": "AWS::RDS::DBInstance", "Properties": merged(base, db)}
         outputs["DbId"] = {"Value": {"Ref": "Db"}}
         outputs["DbEndpoint"] = {"Value": {"Fn::GetAtt": ["Db", "Endpoint.Address"]}}
     if logs is not None:
-        resources["Logs"] = {"Type": "AWS::Logs::LogGroup", "Properties": _merged(BASE_LOGS, logs)}
+        resources["Logs"] = {"Type": "AWS::Logs::LogGroup", "Properties": merged(BASE_LOGS, logs)}
         outputs["LogGroupArn"] = {"Value": {"Fn::GetAtt": ["Logs", "Arn"]}}
     return json.dumps({"Parameters": parameters or {}, "Resources": resources, "Outputs": outputs})
 
 
-class Stack:
-    """One test's stack (uniquely named: the module shares one local AWS) and the clients
-    that look behind it."""
+class Stack(StackUnderTest):
+    """One test's stack and the clients that look behind it."""
 
     def __init__(self, client: Callable[[str], Any]) -> None:
-        self.name = f"pci-{uuid.uuid4().hex[:10]}"
-        self.cloudformation = client("cloudformation")
+        super().__init__(client, "pci")
         self.rds = client("rds")
         self.logs = client("logs")
         self.kms = client("kms")
-
-    def create(self, body: str, parameters: dict[str, str] | None = None) -> None:
-        self.cloudformation.create_stack(
-            StackName=self.name, TemplateBody=body, Parameters=_parameters(parameters)
-        )
-
-    def update(self, body: str, parameters: dict[str, str] | None = None) -> None:
-        self.cloudformation.update_stack(
-            StackName=self.name, TemplateBody=body, Parameters=_parameters(parameters)
-        )
-
-    def physical_ids(self) -> dict[str, str | None]:
-        resources = self.cloudformation.describe_stack_resources(StackName=self.name)
-        return {
-            r["LogicalResourceId"]: r.get("PhysicalResourceId") for r in resources["StackResources"]
-        }
-
-    def outputs(self) -> dict[str, str]:
-        stack = self.cloudformation.describe_stacks(StackName=self.name)["Stacks"][0]
-        return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
-
-    def status(self) -> str:
-        return self.cloudformation.describe_stacks(StackName=self.name)["Stacks"][0]["StackStatus"]
 
     def db(self) -> dict[str, Any]:
         instance_id = self.physical_ids()["Db"]
@@ -163,10 +115,6 @@ class Stack:
         name = self.db()["DBSubnetGroup"]["DBSubnetGroupName"]
         groups = self.rds.describe_db_subnet_groups(DBSubnetGroupName=name)
         return groups["DBSubnetGroups"][0]
-
-
-def _parameters(values: dict[str, str] | None) -> list[dict[str, str]]:
-    return [{"ParameterKey": k, "ParameterValue": v} for k, v in (values or {}).items()]
 
 
 @pytest.fixture

@@ -5,39 +5,16 @@ local AWS server."""
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from localaws import custom_resources
+from tests.functional.localaws_helpers import LAMBDA_ROLE, StackUnderTest, lambda_function
 
-ROLE = {
-    "Type": "AWS::IAM::Role",
-    "Properties": {
-        "AssumeRolePolicyDocument": {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Service": "lambda.amazonaws.com"},
-                    "Action": "sts:AssumeRole",
-                }
-            ],
-        }
-    },
-}
-# The template's function, inline; it never runs locally.
-FUNCTION = {
-    "Type": "AWS::Lambda::Function",
-    "Properties": {
-        "Runtime": "python3.13",
-        "Handler": "index.handler",
-        "Role": {"Fn::GetAtt": ["Role", "Arn"]},
-        "Code": {"ZipFile": "def handler(event, context):\n    pass\n"},
-    },
-}
+ROLE = LAMBDA_ROLE
+FUNCTION = lambda_function()  # the template's function, inline; it never runs locally
 
 
 def vpc(cidr: str = "10.0.0.0/16") -> dict[str, Any]:
@@ -56,26 +33,18 @@ def restriction(
     }
 
 
-class Stack:
-    """One test's uniquely named stack (the module shares one local AWS)."""
+class Stack(StackUnderTest):
+    """One test's stack of `resources`, and the EC2 client that looks behind it."""
 
     def __init__(self, client: Callable[[str], Any]) -> None:
-        self.name = f"sg-{uuid.uuid4().hex[:10]}"
-        self.cloudformation = client("cloudformation")
+        super().__init__(client, "sg")
         self.ec2 = client("ec2")
 
-    def create(self, resources: dict[str, Any]) -> None:
-        self.cloudformation.create_stack(StackName=self.name, TemplateBody=_body(resources))
+    def create(self, resources: dict[str, Any]) -> None:  # type: ignore[override]
+        super().create(_body(resources))
 
-    def update(self, resources: dict[str, Any]) -> None:
-        self.cloudformation.update_stack(StackName=self.name, TemplateBody=_body(resources))
-
-    def physical_ids(self) -> dict[str, str]:
-        listed = self.cloudformation.describe_stack_resources(StackName=self.name)
-        return {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in listed["StackResources"]}
-
-    def status(self) -> str:
-        return self.cloudformation.describe_stacks(StackName=self.name)["Stacks"][0]["StackStatus"]
+    def update(self, resources: dict[str, Any]) -> None:  # type: ignore[override]
+        super().update(_body(resources))
 
     def default_group(self, vpc_name: str = "Vpc") -> dict[str, Any]:
         filters = [

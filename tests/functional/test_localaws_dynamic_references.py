@@ -9,7 +9,6 @@ the property under test, and GetParameter shows what CloudFormation handed the s
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -17,18 +16,17 @@ import pytest
 from botocore.exceptions import ClientError
 
 from localaws import dynamic_references
+from tests.functional.localaws_helpers import StackUnderTest
 
 PASSWORD = "pw-Kx81-unique"  # a secret value that must never show up outside the resource
 CREDENTIALS = {"username": "dbadmin", "password": PASSWORD, "port": 3306}
 
 
-class Stack:
-    """One test's stack and its own uniquely named secret and SSM parameters (the module
-    shares one local AWS)."""
+class Stack(StackUnderTest):
+    """One test's stack and its own uniquely named secret and SSM parameters."""
 
     def __init__(self, client: Callable[[str], Any]) -> None:
-        self.name = f"dyn-{uuid.uuid4().hex[:10]}"
-        self.cloudformation = client("cloudformation")
+        super().__init__(client, "dyn")
         self.ssm = client("ssm")
         self.secrets = client("secretsmanager")
 
@@ -57,15 +55,11 @@ class Stack:
             },
         }
 
-    def create(self, resources: dict[str, Any], **template: Any) -> None:
-        self.cloudformation.create_stack(
-            StackName=self.name, TemplateBody=body(resources, **template)
-        )
+    def create(self, resources: dict[str, Any], **template: Any) -> None:  # type: ignore[override]
+        super().create(body(resources, **template))
 
-    def update(self, resources: dict[str, Any], **template: Any) -> None:
-        self.cloudformation.update_stack(
-            StackName=self.name, TemplateBody=body(resources, **template)
-        )
+    def update(self, resources: dict[str, Any], **template: Any) -> None:  # type: ignore[override]
+        super().update(body(resources, **template))
 
     def change_set(self, kind: str, resources: dict[str, Any]) -> None:
         self.cloudformation.create_change_set(
@@ -86,9 +80,6 @@ class Stack:
         except ClientError:
             return False
         return True
-
-    def status(self) -> str:
-        return self.cloudformation.describe_stacks(StackName=self.name)["Stacks"][0]["StackStatus"]
 
     def events(self) -> list[dict[str, Any]]:
         return self.cloudformation.describe_stack_events(StackName=self.name)["StackEvents"][::-1]

@@ -4,9 +4,9 @@ moto's EC2 backend (`localaws.cfn_ec2_fixes`)."""
 from __future__ import annotations
 
 import json
-import uuid
 
 from localaws import extensions
+from tests.functional.localaws_helpers import StackUnderTest
 
 extensions.install_all()
 
@@ -32,11 +32,9 @@ def deploy(client, vpc_props: dict) -> dict[str, str]:
             name: {"Value": {"Ref": name}} for name in ("Vpc", "Subnet", "Table", "Association")
         },
     }
-    name = f"net-{uuid.uuid4().hex[:8]}"
-    cfn = client("cloudformation")
-    cfn.create_stack(StackName=name, TemplateBody=json.dumps(template))
-    stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
-    return {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
+    stack = StackUnderTest(client, "net")
+    stack.create(json.dumps(template))
+    return stack.outputs()
 
 
 def dns(client, vpc_id: str) -> tuple[bool, bool]:

@@ -7,37 +7,25 @@ from __future__ import annotations
 
 import json
 import logging
-import re
-import uuid
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from localaws import cfn_elasticache
-
-REMOVE = object()  # marks a property to drop from the base template
-VALID_TOKEN = "Valid-Token-0123456789!&#$^<>"
-# The shape of a reason a resource handler gives for a service's refusal.
-ELASTICACHE_REFUSAL = re.compile(
-    r'Resource handler returned message: "(?P<message>.+) \(Service: ElastiCache, '
-    r'Status Code: 400, Request ID: [0-9a-f-]{36}\)" '
-    r"\(RequestToken: [0-9a-f-]{36}, HandlerErrorCode: (?P<code>\w+)\)"
+from tests.functional.localaws_helpers import (
+    REMOVE,
+    StackUnderTest,
+    handler_refusal,
+    merged,
+    network,
 )
 
+VALID_TOKEN = "Valid-Token-0123456789!&#$^<>"
+ELASTICACHE_REFUSAL = handler_refusal("ElastiCache")
+
 NETWORK = {
-    "Vpc": {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.0.0.0/16"}},
-    **{
-        f"Subnet{zone.upper()}": {
-            "Type": "AWS::EC2::Subnet",
-            "Properties": {
-                "VpcId": {"Ref": "Vpc"},
-                "CidrBlock": f"10.0.{number}.0/24",
-                "AvailabilityZone": f"us-east-1{zone}",
-            },
-        }
-        for number, zone in enumerate("ab", start=1)
-    },
+    **network("ab"),
     "CacheSubnets": {
         "Type": "AWS::ElastiCache::SubnetGroup",
         "Properties": {
@@ -73,12 +61,7 @@ OUTPUTS = {
 def template(cache: dict[str, Any] | None = None, secret: bool = False) -> str:
     """A cache stack in miniature: `cache` changes the replication group's base properties;
     the AUTH token comes in as a NoEcho parameter, as the product passes it."""
-    properties = dict(BASE_CACHE)
-    for key, value in (cache or {}).items():
-        if value is REMOVE:
-            properties.pop(key, None)
-        else:
-            properties[key] = value
+    properties = merged(BASE_CACHE, cache)
     resources: dict[str, Any] = {
         **NETWORK,
         "Cache": {"Type": "AWS::ElastiCache::ReplicationGroup", "Properties": properties},
@@ -97,38 +80,20 @@ def template(cache: dict[str, Any] | None = None, secret: bool = False) -> str:
     )
 
 
-class Stack:
-    """One test's stack (uniquely named: the module shares one local AWS) and the clients
-    that look behind it."""
+class Stack(StackUnderTest):
+    """One test's stack and the clients that look behind it; the AUTH token is its
+    CacheToken parameter."""
 
     def __init__(self, client: Callable[[str], Any]) -> None:
-        self.name = f"pci-{uuid.uuid4().hex[:10]}"
-        self.cloudformation = client("cloudformation")
+        super().__init__(client, "pci")
         self.elasticache = client("elasticache")
         self.secretsmanager = client("secretsmanager")
 
-    def create(self, body: str, token: str = VALID_TOKEN) -> None:
-        self.cloudformation.create_stack(
-            StackName=self.name, TemplateBody=body, Parameters=_token(token)
-        )
+    def create(self, body: str, token: str = VALID_TOKEN) -> None:  # type: ignore[override]
+        super().create(body, {"CacheToken": token})
 
-    def update(self, body: str, token: str = VALID_TOKEN) -> None:
-        self.cloudformation.update_stack(
-            StackName=self.name, TemplateBody=body, Parameters=_token(token)
-        )
-
-    def status(self) -> str:
-        return self.cloudformation.describe_stacks(StackName=self.name)["Stacks"][0]["StackStatus"]
-
-    def outputs(self) -> dict[str, str]:
-        stack = self.cloudformation.describe_stacks(StackName=self.name)["Stacks"][0]
-        return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
-
-    def physical_ids(self) -> dict[str, str | None]:
-        resources = self.cloudformation.describe_stack_resources(StackName=self.name)
-        return {
-            r["LogicalResourceId"]: r.get("PhysicalResourceId") for r in resources["StackResources"]
-        }
+    def update(self, body: str, token: str = VALID_TOKEN) -> None:  # type: ignore[override]
+        super().update(body, {"CacheToken": token})
 
     def group(self) -> dict[str, Any]:
         group_id = self.physical_ids()["Cache"]
@@ -150,16 +115,6 @@ class Stack:
             for g in groups
             if g["CacheSubnetGroupName"].startswith(self.name)
         ]
-
-    def failure(self) -> tuple[str, str, str]:
-        """The one failed resource event: (logical id, status, reason)."""
-        events = self.cloudformation.describe_stack_events(StackName=self.name)["StackEvents"]
-        (failed,) = [e for e in events if e["ResourceStatus"] in ("CREATE_FAILED", "UPDATE_FAILED")]
-        return (
-            failed["LogicalResourceId"],
-            failed["ResourceStatus"],
-            failed.get("ResourceStatusReason", ""),
-        )
 
     def assert_rolled_back_create(self) -> None:
         """ROLLBACK_COMPLETE with nothing left: no stack resource, group or subnet group."""

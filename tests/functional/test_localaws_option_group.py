@@ -12,6 +12,7 @@ from botocore.exceptions import ClientError
 from moto.core.common_models import CloudFormationModel
 
 from localaws import cfn_rds_option_group, extensions, rollback
+from tests.functional.localaws_helpers import MYSQL_INSTANCE, StackUnderTest
 
 AUDIT = {
     "OptionName": "MARIADB_AUDIT_PLUGIN",
@@ -36,9 +37,9 @@ def template(**extra) -> str:
 
 
 def deploy(client, body: str) -> dict:
-    name = f"og-{uuid.uuid4().hex[:8]}"
-    client("cloudformation").create_stack(StackName=name, TemplateBody=body)
-    return client("cloudformation").describe_stacks(StackName=name)["Stacks"][0]
+    stack = StackUnderTest(client, "og")
+    stack.create(body)
+    return stack.described()
 
 
 def with_database() -> str:
@@ -47,12 +48,7 @@ def with_database() -> str:
     body["Resources"]["Database"] = {
         "Type": "AWS::RDS::DBInstance",
         "Properties": {
-            "Engine": "mysql",
-            "EngineVersion": "8.4.3",
-            "DBInstanceClass": "db.t3.micro",
-            "AllocatedStorage": "20",
-            "MasterUsername": "admin",
-            "MasterUserPassword": "not-a-secret-1",
+            **MYSQL_INSTANCE,
             "OptionGroupName": {"Ref": "Options"},
             "EnableCloudwatchLogsExports": ["audit", "error"],
         },

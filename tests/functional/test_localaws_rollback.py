@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -17,14 +16,14 @@ import pytest
 from botocore.exceptions import ClientError
 
 from localaws import rollback
+from tests.functional.localaws_helpers import StackUnderTest
 
 
-class Stack:
-    """One test's uniquely named stack of SSM parameters (the module shares one local AWS)."""
+class Stack(StackUnderTest):
+    """One test's stack of SSM parameters, and the SSM client that looks behind it."""
 
     def __init__(self, client: Callable[[str], Any]) -> None:
-        self.name = f"rb-{uuid.uuid4().hex[:10]}"
-        self.cloudformation = client("cloudformation")
+        super().__init__(client, "rb")
         self.ssm = client("ssm")
 
     def parameter(self, suffix: str, value: str = "v", **attributes: Any) -> dict[str, Any]:
@@ -35,11 +34,13 @@ class Stack:
         """A parameter whose value refers to an SSM parameter that does not exist."""
         return self.parameter(suffix, f"{{{{resolve:ssm:/{self.name}/missing}}}}", **attributes)
 
-    def create(self, resources: dict[str, Any], outputs: dict[str, Any] | None = None) -> None:
-        self.cloudformation.create_stack(StackName=self.name, TemplateBody=body(resources, outputs))
+    def create(  # type: ignore[override]
+        self, resources: dict[str, Any], outputs: dict[str, Any] | None = None
+    ) -> None:
+        super().create(body(resources, outputs))
 
-    def update(self, resources: dict[str, Any]) -> None:
-        self.cloudformation.update_stack(StackName=self.name, TemplateBody=body(resources))
+    def update(self, resources: dict[str, Any]) -> None:  # type: ignore[override]
+        super().update(body(resources))
 
     def exists(self, suffix: str) -> bool:
         try:
@@ -47,9 +48,6 @@ class Stack:
         except ClientError:
             return False
         return True
-
-    def described(self) -> dict[str, Any]:
-        return self.cloudformation.describe_stacks(StackName=self.name)["Stacks"][0]
 
     def resources(self) -> list[str]:
         listed = self.cloudformation.describe_stack_resources(StackName=self.name)

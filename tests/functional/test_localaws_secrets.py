@@ -8,65 +8,30 @@ from __future__ import annotations
 import json
 import re
 import string
-import uuid
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from localaws import cfn_secretsmanager
+from tests.functional.localaws_helpers import (
+    LAMBDA_ROLE,
+    MYSQL_INSTANCE,
+    REMOVE,
+    StackUnderTest,
+    handler_refusal,
+    lambda_function,
+    merged,
+)
 
 # Printable characters ElastiCache refuses in an AUTH token (shared/notes/aws-facts.md).
 ELASTICACHE_FORBIDDEN = "\"%'()*+,./:;=?@[\\]_`{|}~"
 GENERATIONS = 30  # secrets per template when a test looks at the character rules
-REMOVE = object()  # marks a property to drop
 
-
-def handler_refusal(service: str, status_code: int = 400) -> re.Pattern[str]:
-    """The shape of a reason a resource handler gives for a service's refusal."""
-    return re.compile(
-        r'Resource handler returned message: "(?P<message>.+) '
-        rf"\(Service: {service}, Status Code: {status_code}, Request ID: [0-9a-f-]{{36}}\)\" "
-        r"\(RequestToken: [0-9a-f-]{36}, HandlerErrorCode: (?P<code>\w+)\)"
-    )
-
-
-DATABASE = {
-    "Type": "AWS::RDS::DBInstance",
-    "Properties": {
-        "Engine": "mysql",
-        "EngineVersion": "8.4.3",
-        "DBInstanceClass": "db.t3.micro",
-        "AllocatedStorage": "20",
-        "MasterUsername": "admin",
-        "MasterUserPassword": "not-a-secret-1",
-    },
-}
+DATABASE = {"Type": "AWS::RDS::DBInstance", "Properties": MYSQL_INSTANCE}
 ROTATION_LAMBDA = {
-    "RotatorRole": {
-        "Type": "AWS::IAM::Role",
-        "Properties": {
-            "AssumeRolePolicyDocument": {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"Service": "lambda.amazonaws.com"},
-                        "Action": "sts:AssumeRole",
-                    }
-                ],
-            }
-        },
-    },
-    "Rotator": {
-        "Type": "AWS::Lambda::Function",
-        "Properties": {
-            "Runtime": "python3.12",
-            "Handler": "index.handler",
-            "Role": {"Fn::GetAtt": ["RotatorRole", "Arn"]},
-            "Code": {"ZipFile": "def handler(event, context):\n    pass\n"},
-        },
-    },
+    "RotatorRole": LAMBDA_ROLE,
+    "Rotator": lambda_function("RotatorRole", "python3.12"),
 }
 
 
@@ -83,34 +48,13 @@ def template(resources: dict[str, Any], outputs: dict[str, Any] | None = None) -
     return json.dumps({"Resources": resources, "Outputs": outputs or {}})
 
 
-class Stack:
-    """One test's stack (uniquely named: the module shares one local AWS) and the clients
-    that look behind it."""
+class Stack(StackUnderTest):
+    """One test's stack and the clients that look behind it."""
 
     def __init__(self, client: Callable[[str], Any]) -> None:
-        self.name = f"pci-{uuid.uuid4().hex[:10]}"
-        self.cloudformation = client("cloudformation")
+        super().__init__(client, "pci")
         self.secretsmanager = client("secretsmanager")
         self.rds = client("rds")
-
-    def create(self, body: str) -> None:
-        self.cloudformation.create_stack(StackName=self.name, TemplateBody=body)
-
-    def update(self, body: str) -> None:
-        self.cloudformation.update_stack(StackName=self.name, TemplateBody=body)
-
-    def status(self) -> str:
-        return self.cloudformation.describe_stacks(StackName=self.name)["Stacks"][0]["StackStatus"]
-
-    def outputs(self) -> dict[str, str]:
-        stack = self.cloudformation.describe_stacks(StackName=self.name)["Stacks"][0]
-        return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
-
-    def physical_ids(self) -> dict[str, str]:
-        resources = self.cloudformation.describe_stack_resources(StackName=self.name)
-        return {
-            r["LogicalResourceId"]: r["PhysicalResourceId"] for r in resources["StackResources"]
-        }
 
     def value(self, logical_id: str) -> str:
         return self._current(self.physical_ids()[logical_id])
@@ -129,16 +73,6 @@ class Stack:
         """Every secret still there, scheduled deletions included."""
         listed = self.secretsmanager.list_secrets(IncludePlannedDeletion=True)["SecretList"]
         return [s["ARN"] for s in listed]
-
-    def failure(self) -> tuple[str, str, str]:
-        """The one failed resource event: (logical id, status, reason)."""
-        events = self.cloudformation.describe_stack_events(StackName=self.name)["StackEvents"]
-        (failed,) = [e for e in events if e["ResourceStatus"] in ("CREATE_FAILED", "UPDATE_FAILED")]
-        return (
-            failed["LogicalResourceId"],
-            failed["ResourceStatus"],
-            failed.get("ResourceStatusReason", ""),
-        )
 
     def assert_rolled_back_create(self, secrets_before: list[str]) -> None:
         """ROLLBACK_COMPLETE with no stack resource, and no secret made by the stack."""
@@ -630,12 +564,7 @@ def test_invalid_rotation_schedule_fails_the_resource_and_rolls_back(
     and the stack ends ROLLBACK_COMPLETE with everything it made deleted"""
     before = stack.secret_arns()
     resources = _attached_and_rotated()
-    properties = resources["Rotation"]["Properties"]
-    for key, value in change.items():
-        if value is REMOVE:
-            del properties[key]
-        else:
-            properties[key] = value
+    resources["Rotation"]["Properties"] = merged(resources["Rotation"]["Properties"], change)
 
     stack.create(template(resources))
 
