@@ -40,6 +40,7 @@ class StackSpec:
     drift: DriftMode = DriftMode.REPAIR
     allow_replacement: tuple[str, ...] = ()
     depends_on: tuple[str, ...] = ()
+    suppress: dict[str, str] = field(default_factory=dict)  # rule id -> reason
     lines: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
 
     def line(self, key: str) -> int:
@@ -133,6 +134,15 @@ def _names(value: Any) -> tuple[Any, str | None]:
     return tuple(value), None
 
 
+def _suppress(value: Any) -> tuple[Any, str | None]:
+    if not isinstance(value, dict):
+        return None, f"must be a mapping of rule id to reason, not {_kind(value)}"
+    for rule, reason in value.items():
+        if not isinstance(reason, str) or not reason.strip():
+            return None, f"suppressing {rule} needs a reason (a non-empty string)"
+    return {str(k): v for k, v in value.items()}, None
+
+
 def _kind(value: Any) -> str:
     return {dict: "a mapping", list: "a list", type(None): "empty"}.get(
         type(value), f"{type(value).__name__} {value!r}"
@@ -150,6 +160,7 @@ KEYS: dict[str, tuple[str, Check, bool]] = {
     "drift": ("drift", _drift, False),
     "allow-replacement": ("allow_replacement", _names, False),
     "depends-on": ("depends_on", _names, False),
+    "suppress": ("suppress", _suppress, False),
 }
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 
@@ -18,6 +18,9 @@ class Finding:
     rule: str
     severity: Severity
     message: str
+    # The stack whose parameters produced it (template findings); not part of identity,
+    # so the same finding from two stacks sharing a template is reported once.
+    stack: str = field(default="", compare=False)
 
     @property
     def is_error(self) -> bool:

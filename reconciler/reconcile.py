@@ -20,6 +20,7 @@ from reconciler.live import LiveStack
 from reconciler.plan import Action, StackPlan, guarded, plan_all
 from reconciler.status import Health, Phase, StackStatus, StatusStore, Sync
 from reconciler.validation import validate
+from reconciler.validation.context import VersionCatalog
 
 if TYPE_CHECKING:
     from reconciler.aws.cloudformation import CloudFormation
@@ -36,6 +37,7 @@ class Services:
     outputs_for: Callable[[str], SsmOutputs]  # region -> SSM adapter
     status: StatusStore
     change_set_wait_seconds: int = 30
+    catalog: VersionCatalog | None = None  # engine versions; None: cfn-lint's data
 
 
 @dataclass(frozen=True)
@@ -65,20 +67,22 @@ class PassResult:
         )
 
 
-def checked(state: DesiredState) -> list[Finding]:
+def checked(state: DesiredState, catalog: VersionCatalog | None = None) -> list[Finding]:
     """Validation findings; raises when any is an error, so nothing is written to AWS."""
-    findings = validate(state)
-    if has_errors(findings):
-        raise InvalidDesiredStateError(findings)
-    return findings
+    report = validate(state, catalog)
+    if report.has_errors:
+        raise InvalidDesiredStateError(list(report.findings))
+    return list(report.findings)
 
 
 def observe(state: DesiredState, cfn: CloudFormation) -> dict[tuple[str, str], LiveStack]:
     return cfn.list_stacks(s.region for s in state.stacks)
 
 
-def make_plan(state: DesiredState, cfn: CloudFormation) -> list[StackPlan]:
-    checked(state)
+def make_plan(
+    state: DesiredState, cfn: CloudFormation, catalog: VersionCatalog | None = None
+) -> list[StackPlan]:
+    checked(state, catalog)
     return plan_all(state, observe(state, cfn), cfn.get_template)
 
 
@@ -89,7 +93,7 @@ def apply(
     owner: str,
     only: set[str] | None = None,
 ) -> PassResult:
-    findings = checked(state)
+    findings = checked(state, services.catalog)
     live = observe(state, services.cfn)
     plans = plan_all(state, live, services.cfn.get_template)
     recorded = {s.stack_name: s for s in services.status.all()}  # one Scan per pass

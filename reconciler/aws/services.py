@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
+from reconciler.aws.catalog import AwsCatalog
 from reconciler.aws.cloudformation import CloudFormation
 from reconciler.aws.dynamodb import store_from_env
 from reconciler.aws.ssm import SsmOutputs
@@ -20,4 +21,5 @@ def services_from_env(
         outputs_for=SsmOutputs,
         status=store_from_env(env),
         change_set_wait_seconds=change_set_wait_seconds,
+        catalog=AwsCatalog(),
     )

@@ -36,16 +36,27 @@ def _state(args: argparse.Namespace) -> DesiredState:
     return load_desired_state(root)
 
 
+def _catalog(args: argparse.Namespace):
+    """AWS's engine versions, or cfn-lint's shipped data with --offline."""
+    if getattr(args, "offline", False):
+        from reconciler.validation.offline_catalog import OfflineCatalog
+
+        return OfflineCatalog()
+    from reconciler.aws.catalog import AwsCatalog
+
+    return AwsCatalog()
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     from reconciler.cli import report
 
     state = _state(args)
-    findings = validate(state)
+    result = validate(state, _catalog(args))
     if args.json:
-        out(json.dumps({"findings": [f.to_dict() for f in findings]}, indent=2))
+        out(json.dumps(result.to_dict(), indent=2))
     else:
-        out(report.findings(findings, len(stack_files(state.root))))
-    return EXIT_FAILED if any(f.is_error for f in findings) else EXIT_OK
+        out(report.validation(result, len(stack_files(state.root))))
+    return EXIT_FAILED if result.has_errors else EXIT_OK
 
 
 def _services(wait: int = 30):
@@ -60,7 +71,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from reconciler.plan import Action
     from reconciler.reconcile import make_plan
 
-    plans = make_plan(_state(args), CloudFormation())
+    plans = make_plan(_state(args), CloudFormation(), _catalog(args))
     if args.json:
         out(json.dumps({"stacks": [p.to_dict() for p in plans]}, indent=2))
     else:
@@ -78,6 +89,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
     if args.stack and not state.stack(args.stack):
         raise UnknownStackError(f"no stack file declares stack {args.stack!r}")
     services = _services(wait=600)
+    services.catalog = _catalog(args)
     err(f"status: {services.status.description}")
     owner = f"cli:{socket.gethostname()}:{os.getpid()}"
     revision = local_revision(state.root) or "local"
@@ -177,11 +189,15 @@ def parser() -> argparse.ArgumentParser:
         c.set_defaults(func=func)
         return c
 
-    c = command("validate", cmd_validate, "check stack files and templates; no AWS call")
+    offline = "check engine versions against cfn-lint's shipped data instead of asking AWS"
+    c = command("validate", cmd_validate, "check stack files and templates; writes nothing")
     c.add_argument("--json", action="store_true", help="findings as JSON")
+    c.add_argument("--offline", action="store_true", help=offline)
     c = command("plan", cmd_plan, "show what apply would do, per stack and resource")
     c.add_argument("--json", action="store_true", help="the plan as JSON (docs/plan-json.md)")
+    c.add_argument("--offline", action="store_true", help=offline)
     c = command("apply", cmd_apply, "create, guard and execute change sets in depends-on order")
+    c.add_argument("--offline", action="store_true", help=offline)
     c.add_argument("--stack", help="only this stack")
     c.add_argument("--wait", action="store_true", help="follow each stack to a stable status")
     c = command("status", cmd_status, "sync, health and applied revision per stack")

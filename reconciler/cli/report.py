@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from reconciler.findings import Finding
 from reconciler.plan import StackPlan
 from reconciler.reconcile import StackResult
 from reconciler.status import StackStatus
+from reconciler.validation import Report
 
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
@@ -21,10 +21,14 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
     return "\n".join(lines)
 
 
-def findings(items: Sequence[Finding], files: int) -> str:
+def validation(report: Report, files: int) -> str:
+    items = report.findings
     errors = sum(f.is_error for f in items)
     summary = f"{files} stack file(s): {errors} error(s), {len(items) - errors} warning(s)"
-    return "\n".join([*map(str, items), summary])
+    if report.suppressed:
+        summary += f", {len(report.suppressed)} suppressed"
+    lines = [*map(str, items), *(f"suppressed: {s}" for s in report.suppressed)]
+    return "\n".join([*lines, *(f"note: {n}" for n in report.notes), summary])
 
 
 def plan(plans: Sequence[StackPlan]) -> str:

@@ -1,10 +1,15 @@
-"""Validation: pure checks over the loaded desired state. One rule per module, listed
-explicitly in RULES (no plugin discovery)."""
+"""Validation: checks over the desired state before anything is written to AWS. One
+rule per module, listed explicitly in RULES (no plugin discovery). Findings are values;
+errors block, warnings do not; a stack file may suppress a rule id with a reason, and
+every report lists the suppressions."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
+
 from reconciler.desired import DesiredState
-from reconciler.findings import Finding
+from reconciler.findings import Finding, has_errors
 from reconciler.validation import (
     allow_replacement,
     depends_on,
@@ -13,6 +18,8 @@ from reconciler.validation import (
     template_path,
     template_size,
 )
+from reconciler.validation.context import Context, VersionCatalog
+from reconciler.validation.offline_catalog import OfflineCatalog
 from reconciler.validation.rule import Rule
 
 RULES: tuple[Rule, ...] = (
@@ -25,9 +32,63 @@ RULES: tuple[Rule, ...] = (
 )
 
 
-def validate(state: DesiredState) -> list[Finding]:
-    """Every finding: those from loading the files, then each rule's, sorted by place."""
-    findings = list(state.findings)
+@dataclass(frozen=True)
+class Suppressed:
+    finding: Finding
+    stack_file: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.finding} (suppressed by {self.stack_file}: {self.reason})"
+
+
+@dataclass(frozen=True)
+class Report:
+    findings: tuple[Finding, ...]
+    suppressed: tuple[Suppressed, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    @property
+    def has_errors(self) -> bool:
+        return has_errors(list(self.findings))
+
+    def to_dict(self) -> dict:
+        return {
+            "findings": [f.to_dict() for f in self.findings],
+            "suppressed": [
+                {**s.finding.to_dict(), "stack_file": s.stack_file, "reason": s.reason}
+                for s in self.suppressed
+            ],
+            "notes": list(self.notes),
+        }
+
+
+def validate(
+    state: DesiredState, catalog: VersionCatalog | None = None, today: date | None = None
+) -> Report:
+    """Every finding: those from loading the files, then each rule's, sorted by place.
+    Without a catalog, engine versions are checked against cfn-lint's shipped data."""
+    catalog = catalog or OfflineCatalog()
+    ctx = Context(state, catalog, today or date.today())
+    found = list(state.findings)
     for rule in RULES:
-        findings.extend(rule.check(state))
-    return sorted(set(findings))
+        found.extend(rule.check(ctx))
+    kept, suppressed = _apply_suppressions(state, found)
+    notes = (f"engine versions checked against {catalog.source}",)
+    return Report(tuple(sorted(set(kept))), tuple(sorted(set(suppressed), key=str)), notes)
+
+
+def _apply_suppressions(
+    state: DesiredState, findings: list[Finding]
+) -> tuple[list[Finding], list[Suppressed]]:
+    by_stack = {s.stack_name: s for s in state.stacks}
+    by_file = {s.path: s for s in state.stacks}
+    kept, suppressed = [], []
+    for finding in findings:
+        spec = by_stack.get(finding.stack) or by_file.get(finding.path)
+        reason = spec.suppress.get(finding.rule) if spec else None
+        if reason:
+            suppressed.append(Suppressed(finding, spec.path, reason))
+        else:
+            kept.append(finding)
+    return kept, suppressed

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from reconciler.desired import DesiredState
 from reconciler.findings import Finding
+from reconciler.validation.context import Context
 from reconciler.validation.rule import Rule, warning
 
 
-def check(state: DesiredState) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Finding]:
+    state = ctx.state
     for spec in state.stacks:
         template = state.templates.get(spec.template_file_path)
         if template is None:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from reconciler.desired import DesiredState
 from reconciler.findings import Finding
 from reconciler.order import find_cycle
+from reconciler.validation.context import Context
 from reconciler.validation.rule import Rule, error
 
 
-def check(state: DesiredState) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Finding]:
+    state = ctx.state
     names = {s.stack_name for s in state.stacks}
     for spec in state.stacks:
         for dep in spec.depends_on:

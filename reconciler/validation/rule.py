@@ -3,8 +3,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from reconciler.desired import DesiredState
 from reconciler.findings import Finding, Severity
+from reconciler.validation.context import Context
 
 
 @dataclass(frozen=True)
@@ -13,12 +13,12 @@ class Rule:
 
     ids: tuple[str, ...]
     description: str
-    check: Callable[[DesiredState], Iterable[Finding]]
+    check: Callable[[Context], Iterable[Finding]]
 
 
-def error(path: str, line: int, rule: str, message: str) -> Finding:
-    return Finding(path, line, rule, Severity.ERROR, message)
+def error(path: str, line: int, rule: str, message: str, stack: str = "") -> Finding:
+    return Finding(path, line, rule, Severity.ERROR, message, stack)
 
 
-def warning(path: str, line: int, rule: str, message: str) -> Finding:
-    return Finding(path, line, rule, Severity.WARNING, message)
+def warning(path: str, line: int, rule: str, message: str, stack: str = "") -> Finding:
+    return Finding(path, line, rule, Severity.WARNING, message, stack)

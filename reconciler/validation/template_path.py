@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from reconciler.desired import DesiredState, template_path_problem
+from reconciler.desired import template_path_problem
 from reconciler.findings import Finding
+from reconciler.validation.context import Context
 from reconciler.validation.rule import Rule, error
 
 
-def check(state: DesiredState) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Finding]:
+    state = ctx.state
     for spec in state.stacks:
         problem = template_path_problem(state.root, spec.template_file_path)
         if problem:

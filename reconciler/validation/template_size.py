@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from reconciler.desired import DesiredState
 from reconciler.findings import Finding
+from reconciler.validation.context import Context
 from reconciler.validation.rule import Rule, error
 
 TEMPLATE_BODY_LIMIT = 51_200
 
 
-def check(state: DesiredState) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Finding]:
+    state = ctx.state
     for template in state.templates.values():
         size = len(template.body.encode())
         if size > TEMPLATE_BODY_LIMIT:

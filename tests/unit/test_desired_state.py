@@ -12,13 +12,13 @@ from tests.repo import STACK, TEMPLATE, make_repo
 
 def findings_for(tmp_path, files, defaults=True):
     state = load_desired_state(make_repo(tmp_path, files, defaults=defaults))
-    return validate(state)
+    return list(validate(state).findings)
 
 
 def test_the_sample_repository_loads_with_defaults_filled_in(tmp_path):
     """GIVEN a valid stack file WHEN loaded THEN every key has its value or default."""
     state = load_desired_state(make_repo(tmp_path))
-    assert validate(state) == []
+    assert validate(state).findings == ()
     (spec,) = state.stacks
     assert spec.stack_name == "app-dev"
     assert spec.parameters == {"EnvironmentSuffix": "dev"}
@@ -178,7 +178,7 @@ def test_template_without_resources_is_reported(tmp_path):
 def test_binary_stack_file_is_reported_not_raised(tmp_path):
     repo = make_repo(tmp_path)
     (repo / "desired-state" / "blob.yml").write_bytes(b"\xff\xfe\x00binary")
-    findings = validate(load_desired_state(repo))
+    findings = validate(load_desired_state(repo)).findings
     assert [(f.rule, f.path) for f in findings] == [("DS001", "desired-state/blob.yml")]
     assert "not UTF-8" in findings[0].message
 
@@ -186,13 +186,13 @@ def test_binary_stack_file_is_reported_not_raised(tmp_path):
 def test_oversized_stack_file_is_refused(tmp_path):
     repo = make_repo(tmp_path)
     (repo / "desired-state" / "huge.yml").write_text("# pad\n" * 200_000)
-    findings = validate(load_desired_state(repo))
+    findings = validate(load_desired_state(repo)).findings
     assert [f.rule for f in findings] == ["DS001"]
     assert "over the 1 MiB limit" in findings[0].message
 
 
 def test_missing_desired_state_folder_is_reported(tmp_path):
-    findings = validate(load_desired_state(tmp_path))
+    findings = validate(load_desired_state(tmp_path)).findings
     assert [f.rule for f in findings] == ["DS000"]
 
 
@@ -208,7 +208,7 @@ def test_template_symlink_that_leaves_the_repository_is_refused(tmp_path):
     repo = make_repo(tmp_path / "repo", {"templates/app.yml": None})
     (repo / "templates").mkdir()
     (repo / "templates" / "app.yml").symlink_to(outside)
-    findings = validate(load_desired_state(repo))
+    findings = validate(load_desired_state(repo)).findings
     assert [(f.rule, f.line) for f in findings] == [("DS006", 1)]
 
 

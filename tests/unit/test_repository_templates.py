@@ -22,4 +22,6 @@ def test_template_is_cfn_lint_clean_in_us_east_1_and_eu_central_1(template):
 
 
 def test_repository_desired_state_has_no_findings():
-    assert [str(f) for f in validate(load_desired_state(ROOT))] == []
+    report = validate(load_desired_state(ROOT))
+    assert [str(f) for f in report.findings] == []
+    assert report.suppressed == ()

@@ -1,0 +1,46 @@
+"""What rules see: the desired state, a catalog of engine versions (AWS's answer, or
+cfn-lint's shipped data when AWS cannot be asked), and today's date."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Protocol
+
+from reconciler.desired import DesiredState
+
+
+@dataclass(frozen=True)
+class EngineVersion:
+    engine: str
+    version: str
+    status: str  # available | deprecated
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    name: str  # e.g. open-source-rds-standard-support
+    start: date | None
+    end: date | None
+
+
+class VersionCatalog(Protocol):
+    """Engine versions a region offers. `source` says where the answers come from."""
+
+    source: str
+    offline: bool
+
+    def db_engine_version(self, region: str, engine: str, version: str) -> EngineVersion | None:
+        """The version if the region offers it (deprecated included), else None."""
+        ...
+
+    def db_lifecycles(self, region: str, engine: str, major: str) -> list[Lifecycle]: ...
+
+    def cache_engine_versions(self, region: str, engine: str) -> list[str]: ...
+
+
+@dataclass(frozen=True)
+class Context:
+    state: DesiredState
+    catalog: VersionCatalog
+    today: date = field(default_factory=date.today)
