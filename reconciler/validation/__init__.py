@@ -12,7 +12,12 @@ from reconciler.desired import DesiredState
 from reconciler.findings import Finding, has_errors
 from reconciler.validation import (
     allow_replacement,
+    auth_token,
+    cache_engine,
+    cfn_lint,
     depends_on,
+    dynamic_references,
+    engine_versions,
     parameters,
     stack_names,
     template_path,
@@ -29,6 +34,11 @@ RULES: tuple[Rule, ...] = (
     parameters.RULE,
     depends_on.RULE,
     allow_replacement.RULE,
+    cfn_lint.RULE,
+    engine_versions.RULE,
+    cache_engine.RULE,
+    auth_token.RULE,
+    dynamic_references.RULE,
 )
 
 
