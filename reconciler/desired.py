@@ -53,6 +53,9 @@ class DesiredState:
     stacks: tuple[StackSpec, ...]
     templates: dict[str, Template]  # by template-file-path, only those that loaded
     findings: tuple[Finding, ...]  # from loading; validation adds more
+    # Stack files that did not load, with the stack name they declare (when readable),
+    # so the status of that stack can say why it was not touched.
+    broken: dict[str, str] = field(default_factory=dict)
 
     def stack(self, name: str) -> StackSpec | None:
         return next((s for s in self.stacks if s.stack_name == name), None)
@@ -212,11 +215,14 @@ def load_desired_state(root: Path) -> DesiredState:
     stacks, findings = [], []
     if not (root / DESIRED_DIR).is_dir():
         findings.append(_finding(DESIRED_DIR, 0, "DS000", f"no {DESIRED_DIR}/ folder in {root}"))
+    broken = {}
     for path in stack_files(root):
         spec, problems = load_stack_file(root, path)
         findings.extend(problems)
         if spec:
             stacks.append(spec)
+        elif name := _declared_name(path):
+            broken[path.relative_to(root).as_posix()] = name
 
     templates: dict[str, Template] = {}
     for spec in stacks:
@@ -230,7 +236,14 @@ def load_desired_state(root: Path) -> DesiredState:
             elif not any(f.path == rel for f in findings):
                 msg = f"cannot parse template: {error.message}"
                 findings.append(_finding(rel, error.line, "DS008", msg))
-    return DesiredState(root, tuple(stacks), templates, tuple(findings))
+    return DesiredState(root, tuple(stacks), templates, tuple(findings), broken)
+
+
+def _declared_name(path: Path) -> str | None:
+    text, error = read_text(path)
+    data, error = parse(text) if error is None else (None, error)
+    name = data.get("stack-name") if isinstance(data, dict) else None
+    return name if isinstance(name, str) and STACK_NAME.match(name) else None
 
 
 def _inside(root: Path, rel: str) -> bool:

@@ -247,6 +247,32 @@ def _run_change_set(
     )  # fmt: skip
 
 
+def record_invalid(
+    state: DesiredState, revision: str, findings: list[Finding], services: Services
+) -> list[str]:
+    """Say in each affected stack's status why nothing was written; the stacks named."""
+    errors = [f for f in findings if f.is_error]
+    affected = []
+    stacks = [(s.stack_name, s.region, s.path, s.template_file_path, s) for s in state.stacks]
+    stacks += [(name, "", path, path, None) for path, name in state.broken.items()]
+    for name, region, stack_file, template, spec in stacks:
+        mine = [f for f in errors if f.stack == name or f.path in (stack_file, template)]
+        if not mine:
+            continue
+        more = f" (+{len(mine) - 1} more)" if len(mine) > 1 else ""
+        plan = StackPlan(name, region, Action.BLOCKED, "", stack_file=stack_file)
+        _Attempt(plan, spec, services, revision).done(
+            "blocked",
+            f"invalid desired state, nothing written: {mine[0]}{more}",
+            attempted=False,
+            sync=Sync.BLOCKED,
+            phase=Phase.BLOCKED,
+            attempted_revision=revision,
+        )
+        affected.append(name)
+    return affected
+
+
 def finish(stack_name: str, region: str, services: Services) -> StackStatus | None:
     """After a stack operation ended: publish outputs on success, record the result.
     Returns None for a stack the reconciler does not manage."""

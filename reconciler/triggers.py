@@ -12,7 +12,7 @@ from typing import Any
 
 from reconciler.desired import load_desired_state
 from reconciler.errors import InvalidDesiredStateError
-from reconciler.reconcile import PassResult, Services, apply, finish
+from reconciler.reconcile import PassResult, Services, apply, finish, record_invalid
 from reconciler.source import checkout_head, same_repository
 from reconciler.status import Phase
 
@@ -58,6 +58,7 @@ def reconcile_head(source: SourceConfig, services: Services, owner: str) -> Outc
         except InvalidDesiredStateError as e:
             findings = [str(f) for f in e.findings]
             log.error("desired state at %s is invalid: %s", checkout.revision, "; ".join(findings))
+            record_invalid(state, checkout.revision, e.findings, services)
             return Outcome("invalid", str(e), checkout.revision, findings=findings)
     return Outcome(
         "reconciled",

@@ -143,12 +143,17 @@ def test_malformed_push_event_is_rejected_without_a_traceback(repo, calls):
     assert calls == []
 
 
-def test_invalid_desired_state_at_head_is_reported_and_nothing_written(repo, calls):
+STACK_WRITES = {"CreateChangeSet", "ExecuteChangeSet", "CreateStack", "UpdateStack", "PutParameter"}
+
+
+def test_invalid_desired_state_at_head_is_reported_and_no_stack_is_touched(repo, calls):
+    """Only the status table is written (to say why); nothing reaches CloudFormation or
+    SSM."""
     commit(repo, {"desired-state/app-dev.yml": STACK + "colour: blue\n"})
     outcome = push.handler(push_event(repo), LambdaContext())
     assert outcome["status"] == "invalid"
     assert any("DS002" in f and "desired-state/app-dev.yml:8" in f for f in outcome["findings"])
-    assert not [c for c in calls if c.startswith(("Create", "Execute", "Put", "Update"))]
+    assert not STACK_WRITES & set(calls)
 
 
 def test_in_progress_status_event_is_ignored(repo):
@@ -245,3 +250,15 @@ def test_a_completed_dependency_lets_the_waiting_stack_go_on(repo):
     )
     assert outcome["status"] == "reconciled"
     assert {s["stack_name"]: s["outcome"] for s in outcome["stacks"]}["app-dev"] == "executed"
+
+
+def test_invalid_head_is_recorded_in_each_affected_stacks_status(repo):
+    """GIVEN a head whose stack file has an error WHEN pushed THEN the stack's status says
+    why nothing was written, at that revision."""
+    head = commit(repo, {"desired-state/app-dev.yml": STACK + "colour: blue\n"})
+    push.handler(push_event(repo), LambdaContext())
+    status = runtime.services().status.get("app-dev")
+    assert (status.sync, status.attempted_revision) == (Sync.BLOCKED, head)
+    assert status.message.startswith(
+        "invalid desired state, nothing written: desired-state/app-dev.yml:8"
+    )
