@@ -217,6 +217,10 @@ def load_desired_state(root: Path) -> DesiredState:
         findings.append(_finding(DESIRED_DIR, 0, "DS000", f"no {DESIRED_DIR}/ folder in {root}"))
     broken = {}
     for path in stack_files(root):
+        if not _inside(root, path.relative_to(root).as_posix()):
+            rel = path.relative_to(root).as_posix()
+            findings.append(_finding(rel, 0, "DS001", "a symlink that leaves the repository"))
+            continue
         spec, problems = load_stack_file(root, path)
         findings.extend(problems)
         if spec:

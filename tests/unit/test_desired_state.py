@@ -218,3 +218,22 @@ def test_template_too_large_for_a_change_set_request_is_refused(tmp_path):
     (finding,) = findings
     assert (finding.rule, finding.path, finding.line) == ("DS014", "templates/app.yml", 1)
     assert "at most 51200" in finding.message
+
+
+def test_stack_file_symlink_that_leaves_the_repository_is_refused(tmp_path):
+    outside = tmp_path / "elsewhere.yml"
+    outside.write_text(STACK.replace("app-dev", "other"))
+    repo = make_repo(tmp_path / "repo")
+    (repo / "desired-state" / "other.yml").symlink_to(outside)
+    findings = validate(load_desired_state(repo)).findings
+    assert [(f.rule, f.path) for f in findings] == [("DS001", "desired-state/other.yml")]
+    assert "leaves the repository" in findings[0].message
+
+
+def test_yaml_alias_bomb_is_refused_fast(tmp_path):
+    """Nine levels of nine aliases would expand to 387 million nodes."""
+    lines = ['a0: &a0 ["x"]']
+    lines += [f"a{i}: &a{i} [{', '.join(['*a' + str(i - 1)] * 9)}]" for i in range(1, 10)]
+    repo = make_repo(tmp_path, {"desired-state/bomb.yml": "\n".join(lines) + "\n"})
+    findings = validate(load_desired_state(repo)).findings
+    assert [(f.rule, f.path) for f in findings] == [("DS001", "desired-state/bomb.yml")]
