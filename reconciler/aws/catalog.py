@@ -18,6 +18,7 @@ from reconciler.validation.offline_catalog import OfflineCatalog
 UNREACHABLE = (
     botocore.exceptions.ClientError,
     botocore.exceptions.BotoCoreError,  # credentials, endpoint, unparseable answers
+    NotImplementedError,  # moto in-process, for calls it lacks
 )
 
 

@@ -74,4 +74,5 @@ def _replicas_per_shard(view: StackView, cache: Resource) -> Iterator[Finding]:
         msg = "a shard in NodeGroupConfiguration has ReplicaCount 0: set it to 1 or more"
         yield finding(view, cache, "NodeGroupConfiguration", RULE_ID, msg)
 
+
 RULE = Rule((RULE_ID,), "RDS instances and ElastiCache groups are Multi-AZ", check)

@@ -1,6 +1,6 @@
 """PCI005: no database is reachable from the internet (PCI DSS 1.4; the AWS Config rule
 rds-instance-public-access-check). Only an explicit PubliclyAccessible: true is flagged:
-absent, RDS decides from the subnets, and the template's subnets are checked elsewhere."""
+when it is absent, RDS decides from the subnet group, which this rule does not follow."""
 
 from __future__ import annotations
 

@@ -118,9 +118,7 @@ def _group(view: StackView, db: Resource, group: Resource, name: str) -> Finding
 def _named(view: StackView, group_type: str, name: str) -> Resource | None:
     """A group of this template carrying that literal name."""
     name_prop = GROUPS[DB_CLUSTER if "Cluster" in group_type else DB_INSTANCE][0]
-    return next(
-        (g for g in view.resources(group_type) if g.props.get(name_prop) == name), None
-    )
+    return next((g for g in view.resources(group_type) if g.props.get(name_prop) == name), None)
 
 
 RULE = Rule(
