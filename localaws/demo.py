@@ -174,7 +174,21 @@ def run(aws: LocalAws, workdir: Path) -> int:
     say("  reverted that commit; pushing the revert:")
     push(repo)
 
-    step(7, "Status")
+    step(7, "A commit asking for MySQL 8.0.35 is refused before anything is written")
+    stack_file.write_text(
+        stack_file.read_text().replace(
+            "  EnvironmentSuffix: dev\n", "  EnvironmentSuffix: dev\n  DBEngineVersion: 8.0.35\n"
+        )
+    )
+    git(repo, "commit", "--quiet", "-am", "Pin MySQL 8.0.35")
+    outcome = push(repo)
+    for finding in outcome.get("findings", []):
+        say(f"  {finding}")
+    git(repo, "revert", "--quiet", "--no-edit", "HEAD")
+    say("  reverted that commit; pushing the revert:")
+    push(repo)
+
+    step(8, "Status")
     cli("status", str(repo))
     return 0
 

@@ -64,3 +64,8 @@ def test_status_table_ends_the_run_with_every_stack_synced(demo):
 
 def test_demo_request_logs_are_quiet(demo):
     assert '"POST / HTTP/1.1"' not in demo.stderr
+
+
+def test_mysql_8_0_35_is_refused_before_anything_is_written(demo):
+    assert "mysql 8.0.35 is not offered in us-east-1" in demo.stdout
+    assert "nothing was written to AWS" in demo.stdout
