@@ -18,6 +18,7 @@ from localaws import (
     change_sets,
     custom_resources,
     dynamic_references,
+    engine_catalog,
     rollback,
     yaml_tags,
 )
@@ -34,6 +35,7 @@ INSTALLERS: tuple[Callable[[], None], ...] = (
     cfn_create_fixes.install,
     cfn_ec2_fixes.install,
     custom_resources.install,
+    engine_catalog.install,
 )
 
 

@@ -22,6 +22,8 @@ Resources:
       Value: !Ref Greeting
   Logs:
     Type: AWS::Logs::LogGroup
+    DeletionPolicy: Retain
+    UpdateReplacePolicy: Retain
     Properties:
       LogGroupName: !Sub /test/${EnvironmentSuffix}/logs
       RetentionInDays: 365

@@ -80,11 +80,12 @@ def stated(view: StackView, resource: Resource, prop: str, default: str) -> str:
     """`Prop is false`, `Prop is 1 (parameter P in stack S)`, or `Prop is not set (...)`."""
     if prop not in resource.props:
         return f"{prop} is not set ({default})"
-    text = f"{prop} is {show(resource.props[prop])}"
     name = parameter_of(view, raw_property(resource, prop))
-    if name is not None:
-        text += f" (parameter {name} in stack {view.spec.stack_name})"
-    return text
+    if name is None:
+        return f"{prop} is {show(resource.props[prop])}"
+    value = "the NoEcho value" if view.template.parameters[name].no_echo else None
+    value = value or show(resource.props[prop])
+    return f"{prop} is {value} (parameter {name} in stack {view.spec.stack_name})"
 
 
 def finding(

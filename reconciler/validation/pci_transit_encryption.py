@@ -1,10 +1,12 @@
 """PCI002: connections to the database and the cache are encrypted (PCI DSS 4.2; the AWS
 Config rule elasticache-repl-grp-encrypted-in-transit). RDS accepts plaintext clients
 unless its parameter group requires TLS, and the default groups of MySQL and MariaDB
-(and of PostgreSQL before 15) do not: the group must be in the template to be checked."""
+(and of PostgreSQL before 15) do not: the group must be in the template to be checked.
+PostgreSQL 15 and later force TLS by default, so only a group turning it off is flagged."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from reconciler.findings import Finding, Severity
@@ -66,6 +68,8 @@ def _database(view: StackView, db: Resource) -> Finding | None:
     group_prop, group_type = GROUPS[db.type]
     fix = f"set {name}: 1 in an {group_type} of this template and name it in {group_prop}"
     if group_prop not in db.props:
+        if name == "rds.force_ssl" and _forces_ssl_by_default(db.props.get("EngineVersion")):
+            return None
         msg = (
             f"{group_prop} is not set, so the {engine} default parameter group applies, "
             f"which may accept plaintext connections: {fix}"
@@ -96,6 +100,9 @@ def _group(view: StackView, db: Resource, group: Resource, name: str) -> Finding
     if "Parameters" in group.props and not isinstance(params, dict):
         return None  # not known offline
     params = params or {}
+    family = re.fullmatch(r"postgres(\d+)", str(group.props.get("Family", "")))
+    if name not in params and family and _forces_ssl_by_default(family.group(1)):
+        return None
     if name not in params:
         msg = (
             f"does not set {name}, so {db.logical_id} ({db.props.get('Engine')}) accepts "
@@ -113,6 +120,12 @@ def _group(view: StackView, db: Resource, group: Resource, name: str) -> Finding
     raw = raw_property(group, "Parameters")
     line = key_line(raw, name, group.line_of("Parameters")) if isinstance(raw, dict) else None
     return finding(view, group, "Parameters", RULE_ID, msg, line=line)
+
+
+def _forces_ssl_by_default(version: object) -> bool:
+    """RDS for PostgreSQL 15 and later ship rds.force_ssl = 1 in their default values."""
+    major = re.match(r"(\d+)", str(version)) if isinstance(version, (str, int)) else None
+    return major is not None and int(major.group(1)) >= 15
 
 
 def _named(view: StackView, group_type: str, name: str) -> Resource | None:

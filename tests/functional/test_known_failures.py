@@ -1,6 +1,10 @@
 """The first PCI stack's deploy failures, reproduced on the local AWS and seen through
 the reconciler: the stack rolls back, the status records CloudFormation's reason (never
-a secret value), and the next plan says the way out."""
+a secret value), and the next plan says the way out.
+
+Validation refuses these templates before AWS is touched (tests/unit/
+test_validation_known_failures.py); here the stack file suppresses those rules, as a
+user could, to show that what reaches AWS anyway fails safely and is reported."""
 
 from __future__ import annotations
 
@@ -23,6 +27,13 @@ STACK = """\
 template-file-path: templates/cache.yml
 stack-name: cache-dev
 region: us-east-1
+suppress:
+  AUTH001: reproducing the first version's refused token
+  DYN004: reproducing the first version's unresolvable reference
+  PCI001: a minimal cache, not the PCI stack
+  PCI003: a minimal cache, not the PCI stack
+  PCI004: a minimal cache, not the PCI stack
+  PCI006: a minimal cache, not the PCI stack
 """
 
 
