@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Any
 from reconciler.desired import DesiredState, StackSpec, managed_tags
 from reconciler.diff import merge_change_set
 from reconciler.errors import InvalidDesiredStateError
-from reconciler.findings import Finding, has_errors
+from reconciler.findings import Finding
 from reconciler.fingerprint import desired_hash
 from reconciler.live import LiveStack
 from reconciler.plan import Action, StackPlan, guarded, plan_all
 from reconciler.status import Health, Phase, StackStatus, StatusStore, Sync
-from reconciler.validation import validate
+from reconciler.validation import Report, validate
 from reconciler.validation.context import VersionCatalog
 
 if TYPE_CHECKING:
@@ -56,23 +56,25 @@ class StackResult:
 @dataclass(frozen=True)
 class PassResult:
     revision: str
-    findings: tuple[Finding, ...] = ()
+    report: Report
     stacks: tuple[StackResult, ...] = field(default=())
+
+    @property
+    def findings(self) -> tuple[Finding, ...]:
+        return self.report.findings
 
     @property
     def ok(self) -> bool:
         bad = {"blocked", "failed"}
-        return not has_errors(list(self.findings)) and not any(
-            s.outcome in bad for s in self.stacks
-        )
+        return not self.report.has_errors and not any(s.outcome in bad for s in self.stacks)
 
 
-def checked(state: DesiredState, catalog: VersionCatalog | None = None) -> list[Finding]:
-    """Validation findings; raises when any is an error, so nothing is written to AWS."""
+def checked(state: DesiredState, catalog: VersionCatalog | None = None) -> Report:
+    """The validation report; raises when a finding is an error, so nothing is written."""
     report = validate(state, catalog)
     if report.has_errors:
         raise InvalidDesiredStateError(list(report.findings))
-    return list(report.findings)
+    return report
 
 
 def observe(state: DesiredState, cfn: CloudFormation) -> dict[tuple[str, str], LiveStack]:
@@ -81,9 +83,9 @@ def observe(state: DesiredState, cfn: CloudFormation) -> dict[tuple[str, str], L
 
 def make_plan(
     state: DesiredState, cfn: CloudFormation, catalog: VersionCatalog | None = None
-) -> list[StackPlan]:
-    checked(state, catalog)
-    return plan_all(state, observe(state, cfn), cfn.get_template)
+) -> tuple[Report, list[StackPlan]]:
+    report = checked(state, catalog)
+    return report, plan_all(state, observe(state, cfn), cfn.get_template)
 
 
 def apply(
@@ -93,7 +95,7 @@ def apply(
     owner: str,
     only: set[str] | None = None,
 ) -> PassResult:
-    findings = checked(state, services.catalog)
+    report = checked(state, services.catalog)
     live = observe(state, services.cfn)
     plans = plan_all(state, live, services.cfn.get_template)
     recorded = {s.stack_name: s for s in services.status.all()}  # one Scan per pass
@@ -108,7 +110,7 @@ def apply(
             )
             continue
         results.append(_apply_one(plan, spec, state, live, revision, services, owner))
-    return PassResult(revision, tuple(findings), tuple(results))
+    return PassResult(revision, report, tuple(results))
 
 
 def _settled(status: StackStatus | None, plan: StackPlan) -> bool:

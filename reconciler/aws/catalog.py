@@ -32,6 +32,7 @@ class AwsCatalog:
         self.db_engine_version = cache(self._db_engine_version)
         self.db_lifecycles = cache(self._db_lifecycles)
         self.cache_engine_versions = cache(self._cache_engine_versions)
+        self.secret_exists = cache(self._secret_exists)
 
     def _ask(self, name: str, call: Callable[[], Any], *args: Any) -> Any:
         if self._fallback is None:
@@ -82,6 +83,18 @@ class AwsCatalog:
             return sorted({v["EngineVersion"] for p in pages for v in p["CacheEngineVersions"]})
 
         return self._ask("cache_engine_versions", call, region, engine)
+
+    def _secret_exists(self, region: str, secret_id: str) -> bool | None:
+        def call() -> bool:
+            try:
+                self._client_for("secretsmanager", region).describe_secret(SecretId=secret_id)
+            except botocore.exceptions.ClientError as err:
+                if session.error_code(err) == "ResourceNotFoundException":
+                    return False
+                raise
+            return True
+
+        return self._ask("secret_exists", call, region, secret_id)
 
 
 def _date(value: Any) -> Any:

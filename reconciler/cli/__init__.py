@@ -65,13 +65,22 @@ def _services(wait: int = 30):
     return services_from_env(change_set_wait_seconds=wait)
 
 
+def _tell(checks) -> None:
+    """Warnings and suppressions go to stderr before a plan or apply: never silent."""
+    for finding in checks.findings:
+        err(str(finding))
+    for suppressed in checks.suppressed:
+        err(f"suppressed: {suppressed}")
+
+
 def cmd_plan(args: argparse.Namespace) -> int:
     from reconciler.aws.cloudformation import CloudFormation
     from reconciler.cli import report
     from reconciler.plan import Action
     from reconciler.reconcile import make_plan
 
-    plans = make_plan(_state(args), CloudFormation(), _catalog(args))
+    checks, plans = make_plan(_state(args), CloudFormation(), _catalog(args))
+    _tell(checks)
     if args.json:
         out(json.dumps({"stacks": [p.to_dict() for p in plans]}, indent=2))
     else:
@@ -94,6 +103,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
     owner = f"cli:{socket.gethostname()}:{os.getpid()}"
     revision = local_revision(state.root) or "local"
     result = apply(state, revision, services, owner, only={args.stack} if args.stack else None)
+    _tell(result.report)
     out(report.results(result.stacks))
     failed = not result.ok
     for item in result.stacks:

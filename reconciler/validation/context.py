@@ -38,6 +38,10 @@ class VersionCatalog(Protocol):
 
     def cache_engine_versions(self, region: str, engine: str) -> list[str]: ...
 
+    def secret_exists(self, region: str, secret_id: str) -> bool | None:
+        """Whether the account holds the secret; None when that cannot be known."""
+        ...
+
 
 @dataclass(frozen=True)
 class Context:

@@ -51,13 +51,27 @@ def secret_keys(view: StackView, logical_id: str) -> set[str] | None:
 def check(ctx: Context) -> Iterator[Finding]:
     for view in stack_views(ctx):
         for ref in dynrefs.find(view.template.data):
-            found = problem(view, ref)
+            found = problem(view, ref) or missing_secret(ctx, view, ref)
             if found:
                 rule, message = found
                 line = line_of(ref.node, 1)
                 yield error(
                     view.path, line, rule, f"{ref.logical_id}: {message}", view.spec.stack_name
                 )
+
+
+def missing_secret(
+    ctx: Context, view: StackView, ref: dynrefs.DynamicReference
+) -> tuple[str, str] | None:
+    """A secret named outside the template must exist in the account (asked online only)."""
+    if ref.service != "secretsmanager" or ref.variables or not ref.secret_id:
+        return None
+    if ctx.catalog.secret_exists(view.spec.region, ref.secret_id) is False:
+        return "DYN003", (
+            f"{ref.text} names secret {ref.secret_id!r}, which does not exist in "
+            f"{view.spec.region}: create it first or fix the name"
+        )
+    return None
 
 
 def problem(view: StackView, ref: dynrefs.DynamicReference) -> tuple[str, str] | None:

@@ -53,3 +53,6 @@ class OfflineCatalog:
 
     def cache_engine_versions(self, region: str, engine: str) -> list[str]:
         return sorted(_enum("aws_elasticache_cachecluster", "engine_version.json", engine))
+
+    def secret_exists(self, region: str, secret_id: str) -> bool | None:
+        return None  # offline: the account cannot be asked

@@ -11,7 +11,7 @@ import pytest
 
 from localaws import extensions
 from reconciler.cli import main
-from tests.repo import STACK, make_repo
+from tests.repo import STACK, TEMPLATE, make_repo
 
 extensions.install_all()
 
@@ -131,3 +131,15 @@ def test_status_json_lists_never_applied_stacks(tmp_path, capsys, aws):
         "Missing",
         "never applied",
     )
+
+
+def test_plan_lists_warnings_and_suppressions_on_stderr(tmp_path, capsys, aws):
+    template = TEMPLATE.replace(
+        "Parameters:\n", "Parameters:\n  Unused:\n    Type: String\n    Default: x\n", 1
+    )
+    stack = STACK + "suppress:\n  W2001: kept for the next release\n"
+    root = make_repo(tmp_path, {"templates/app.yml": template, "desired-state/app-dev.yml": stack})
+    assert main(["plan", "--offline", str(root)]) == 0
+    err = capsys.readouterr().err
+    assert "suppressed: templates/app.yml:3: warning: Parameter Unused not used." in err
+    assert "(suppressed by desired-state/app-dev.yml: kept for the next release)" in err

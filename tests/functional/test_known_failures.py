@@ -124,7 +124,7 @@ def test_punctuated_auth_token_rolls_the_stack_back_with_redis_reason(tmp_path, 
     assert any("Invalid AuthToken provided." in r for r in reasons)
     for token in secret_values():
         assert token not in status.message and all(token not in r for r in reasons)
-    (plan,) = make_plan(load_desired_state(root), services.cfn)
+    _, (plan,) = make_plan(load_desired_state(root), services.cfn)
     assert plan.action is Action.BLOCKED and "delete it" in plan.reason
 
 
