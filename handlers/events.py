@@ -20,10 +20,8 @@ class StatusDetails(BaseModel):
     status_reason: str = Field(default="", alias="status-reason")
 
 
-class StackStatusDetail(BaseModel):
+class _StackArn(BaseModel):
     stack_id: str = Field(alias="stack-id")
-    status_details: StatusDetails = Field(alias="status-details")
-    client_request_token: str = Field(default="", alias="client-request-token")
 
     @property
     def stack_name(self) -> str:
@@ -35,5 +33,24 @@ class StackStatusDetail(BaseModel):
         return self.stack_id.split(":")[3]
 
 
+class StackStatusDetail(_StackArn):
+    status_details: StatusDetails = Field(alias="status-details")
+    client_request_token: str = Field(default="", alias="client-request-token")
+
+
 class StackStatusEvent(EventBridgeModel):
     detail: StackStatusDetail
+
+
+class DriftStatusDetails(BaseModel):
+    stack_drift_status: str = Field(default="", alias="stack-drift-status")
+    detection_status: str = Field(alias="detection-status")
+
+
+class DriftDetectionDetail(_StackArn):
+    stack_drift_detection_id: str = Field(alias="stack-drift-detection-id")
+    status_details: DriftStatusDetails = Field(alias="status-details")
+
+
+class DriftDetectionEvent(EventBridgeModel):
+    detail: DriftDetectionDetail

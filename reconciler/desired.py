@@ -41,6 +41,7 @@ class StackSpec:
     allow_replacement: tuple[str, ...] = ()
     depends_on: tuple[str, ...] = ()
     suppress: dict[str, str] = field(default_factory=dict)  # rule id -> reason
+    drift_ignore: dict[str, tuple[str, ...]] = field(default_factory=dict)  # id -> paths
     lines: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
 
     def line(self, key: str) -> int:
@@ -146,6 +147,20 @@ def _suppress(value: Any) -> tuple[Any, str | None]:
     return {str(k): v for k, v in value.items()}, None
 
 
+def _drift_ignore(value: Any) -> tuple[Any, str | None]:
+    if not isinstance(value, dict):
+        return None, f"must map logical ids to lists of property paths, not {_kind(value)}"
+    result = {}
+    for logical_id, paths in value.items():
+        ok = isinstance(paths, list) and all(
+            isinstance(p, str) and p.startswith("/") for p in paths
+        )
+        if not ok:
+            return None, f"{logical_id}: give a list of property paths like /Tags"
+        result[str(logical_id)] = tuple(paths)
+    return result, None
+
+
 def _kind(value: Any) -> str:
     return {dict: "a mapping", list: "a list", type(None): "empty"}.get(
         type(value), f"{type(value).__name__} {value!r}"
@@ -164,6 +179,7 @@ KEYS: dict[str, tuple[str, Check, bool]] = {
     "allow-replacement": ("allow_replacement", _names, False),
     "depends-on": ("depends_on", _names, False),
     "suppress": ("suppress", _suppress, False),
+    "drift-ignore": ("drift_ignore", _drift_ignore, False),
 }
 
 

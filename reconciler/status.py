@@ -47,6 +47,10 @@ class StackStatus:
     applied_revision: str = ""
     change_set: str = ""
     message: str = ""
+    drift_status: str = ""  # IN_SYNC, DRIFTED, DETECTING, or "" before any detection
+    drift_detection_id: str = ""
+    drift_checked_at: str = ""
+    drift_not_checked: str = ""  # logical ids drift detection could not check, comma-joined
     updated_at: str = ""
 
     def but(self, **changes) -> StackStatus:

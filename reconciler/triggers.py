@@ -101,3 +101,39 @@ def on_stack_status(
         again = reconcile_head(source, services, owner)
         return Outcome(again.status, recorded.reason, again.revision, again.stacks, again.findings)
     return recorded
+
+
+def on_schedule(services: Services, limit: int) -> Outcome:
+    """The schedule starts drift detection on a few managed stacks at a time."""
+    from reconciler.drift_actions import start_detections
+
+    started = start_detections(services, limit)
+    stacks = [{"stack_name": name, "detection_id": detection} for name, detection in started]
+    return Outcome(
+        "detecting" if started else "idle", f"{len(started)} detection(s) started", stacks=stacks
+    )
+
+
+def on_drift_detected(
+    stack_name: str, region: str, source: SourceConfig, services: Services, owner: str
+) -> Outcome:
+    """A drift detection completed. The stack file at the branch head decides what to do;
+    if the desired state moved on, the normal update runs instead (it reverts drift too)."""
+    from reconciler.drift_actions import on_detection
+    from reconciler.fingerprint import desired_hash
+
+    with tempfile.TemporaryDirectory(prefix="desired-") as tmp:
+        checkout = checkout_head(source.repository, source.branch, Path(tmp) / "repo")
+        state = load_desired_state(checkout.root)
+        spec = state.stack(stack_name)
+        if spec is None or spec.region != region:
+            return Outcome("ignored", f"{stack_name} is not in the desired state")
+        template = state.templates.get(spec.template_file_path)
+        live = services.cfn.describe_stack(stack_name, region)
+        wanted = desired_hash(spec, template.body) if template else ""
+        changed = live is not None and live.desired_hash != wanted
+        outcome = on_detection(spec, changed, services, owner)
+    if outcome.action.value == "update":
+        again = reconcile_head(source, services, owner)
+        return Outcome(again.status, outcome.message, again.revision, again.stacks, again.findings)
+    return Outcome("recorded", outcome.message, checkout.revision, [outcome.to_dict()])

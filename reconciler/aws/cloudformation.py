@@ -4,6 +4,7 @@ CamelCase into the reconciler's values at this boundary."""
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -12,6 +13,7 @@ import botocore.exceptions
 
 from reconciler.aws import session
 from reconciler.diff import Replacement, ReportedChange
+from reconciler.drift import PropertyDrift, ResourceDrift, ResourceDriftStatus
 from reconciler.live import LiveStack
 from reconciler.yamlfile import parse
 
@@ -128,19 +130,26 @@ class CloudFormation:
         tags: dict[str, str],
         create: bool,
         wait_seconds: int,
+        revert_drift: bool = False,
     ) -> ChangeSet:
         """Create the named change set, or pick up the one a previous attempt left (the
         name is derived from the desired hash, so a retried event reuses it). Waits at
         most `wait_seconds` for CloudFormation to compute it: seconds, never a stack
         operation."""
         cfn = self._cfn(region)
+        extra = {"DeploymentMode": "REVERT_DRIFT"} if revert_drift else {}
         try:
             cfn.create_change_set(
+                **extra,
                 ChangeSetName=name,
                 StackName=stack_name,
                 TemplateBody=template_body,
                 Parameters=[
-                    {"ParameterKey": k, "ParameterValue": v} for k, v in sorted(parameters.items())
+                    # A drift repair keeps the deployed values (NoEcho ones come back masked).
+                    {"ParameterKey": k, "UsePreviousValue": True}
+                    if revert_drift
+                    else {"ParameterKey": k, "ParameterValue": v}
+                    for k, v in sorted(parameters.items())
                 ],
                 Tags=[{"Key": k, "Value": v} for k, v in sorted(tags.items())],
                 Capabilities=CAPABILITIES,
@@ -199,6 +208,36 @@ class CloudFormation:
             ChangeSetName=change_set.name, StackName=change_set.stack_name
         )
 
+    # --- drift ---------------------------------------------------------------------
+
+    def detect_drift(self, name: str, region: str) -> str:
+        return self._cfn(region).detect_stack_drift(StackName=name)["StackDriftDetectionId"]
+
+    def drift_detection(self, detection_id: str, region: str) -> tuple[str, str]:
+        """(DetectionStatus, StackDriftStatus) of one detection."""
+        answer = self._cfn(region).describe_stack_drift_detection_status(
+            StackDriftDetectionId=detection_id
+        )
+        return answer["DetectionStatus"], answer.get("StackDriftStatus", "")
+
+    def resource_drifts(self, name: str, region: str) -> list[ResourceDrift]:
+        cfn = self._cfn(region)
+        kwargs: dict[str, Any] = {"StackName": name}
+        found = []
+        while True:
+            page = cfn.describe_stack_resource_drifts(**kwargs)
+            found += [_drift(d) for d in page["StackResourceDrifts"]]
+            if not page.get("NextToken"):
+                return found
+            kwargs["NextToken"] = page["NextToken"]
+
+    def template_body(self, stack: LiveStack) -> str:
+        """The deployed template as text (YAML or JSON), for a drift repair."""
+        body = self._cfn(stack.region).get_template(StackName=stack.name, TemplateStage="Original")[
+            "TemplateBody"
+        ]
+        return body if isinstance(body, str) else json.dumps(body)
+
     def update_tags(self, stack: LiveStack, tags: dict[str, str], token: str) -> None:
         """Only the stack's tags change (the template and parameters stay as deployed)."""
         self._cfn(stack.region).update_stack(
@@ -225,6 +264,24 @@ def _live(raw: dict[str, Any], region: str) -> LiveStack:
             p["ParameterKey"]: p.get("ParameterValue", "") for p in raw.get("Parameters", [])
         },
         outputs={o["OutputKey"]: o.get("OutputValue", "") for o in raw.get("Outputs", [])},
+    )
+
+
+def _drift(raw: dict[str, Any]) -> ResourceDrift:
+    return ResourceDrift(
+        logical_id=raw["LogicalResourceId"],
+        resource_type=raw.get("ResourceType", ""),
+        physical_id=raw.get("PhysicalResourceId", ""),
+        status=ResourceDriftStatus(raw["StackResourceDriftStatus"]),
+        properties=tuple(
+            PropertyDrift(
+                d.get("PropertyPath", ""),
+                str(d.get("ExpectedValue", "")),
+                str(d.get("ActualValue", "")),
+                d.get("DifferenceType", ""),
+            )
+            for d in raw.get("PropertyDifferences", [])
+        ),
     )
 
 

@@ -157,6 +157,39 @@ def cmd_status(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_drift(args: argparse.Namespace) -> int:
+    from reconciler.cli import report
+    from reconciler.cli.follow import follow, wait_for_detection
+    from reconciler.drift_actions import read_drift, repair
+
+    state = _state(args)
+    if args.stack and not state.stack(args.stack):
+        raise UnknownStackError(f"no stack file declares stack {args.stack!r}")
+    specs = [s for s in state.stacks if not args.stack or s.stack_name == args.stack]
+    services = _services()
+    owner = f"cli:{socket.gethostname()}:{os.getpid()}"
+    results, remaining = [], False
+    for spec in specs:
+        if services.cfn.describe_stack(spec.stack_name, spec.region) is None:
+            err(f"{spec.stack_name}: not deployed; nothing to check")
+            continue
+        wait_for_detection(services.cfn, spec.stack_name, spec.region)
+        found = read_drift(spec, services)
+        if args.repair and not found.in_sync:
+            outcome = repair(spec, found, services, owner)
+            err(f"{spec.stack_name}: {outcome.message}")
+            follow(services.cfn, spec.stack_name, spec.region, err)
+            wait_for_detection(services.cfn, spec.stack_name, spec.region)
+            found = read_drift(spec, services)
+        remaining = remaining or not found.in_sync
+        results.append(found)
+    if args.json:
+        out(json.dumps({"stacks": [report.drift_dict(r) for r in results]}, indent=2))
+    else:
+        out(report.drift(results))
+    return EXIT_FAILED if remaining else EXIT_OK
+
+
 def cmd_outputs(args: argparse.Namespace) -> int:
     from reconciler.aws.ssm import SsmOutputs
     from reconciler.outputs import parameter_name
@@ -210,6 +243,10 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--offline", action="store_true", help=offline)
     c.add_argument("--stack", help="only this stack")
     c.add_argument("--wait", action="store_true", help="follow each stack to a stable status")
+    c = command("drift", cmd_drift, "detect drift, show it (secrets masked), repair with --repair")
+    c.add_argument("--stack", help="only this stack")
+    c.add_argument("--repair", action="store_true", help="revert drift through a change set")
+    c.add_argument("--json", action="store_true", help="drift as JSON")
     c = command("status", cmd_status, "sync, health and applied revision per stack")
     c.add_argument("--json", action="store_true", help="status as JSON")
     c = sub.add_parser("outputs", help="print a stack's outputs as published in SSM")

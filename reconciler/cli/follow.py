@@ -28,3 +28,16 @@ def follow(
         if stack is None or not stack.in_progress or time.monotonic() > deadline:
             return stack
         time.sleep(poll_seconds)
+
+
+def wait_for_detection(
+    cfn, name: str, region: str, poll_seconds: float = 2.0, timeout_seconds: float = 900
+) -> str:
+    """Start drift detection and wait for it; returns the stack's drift status."""
+    detection = cfn.detect_drift(name, region)
+    deadline = time.monotonic() + timeout_seconds
+    while True:
+        status, drift = cfn.drift_detection(detection, region)
+        if status != "DETECTION_IN_PROGRESS" or time.monotonic() > deadline:
+            return drift
+        time.sleep(poll_seconds)

@@ -73,3 +73,58 @@ def status(items: Sequence[StackStatus]) -> str:
             for s in items
         ),
     )
+
+
+def drift(reports) -> str:
+    rows = [
+        [
+            r.stack_name,
+            d.logical_id,
+            d.resource_type,
+            p.path or d.status.value,
+            p.expected,
+            p.actual,
+        ]
+        for r in reports
+        for d in r.drifted
+        for p in (d.properties or [None])
+        if p is not None
+    ]
+    rows += [
+        [r.stack_name, d.logical_id, d.resource_type, d.status.value, "-", "-"]
+        for r in reports
+        for d in r.drifted
+        if not d.properties
+    ]
+    lines = (
+        [table(["stack", "resource", "type", "property", "expected", "actual"], rows)]
+        if rows
+        else []
+    )
+    for r in reports:
+        state = "in sync" if r.in_sync else f"{len(r.drifted)} drifted resource(s)"
+        unchecked = ", ".join(d.logical_id for d in r.not_checked)
+        lines.append(
+            f"{r.stack_name}: {state}" + (f"; not checked: {unchecked}" if unchecked else "")
+        )
+        if r.ignored:
+            lines.append(f"{r.stack_name}: ignored by drift-ignore: {', '.join(r.ignored)}")
+    return "\n".join(lines)
+
+
+def drift_dict(r) -> dict:
+    return {
+        "stack_name": r.stack_name,
+        "in_sync": r.in_sync,
+        "drifted": [
+            {
+                "logical_id": d.logical_id,
+                "resource_type": d.resource_type,
+                "status": d.status.value,
+                "properties": [p.__dict__ for p in d.properties],
+            }
+            for d in r.drifted
+        ],
+        "not_checked": [d.logical_id for d in r.not_checked],
+        "ignored": list(r.ignored),
+    }

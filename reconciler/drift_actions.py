@@ -1,0 +1,120 @@
+"""Drift, acted on: start detections on a schedule (a few at a time), and when one
+completes, record what it found and repair, notify or record by the stack file's mode.
+Nothing here waits: the drift detection event brings the result."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from reconciler import guard
+from reconciler.desired import StackSpec
+from reconciler.diff import merge_change_set
+from reconciler.drift import DriftAction, DriftReport, decide, report, summary
+from reconciler.reconcile import LEASE_SECONDS, Services
+from reconciler.status import Phase, StackStatus, Sync, now
+
+DETECTING = "DETECTING"
+
+
+@dataclass(frozen=True)
+class DriftOutcome:
+    stack_name: str
+    action: DriftAction
+    message: str
+    change_set: str = ""
+
+    def to_dict(self) -> dict[str, str]:
+        return {k: str(v) for k, v in self.__dict__.items()}
+
+
+def start_detections(services: Services, limit: int) -> list[tuple[str, str]]:
+    """Start DetectStackDrift on managed stacks not mid-operation, at most `limit` in
+    flight at once (detections already running count). Returns (stack, detection id)."""
+    records = services.status.all()
+    in_flight = sum(r.drift_status == DETECTING for r in records)
+    started = []
+    for record in sorted(records, key=lambda r: r.drift_checked_at):  # the oldest check first
+        if len(started) + in_flight >= limit:
+            break
+        if record.drift_status == DETECTING or record.phase is Phase.APPLYING or not record.region:
+            continue
+        stack = services.cfn.describe_stack(record.stack_name, record.region)
+        if stack is None or stack.in_progress:
+            continue
+        detection = services.cfn.detect_drift(record.stack_name, record.region)
+        services.status.put(record.but(drift_status=DETECTING, drift_detection_id=detection))
+        started.append((record.stack_name, detection))
+    return started
+
+
+def read_drift(spec: StackSpec, services: Services) -> DriftReport:
+    drifts = services.cfn.resource_drifts(spec.stack_name, spec.region)
+    return report(spec.stack_name, drifts, spec.drift_ignore)
+
+
+def on_detection(
+    spec: StackSpec, desired_changed: bool, services: Services, owner: str
+) -> DriftOutcome:
+    """A detection completed: read the drifts, record them, and act by the drift mode."""
+    found = read_drift(spec, services)
+    action = decide(spec.drift, found, desired_changed)
+    current = services.status.get(spec.stack_name) or StackStatus(spec.stack_name, spec.region)
+    recorded = current.but(
+        drift_status="IN_SYNC" if found.in_sync else "DRIFTED",
+        drift_checked_at=now(),
+        drift_not_checked=",".join(d.logical_id for d in found.not_checked),
+        message=f"drift: {summary(found)}",
+        sync=current.sync if found.in_sync else Sync.OUT_OF_SYNC,
+    )
+    services.status.put(recorded)
+    if action is DriftAction.REPAIR:
+        return repair(spec, found, services, owner)
+    return DriftOutcome(spec.stack_name, action, recorded.message)
+
+
+def repair(spec: StackSpec, found: DriftReport, services: Services, owner: str) -> DriftOutcome:
+    """A REVERT_DRIFT change set over the deployed template and parameters, through the
+    same data-loss guard as any change, then executed."""
+    name, region = spec.stack_name, spec.region
+    if not services.status.acquire(name, owner, LEASE_SECONDS):
+        return DriftOutcome(
+            name, DriftAction.REPAIR, "another operation holds the lease; retried later"
+        )
+    try:
+        stack = services.cfn.describe_stack(name, region)
+        change_set = services.cfn.create_change_set(
+            name=f"gitops-revert-drift-{now().replace(':', '').replace('-', '')}",
+            stack_name=name,
+            region=region,
+            template_body=services.cfn.template_body(stack),
+            parameters=stack.parameters,
+            tags=stack.tags,
+            create=False,
+            wait_seconds=services.change_set_wait_seconds,
+            revert_drift=True,
+        )
+        current = services.status.get(name) or StackStatus(name, region)
+        if change_set.empty or not change_set.ready:
+            if change_set.ready is False and not change_set.empty:
+                services.cfn.delete_change_set(change_set)
+            message = f"drift not reverted: {change_set.reason or 'nothing to revert'}"
+            services.status.put(current.but(message=message))
+            return DriftOutcome(name, DriftAction.REPAIR, message, change_set.name)
+        changes = merge_change_set([], list(change_set.changes))
+        violations = guard.check(changes, spec.allow_replacement, spec.path)
+        if violations:
+            services.cfn.delete_change_set(change_set)
+            message = "drift repair blocked: " + "; ".join(v.message for v in violations)
+            services.status.put(
+                current.but(sync=Sync.BLOCKED, phase=Phase.BLOCKED, message=message)
+            )
+            return DriftOutcome(name, DriftAction.REPAIR, message, change_set.name)
+        services.cfn.execute_change_set(change_set, token=change_set.name)
+        reverted = ", ".join(d.logical_id for d in found.drifted)
+        message = f"reverting drift of {reverted} (change set {change_set.name})"
+        services.status.put(
+            current.but(phase=Phase.APPLYING, change_set=change_set.name, message=message)
+        )
+        return DriftOutcome(name, DriftAction.REPAIR, message, change_set.name)
+    finally:
+        services.status.release(name, owner)
