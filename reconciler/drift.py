@@ -12,7 +12,7 @@ from enum import StrEnum
 from reconciler.desired import DriftMode
 
 # Values of properties named like these are never shown (expected or actual).
-SECRET_NAMES = re.compile(r"password|secret|token|key(?!Id|Arn)", re.IGNORECASE)
+SECRET_NAMES = re.compile(r"password|secret(?!Arn|Id)|token", re.IGNORECASE)
 MASK = "****"
 
 
