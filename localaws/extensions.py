@@ -17,6 +17,7 @@ from localaws import (
     cfn_updates,
     change_sets,
     custom_resources,
+    drift,
     dynamic_references,
     engine_catalog,
     rollback,
@@ -36,6 +37,7 @@ INSTALLERS: tuple[Callable[[], None], ...] = (
     cfn_ec2_fixes.install,
     custom_resources.install,
     engine_catalog.install,
+    drift.install,
 )
 
 
