@@ -82,7 +82,7 @@ import threading
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from moto.cloudformation import models, parsing, responses
@@ -954,7 +954,8 @@ def _send_event(backend: Any, detection: _Detection) -> None:
                     "DetailType": event["detail-type"],
                     "Detail": json.dumps(event["detail"]),
                     "Resources": event["resources"],
-                    "Time": event["time"],
+                    # moto's bus takes a Unix time (and delivers it as a number).
+                    "Time": detection.timestamp.replace(tzinfo=UTC).timestamp(),
                     "EventBusName": "default",
                 }
             ]

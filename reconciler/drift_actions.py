@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reconciler import guard
+from reconciler import guard, guardrails
 from reconciler.desired import StackSpec
 from reconciler.diff import merge_change_set
 from reconciler.drift import DriftAction, DriftReport, decide, report, summary
@@ -52,18 +52,28 @@ def read_drift(spec: StackSpec, services: Services) -> DriftReport:
     return report(spec.stack_name, drifts, spec.drift_ignore)
 
 
+def pci_violations(spec: StackSpec, services: Services) -> list[guardrails.Violation]:
+    """PCI controls read from the live resources: what drift detection cannot see (a
+    property the template leaves to its default, a rule added beside the template's)."""
+    if services.settings is None:
+        return []
+    return guardrails.check(services.settings.read(spec.stack_name, spec.region))
+
+
 def on_detection(
     spec: StackSpec, desired_changed: bool, services: Services, owner: str
 ) -> DriftOutcome:
     """A detection completed: read the drifts, record them, and act by the drift mode."""
     found = read_drift(spec, services)
     action = decide(spec.drift, found, desired_changed)
+    violations = pci_violations(spec, services)
+    pci = f"; PCI: {'; '.join(map(str, violations))}" if violations else ""
     current = services.status.get(spec.stack_name) or StackStatus(spec.stack_name, spec.region)
     recorded = current.but(
         drift_status="IN_SYNC" if found.in_sync else "DRIFTED",
         drift_checked_at=now(),
         drift_not_checked=",".join(d.logical_id for d in found.not_checked),
-        message=f"drift: {summary(found)}",
+        message=f"drift: {summary(found)}{pci}",
         sync=current.sync if found.in_sync else Sync.OUT_OF_SYNC,
     )
     services.status.put(recorded)

@@ -38,6 +38,7 @@ class Services:
     status: StatusStore
     change_set_wait_seconds: int = 30
     catalog: VersionCatalog | None = None  # engine versions; None: cfn-lint's data
+    settings: Any = None  # live settings reader for the PCI guardrails (aws.live_settings)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from reconciler.aws.catalog import AwsCatalog
 from reconciler.aws.cloudformation import CloudFormation
 from reconciler.aws.dynamodb import store_from_env
+from reconciler.aws.live_settings import LiveSettings
 from reconciler.aws.ssm import SsmOutputs
 from reconciler.reconcile import Services
 
@@ -22,4 +23,5 @@ def services_from_env(
         status=store_from_env(env),
         change_set_wait_seconds=change_set_wait_seconds,
         catalog=AwsCatalog(),
+        settings=LiveSettings(),
     )

@@ -160,7 +160,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_drift(args: argparse.Namespace) -> int:
     from reconciler.cli import report
     from reconciler.cli.follow import follow, wait_for_detection
-    from reconciler.drift_actions import read_drift, repair
+    from reconciler.drift_actions import pci_violations, read_drift, repair
 
     state = _state(args)
     if args.stack and not state.stack(args.stack):
@@ -181,12 +181,16 @@ def cmd_drift(args: argparse.Namespace) -> int:
             follow(services.cfn, spec.stack_name, spec.region, err)
             wait_for_detection(services.cfn, spec.stack_name, spec.region)
             found = read_drift(spec, services)
-        remaining = remaining or not found.in_sync
-        results.append(found)
+        violations = pci_violations(spec, services)
+        remaining = remaining or not found.in_sync or any(v.severity == "error" for v in violations)
+        results.append((found, violations))
     if args.json:
-        out(json.dumps({"stacks": [report.drift_dict(r) for r in results]}, indent=2))
+        out(json.dumps({"stacks": [report.drift_dict(r, v) for r, v in results]}, indent=2))
     else:
-        out(report.drift(results))
+        out(report.drift([r for r, _ in results]))
+        for _, violations in results:
+            for violation in violations:
+                out(f"PCI: {violation}")
     return EXIT_FAILED if remaining else EXIT_OK
 
 

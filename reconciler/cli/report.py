@@ -112,8 +112,9 @@ def drift(reports) -> str:
     return "\n".join(lines)
 
 
-def drift_dict(r) -> dict:
+def drift_dict(r, violations=()) -> dict:
     return {
+        "pci_violations": [{**v.__dict__, "severity": str(v.severity)} for v in violations],
         "stack_name": r.stack_name,
         "in_sync": r.in_sync,
         "drifted": [
