@@ -68,9 +68,14 @@ Differences that remain:
 - DescribeStackResourceDrifts lists NOT_CHECKED resources too (AWS leaves out types that do
   not support drift detection); resources are in template order.
 - A stack whose checked resources were all NOT_CHECKED gets StackDriftStatus NOT_CHECKED.
+- A REVERT_DRIFT change set that also changes the template lists the drift against the
+  deployed values; on execution the template change is applied first, then the drift is
+  reverted to the new template's values.
 - A REVERT_DRIFT that would need a replacement (a drifted create-only property) fails the
   resource and rolls the stack back instead of replacing it; a recreated DELETED resource
-  gets a new physical id that resources referring to it do not pick up.
+  may get a new physical id, which resources referring to it do not pick up.
+- The event moto's EventBridge delivers to a target has no `account` field (moto's default
+  input template leaves it out); `DriftEvents` events have it, and the same event id.
 - Error messages for refused calls are paraphrased.
 """
 
@@ -96,7 +101,7 @@ from moto.kms.models import kms_backends
 from moto.logs.models import logs_backends
 from moto.rds.models import rds_backends
 
-from localaws import cfn_elasticache, drift_events, rollback
+from localaws import cfn_elasticache, change_sets, drift_events, dynamic_references, rollback
 from localaws.cfn_models import as_bool, as_name, as_strs
 from localaws.rollback import ResourceFailed
 
@@ -700,48 +705,43 @@ def _difference(path: str, expected: Any, actual: Any, kind: str) -> dict[str, s
 def _compare_members(
     name: str, expected: list[Any], actual: list[Any]
 ) -> tuple[list[Any], list[dict[str, str]]]:
-    """Unordered lists: the actual members ordered as the expected ones where they match
-    (extras last), and the differences, with paths indexed as AWS does (a missing member
-    at its index in the template, an added one at its index in the actual list)."""
+    """Unordered lists: the actual members ordered as the expected ones they match (extras
+    last), and the differences, with paths indexed as AWS does: a missing member at its
+    index in the template, an added one at its index in the actual list. A rule that differs
+    only in its description is a NOT_EQUAL on that key."""
     remaining = list(actual)
-    paired: dict[int, Any] = {}
+    matched: dict[int, Any] = {}  # expected index -> the actual member matching it
+    exact: set[int] = set()
     for index, member in enumerate(expected):
         if member in remaining:
-            remaining.remove(member)
-            paired[index] = member
-    partial: dict[int, Any] = {}
+            matched[index] = remaining.pop(remaining.index(member))
+            exact.add(index)
     for index, member in enumerate(expected):
-        if index in paired or not isinstance(member, dict):
+        if index in matched or not isinstance(member, dict):
             continue
-        match = next((m for m in remaining if _identity(m) == _identity(member)), None)
-        if match is not None:
-            remaining.remove(match)
-            partial[index] = match
-    ordered = [
-        (paired.get(index) or partial.get(index))
-        for index in range(len(expected))
-        if index in paired or index in partial
-    ]
-    ordered += remaining
-    position = {id(member): at for at, member in enumerate(ordered)}
+        for at, candidate in enumerate(remaining):
+            if isinstance(candidate, dict) and _identity(candidate) == _identity(member):
+                matched[index] = remaining.pop(at)
+                break
+    order = [index for index in range(len(expected)) if index in matched]
+    position = {index: at for at, index in enumerate(order)}
     differences = []
     for index, member in enumerate(expected):
-        if index in paired:
+        if index in exact:
             continue
-        if index in partial:
-            live = partial[index]
-            at = position[id(live)]
-            for key in sorted({*member, *live}):
-                before, after = member.get(key), live.get(key)
-                if before != after:
-                    kind = "REMOVE" if after is None else "ADD" if before is None else "NOT_EQUAL"
-                    differences.append(_difference(f"/{name}/{at}/{key}", before, after, kind))
+        if index not in matched:
+            differences.append(_difference(f"/{name}/{index}", member, None, "REMOVE"))
             continue
-        differences.append(_difference(f"/{name}/{index}", member, None, "REMOVE"))
-    for member in remaining:
-        at = position[id(member)]
+        live = matched[index]
+        for key in sorted({*member, *live}):
+            before, after = member.get(key), live.get(key)
+            if before != after:
+                kind = "REMOVE" if after is None else "ADD" if before is None else "NOT_EQUAL"
+                path = f"/{name}/{position[index]}/{key}"
+                differences.append(_difference(path, before, after, kind))
+    for at, member in enumerate(remaining, start=len(order)):
         differences.append(_difference(f"/{name}/{at}", None, member, "ADD"))
-    return ordered, differences
+    return [matched[index] for index in order] + remaining, differences
 
 
 def _compare(logical_id: str, resource_type: str, resource: Any, ctx: _Context) -> _Comparison:
@@ -954,7 +954,7 @@ def _send_event(backend: Any, detection: _Detection) -> None:
                     "DetailType": event["detail-type"],
                     "Detail": json.dumps(event["detail"]),
                     "Resources": event["resources"],
-                    # moto's bus takes a Unix time (and delivers it as a number).
+                    # moto's bus wants a Unix time: a string breaks its default input template.
                     "Time": detection.timestamp.replace(tzinfo=UTC).timestamp(),
                     "EventBusName": "default",
                 }
@@ -1068,11 +1068,10 @@ def revert_drift(backend: Any, stack: Any) -> list[str]:
         spec = SPECS[comparison.resource_type]
         create_only = [n for n in comparison.drifted if spec.prop(n).create_only]
         if comparison.status == "MODIFIED" and create_only:
-            raise ResourceFailed(
+            raise _update_failed(
                 f"Reverting drift of {', '.join(create_only)} requires replacing the resource, "
                 "which the local AWS does not do.",
-                comparison.logical_id,
-                comparison.resource_type,
+                comparison,
             )
     done: list[_Comparison] = []
     try:
@@ -1090,11 +1089,16 @@ def revert_drift(backend: Any, stack: Any) -> list[str]:
     except Exception as error:
         _restore(done, ctx)
         failed = drifted[len(done)]
-        raise ResourceFailed(
-            f"Reverting drift failed: {error}", failed.logical_id, failed.resource_type
-        ) from error
+        raise _update_failed(f"Reverting drift failed: {error}", failed) from error
     _reset_drift_status(stack, [c.logical_id for c in drifted], ctx)
     return [c.logical_id for c in drifted]
+
+
+def _update_failed(reason: str, comparison: _Comparison) -> ResourceFailed:
+    """The resource's UPDATE_FAILED, which rolls the stack back (`localaws.rollback`)."""
+    failure = ResourceFailed(reason)
+    failure.locate(comparison.logical_id, comparison.resource_type, "UPDATE")
+    return failure
 
 
 def _recreate(stack: Any, comparison: _Comparison, ctx: _Context) -> None:
@@ -1340,10 +1344,13 @@ def _patch_models() -> None:
 
 def install() -> None:
     """Give moto's CloudFormation drift detection and REVERT_DRIFT change sets, and security
-    groups their egress rules and rule descriptions. Safe to call again."""
+    groups their egress rules and rule descriptions. Safe to call again. What it wraps must
+    be in place first (change set execution, dynamic references, rollback): it installs
+    them, so it can be called on its own."""
     if getattr(models.CloudFormationBackend, _INSTALLED_MARK, False):
         return
-    rollback.install()
+    change_sets.install()
+    dynamic_references.install()
     _patch_parsing()
     _patch_security_group_create()
     _patch_responses()
