@@ -163,7 +163,12 @@ def run(aws: LocalAws, workdir: Path) -> int:
     step(5, "The same push delivered again changes nothing")
     push(repo)
 
-    step(6, "A refactor that renames the database instance is refused by the data-loss guard")
+    step(
+        6, "Drift: backups cut to 1 day and MySQL opened to 0.0.0.0/0 behind the reconciler's back"
+    )
+    drift_demo(client, taps)
+
+    step(7, "A refactor that renames the database instance is refused by the data-loss guard")
     template = repo / "templates" / "pci-database.yml"
     template.write_text(
         template.read_text().replace("Identifier: !Sub pci-mysql-", "Identifier: !Sub pci-db-")
@@ -174,7 +179,7 @@ def run(aws: LocalAws, workdir: Path) -> int:
     say("  reverted that commit; pushing the revert:")
     push(repo)
 
-    step(7, "A commit asking for MySQL 8.0.35 is refused before anything is written")
+    step(8, "A commit asking for MySQL 8.0.35 is refused before anything is written")
     stack_file.write_text(
         stack_file.read_text().replace(
             "  EnvironmentSuffix: dev\n", "  EnvironmentSuffix: dev\n  DBEngineVersion: 8.0.35\n"
@@ -188,9 +193,52 @@ def run(aws: LocalAws, workdir: Path) -> int:
     say("  reverted that commit; pushing the revert:")
     push(repo)
 
-    step(8, "Status")
+    step(9, "Status")
     cli("status", str(repo))
     return 0
+
+
+def drift_demo(client, taps) -> None:
+    from handlers import drift, schedule
+    from localaws.drift_events import DriftEvents
+
+    rds, ec2 = client("rds"), client("ec2")
+    rds.modify_db_instance(
+        DBInstanceIdentifier="pci-mysql-dev", BackupRetentionPeriod=1, ApplyImmediately=True
+    )
+    group = ec2.describe_security_groups(
+        Filters=[{"Name": "group-name", "Values": ["pci-mysql-dev"]}]
+    )
+    group_id = group["SecurityGroups"][0]["GroupId"]
+    ec2.authorize_security_group_ingress(GroupId=group_id, IpPermissions=[_mysql_from_anywhere()])
+    say("  done in the console: BackupRetentionPeriod=1, 3306 open to 0.0.0.0/0")
+    tap = DriftEvents()
+    started = schedule.handler({}, LambdaContext())
+    say(f"  schedule handler: {started['reason']}")
+    for event in tap.poll():
+        detail = event["detail"]
+        name = detail["stack-id"].split("/")[1]
+        say(f"  drift event {name}: {detail['status-details']['stack-drift-status']}")
+        outcome = drift.handler(event, LambdaContext())
+        say(f"    -> {outcome['status']}: {outcome.get('reason', '')}")
+    deliver_stack_events(taps)
+    db = rds.describe_db_instances(DBInstanceIdentifier="pci-mysql-dev")["DBInstances"][0]
+    rules = ec2.describe_security_groups(GroupIds=[group_id])["SecurityGroups"][0]["IpPermissions"]
+    open_to_all = any(r["CidrIp"] == "0.0.0.0/0" for rule in rules for r in rule["IpRanges"])
+    say(
+        f"  read back: BackupRetentionPeriod={db['BackupRetentionPeriod']}, "
+        f"3306 open to 0.0.0.0/0: {open_to_all}"
+    )
+    cli("drift", "--stack", STACK, str(Path(os.environ["DESIRED_STATE_REPOSITORY"])))
+
+
+def _mysql_from_anywhere() -> dict:
+    return {
+        "IpProtocol": "tcp",
+        "FromPort": 3306,
+        "ToPort": 3306,
+        "IpRanges": [{"CidrIp": "0.0.0.0/0"}],
+    }
 
 
 def show_pci_controls(client) -> None:

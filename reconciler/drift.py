@@ -111,5 +111,12 @@ def summary(found: DriftReport) -> str:
         ]
         text = "drifted: " + "; ".join(parts)
     if found.not_checked:
-        text += f" (not checked: {', '.join(d.logical_id for d in found.not_checked)})"
+        text += f" ({not_checked(found)})"
     return text
+
+
+def not_checked(found: DriftReport, show: int = 3) -> str:
+    """Short: the count and the first few; the full list is in the status and --json."""
+    names = [d.logical_id for d in found.not_checked]
+    more = f" +{len(names) - show} more" if len(names) > show else ""
+    return f"{len(names)} resource(s) not checked: {', '.join(names[:show])}{more}"

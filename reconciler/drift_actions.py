@@ -10,7 +10,7 @@ from reconciler import guard, guardrails
 from reconciler.desired import StackSpec
 from reconciler.diff import merge_change_set
 from reconciler.drift import DriftAction, DriftReport, decide, report, summary
-from reconciler.reconcile import LEASE_SECONDS, Services
+from reconciler.reconcile import LEASE_SECONDS, REVERT_PREFIX, Services
 from reconciler.status import Phase, StackStatus, Sync, now
 
 DETECTING = "DETECTING"
@@ -93,7 +93,7 @@ def repair(spec: StackSpec, found: DriftReport, services: Services, owner: str) 
     try:
         stack = services.cfn.describe_stack(name, region)
         change_set = services.cfn.create_change_set(
-            name=f"gitops-revert-drift-{now().replace(':', '').replace('-', '')}",
+            name=REVERT_PREFIX + now().replace(":", "").replace("-", ""),
             stack_name=name,
             region=region,
             template_body=services.cfn.template_body(stack),
@@ -120,8 +120,7 @@ def repair(spec: StackSpec, found: DriftReport, services: Services, owner: str) 
             )
             return DriftOutcome(name, DriftAction.REPAIR, message, change_set.name)
         services.cfn.execute_change_set(change_set, token=change_set.name)
-        reverted = ", ".join(d.logical_id for d in found.drifted)
-        message = f"reverting drift of {reverted} (change set {change_set.name})"
+        message = f"reverting {summary(found)} (change set {change_set.name})"
         services.status.put(
             current.but(phase=Phase.APPLYING, change_set=change_set.name, message=message)
         )

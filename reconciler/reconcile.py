@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from reconciler.aws.ssm import SsmOutputs
 
 LEASE_SECONDS = 300
+REVERT_PREFIX = "gitops-revert-drift-"
 
 
 @dataclass
@@ -299,12 +300,14 @@ def finish(stack_name: str, region: str, services: Services) -> StackStatus | No
             f"{stack.status}; outputs: {len(change.put)} written, {change.unchanged} unchanged, "
             f"{len(change.delete)} deleted"
         )
+        reverted = current.phase is Phase.APPLYING and current.change_set.startswith(REVERT_PREFIX)
         status = current.but(
             sync=Sync.SYNCED,
             health=Health.HEALTHY,
             phase=Phase.IDLE,
             applied_revision=applied,
-            message=message,
+            message=f"drift reverted; {message}" if reverted else message,
+            drift_status="REVERTED" if reverted else current.drift_status,
         )
     else:
         # After UPDATE_ROLLBACK_COMPLETE the stack works at its previous inputs.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from reconciler.drift import not_checked
 from reconciler.plan import StackPlan
 from reconciler.reconcile import StackResult
 from reconciler.status import StackStatus
@@ -103,10 +104,8 @@ def drift(reports) -> str:
     )
     for r in reports:
         state = "in sync" if r.in_sync else f"{len(r.drifted)} drifted resource(s)"
-        unchecked = ", ".join(d.logical_id for d in r.not_checked)
-        lines.append(
-            f"{r.stack_name}: {state}" + (f"; not checked: {unchecked}" if unchecked else "")
-        )
+        unchecked = f"; {not_checked(r)} (all in --json)" if r.not_checked else ""
+        lines.append(f"{r.stack_name}: {state}{unchecked}")
         if r.ignored:
             lines.append(f"{r.stack_name}: ignored by drift-ignore: {', '.join(r.ignored)}")
     return "\n".join(lines)

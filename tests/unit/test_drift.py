@@ -69,7 +69,7 @@ def test_unchecked_resources_are_listed_never_hidden_behind_in_sync():
     found = report("pci-db-dev", [IN_SYNC, ENDPOINT], {})
     assert found.in_sync
     assert [d.logical_id for d in found.not_checked] == ["SecretsManagerEndpoint"]
-    assert summary(found) == "in sync (not checked: SecretsManagerEndpoint)"
+    assert summary(found) == "in sync (1 resource(s) not checked: SecretsManagerEndpoint)"
 
 
 @pytest.mark.parametrize(
