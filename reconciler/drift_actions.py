@@ -54,9 +54,10 @@ def read_drift(spec: StackSpec, services: Services) -> DriftReport:
 
 def pci_violations(spec: StackSpec, services: Services) -> list[guardrails.Violation]:
     """PCI controls read from the live resources: what drift detection cannot see (a
-    property the template leaves to its default, a rule added beside the template's)."""
-    if services.settings is None:
-        return []
+    property the template leaves to its default, a rule added beside the template's).
+    Only for stacks whose stack file tags them `compliance: pci-dss`."""
+    if services.settings is None or spec.tags.get("compliance") != "pci-dss":
+        return []  # guardrails are for the stacks that declare themselves PCI
     return guardrails.check(services.settings.read(spec.stack_name, spec.region))
 
 
