@@ -262,3 +262,49 @@ def test_invalid_head_is_recorded_in_each_affected_stacks_status(repo):
     assert status.message.startswith(
         "invalid desired state, nothing written: desired-state/app-dev.yml:8"
     )
+
+
+def drift_event(stack_id: str, detection: str = "DETECTION_COMPLETE") -> dict:
+    event = json.loads((EVENTS / "drift_detection_complete.json").read_text())
+    event["detail"]["stack-id"] = stack_id
+    event["detail"]["status-details"]["detection-status"] = detection
+    return event
+
+
+def test_schedule_then_drift_event_repairs_a_drifted_stack(repo):
+    """GIVEN a deployed stack whose log group retention was cut in the console WHEN the
+    schedule runs and the detection's event arrives THEN the drift is reverted."""
+    from handlers import drift, schedule
+
+    push.handler(push_event(repo), LambdaContext())
+    stack_status.handler(
+        status_event("stack_status_create_complete.json", live_stack_id()), LambdaContext()
+    )
+    logs = boto3.client("logs", region_name="us-east-1")
+    logs.put_retention_policy(logGroupName="/test/dev/logs", retentionInDays=1)
+
+    started = schedule.handler({}, LambdaContext())
+    assert started["status"] == "detecting"
+    outcome = drift.handler(drift_event(live_stack_id()), LambdaContext())
+    assert (
+        outcome["status"] == "recorded"
+        and "reverting drifted: Logs /RetentionInDays" in outcome["reason"]
+    )
+    group = logs.describe_log_groups(logGroupNamePrefix="/test/dev/logs")["logGroups"][0]
+    assert group["retentionInDays"] == 365
+
+
+def test_drift_event_still_in_progress_is_ignored(repo):
+    from handlers import drift
+
+    outcome = drift.handler(
+        drift_event("arn:aws:cloudformation:us-east-1:1:stack/x/y", "DETECTION_IN_PROGRESS"),
+        LambdaContext(),
+    )
+    assert outcome["status"] == "ignored"
+
+
+def test_malformed_drift_event_is_rejected(repo):
+    from handlers import drift
+
+    assert drift.handler({"detail": {}}, LambdaContext())["status"] == "rejected"

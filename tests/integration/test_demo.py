@@ -69,3 +69,12 @@ def test_demo_request_logs_are_quiet(demo):
 def test_mysql_8_0_35_is_refused_before_anything_is_written(demo):
     assert "mysql 8.0.35 is not offered in us-east-1" in demo.stdout
     assert "nothing was written to AWS" in demo.stdout
+
+
+def test_drift_is_detected_repaired_and_read_back(demo):
+    assert "drift event pci-db-dev: DRIFTED" in demo.stdout
+    assert (
+        "reverting drifted: DBSecurityGroup /SecurityGroupIngress/2; Database /BackupRetentionPeriod"
+        in demo.stdout
+    )
+    assert "read back: BackupRetentionPeriod=7, 3306 open to 0.0.0.0/0: False" in demo.stdout

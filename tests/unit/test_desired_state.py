@@ -237,3 +237,16 @@ def test_yaml_alias_bomb_is_refused_fast(tmp_path):
     repo = make_repo(tmp_path, {"desired-state/bomb.yml": "\n".join(lines) + "\n"})
     findings = validate(load_desired_state(repo)).findings
     assert [(f.rule, f.path) for f in findings] == [("DS001", "desired-state/bomb.yml")]
+
+
+def test_drift_ignore_takes_property_paths_per_logical_id(tmp_path):
+    text = STACK + "drift-ignore:\n  Logs: [/Tags, /RetentionInDays]\n"
+    state = load_desired_state(make_repo(tmp_path, {"desired-state/app-dev.yml": text}))
+    assert state.stacks[0].drift_ignore == {"Logs": ("/Tags", "/RetentionInDays")}
+
+
+def test_drift_ignore_path_without_a_slash_is_an_error(tmp_path):
+    text = STACK + "drift-ignore:\n  Logs: [Tags]\n"
+    (finding,) = findings_for(tmp_path, {"desired-state/app-dev.yml": text})
+    assert (finding.rule, finding.line) == ("DS003", 8)
+    assert "property paths like /Tags" in finding.message
