@@ -73,8 +73,6 @@ def test_mysql_8_0_35_is_refused_before_anything_is_written(demo):
 
 def test_drift_is_detected_repaired_and_read_back(demo):
     assert "drift event pci-db-dev: DRIFTED" in demo.stdout
-    assert (
-        "reverting drifted: DBSecurityGroup /SecurityGroupIngress/2; Database /BackupRetentionPeriod"
-        in demo.stdout
-    )
+    reverted = "DBSecurityGroup /SecurityGroupIngress/2; Database /BackupRetentionPeriod"
+    assert f"reverting drifted: {reverted}" in demo.stdout
     assert "read back: BackupRetentionPeriod=7, 3306 open to 0.0.0.0/0: False" in demo.stdout
