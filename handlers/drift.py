@@ -28,5 +28,8 @@ def handler(event: dict, context: LambdaContext) -> dict:
         outcome = on_drift_detected(
             detail.stack_name, detail.region, source, services(), owner=context.aws_request_id
         )
-    logger.info("drift event handled", extra=outcome.to_dict())
+    if outcome.reason.startswith("drift: drifted"):  # detect or ignore mode: a human acts
+        logger.warning("drift left in place", extra=outcome.to_dict())
+    else:
+        logger.info("drift event handled", extra=outcome.to_dict())
     return outcome.to_dict()
