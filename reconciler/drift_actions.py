@@ -5,6 +5,7 @@ Nothing here waits: the drift detection event brings the result."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from reconciler import guard, guardrails
 from reconciler.desired import StackSpec
@@ -14,6 +15,7 @@ from reconciler.reconcile import LEASE_SECONDS, REVERT_PREFIX, Services
 from reconciler.status import Phase, StackStatus, Sync, now
 
 DETECTING = "DETECTING"
+STALE_DETECTION = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -31,12 +33,16 @@ def start_detections(services: Services, limit: int) -> list[tuple[str, str]]:
     """Start DetectStackDrift on managed stacks not mid-operation, at most `limit` in
     flight at once (detections already running count). Returns (stack, detection id)."""
     records = services.status.all()
-    in_flight = sum(r.drift_status == DETECTING for r in records)
+    # A detection whose event never came stops counting after an hour.
+    cutoff = (datetime.now(UTC) - STALE_DETECTION).strftime("%Y-%m-%dT%H:%M:%SZ")
+    running = {
+        r.stack_name for r in records if r.drift_status == DETECTING and r.updated_at > cutoff
+    }
     started = []
     for record in sorted(records, key=lambda r: r.drift_checked_at):  # the oldest check first
-        if len(started) + in_flight >= limit:
+        if len(started) + len(running) >= limit:
             break
-        if record.drift_status == DETECTING or record.phase is Phase.APPLYING or not record.region:
+        if record.stack_name in running or record.phase is Phase.APPLYING or not record.region:
             continue
         stack = services.cfn.describe_stack(record.stack_name, record.region)
         if stack is None or stack.in_progress:

@@ -5,6 +5,7 @@ and `reconciler drift` shows and repairs it."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import boto3
 import pytest
@@ -132,3 +133,13 @@ def test_cli_drift_on_a_pci_stack_also_reports_live_pci_violations(deployed, cap
     out = capsys.readouterr().out
     assert "app-dev: in sync" in out
     assert "PCI: Logs (/test/dev/logs): error:" in out and "[cloudwatch-log-group-encrypted]" in out
+
+
+def test_a_detection_whose_event_never_came_stops_holding_its_slot(deployed, services):
+    deployed()
+    ((_, first),) = start_detections(services, limit=1)
+    assert start_detections(services, limit=1) == []  # still in flight
+    stale = services.status.get("app-dev")
+    services.status.put(replace(stale, updated_at="2026-01-01T00:00:00Z"))
+    ((_, second),) = start_detections(services, limit=1)
+    assert second != first
