@@ -11,7 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.desired import load_desired_state
+from reconciler.drift_actions import on_detection, start_detections
 from reconciler.errors import InvalidDesiredStateError
+from reconciler.fingerprint import desired_hash
 from reconciler.reconcile import PassResult, Services, apply, finish, record_invalid
 from reconciler.source import checkout_head, same_repository
 from reconciler.status import Phase
@@ -105,8 +107,6 @@ def on_stack_status(
 
 def on_schedule(services: Services, limit: int) -> Outcome:
     """The schedule starts drift detection on a few managed stacks at a time."""
-    from reconciler.drift_actions import start_detections
-
     started = start_detections(services, limit)
     stacks = [{"stack_name": name, "detection_id": detection} for name, detection in started]
     return Outcome(
@@ -119,9 +119,6 @@ def on_drift_detected(
 ) -> Outcome:
     """A drift detection completed. The stack file at the branch head decides what to do;
     if the desired state moved on, the normal update runs instead (it reverts drift too)."""
-    from reconciler.drift_actions import on_detection
-    from reconciler.fingerprint import desired_hash
-
     with tempfile.TemporaryDirectory(prefix="desired-") as tmp:
         checkout = checkout_head(source.repository, source.branch, Path(tmp) / "repo")
         state = load_desired_state(checkout.root)

@@ -83,11 +83,16 @@ class CloudFormation:
             raise
         return _live(stacks[0], region) if stacks else None
 
+    def _deployed_body(self, stack: LiveStack) -> str | dict[str, Any]:
+        """The deployed template: text, or a dict (boto3 decodes JSON bodies itself)."""
+        answer = self._cfn(stack.region).get_template(
+            StackName=stack.name, TemplateStage="Original"
+        )
+        return answer["TemplateBody"]
+
     def get_template(self, stack: LiveStack) -> dict[str, Any]:
-        body = self._cfn(stack.region).get_template(StackName=stack.name, TemplateStage="Original")[
-            "TemplateBody"
-        ]
-        if isinstance(body, dict):  # boto3 decodes JSON bodies itself
+        body = self._deployed_body(stack)
+        if isinstance(body, dict):
             return body
         data, error = parse(body)
         return data if isinstance(data, dict) and error is None else {}
@@ -233,9 +238,7 @@ class CloudFormation:
 
     def template_body(self, stack: LiveStack) -> str:
         """The deployed template as text (YAML or JSON), for a drift repair."""
-        body = self._cfn(stack.region).get_template(StackName=stack.name, TemplateStage="Original")[
-            "TemplateBody"
-        ]
+        body = self._deployed_body(stack)
         return body if isinstance(body, str) else json.dumps(body)
 
     def update_tags(self, stack: LiveStack, tags: dict[str, str], token: str) -> None:

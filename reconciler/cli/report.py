@@ -78,18 +78,10 @@ def status(items: Sequence[StackStatus]) -> str:
 
 def drift(reports) -> str:
     rows = [
-        [
-            r.stack_name,
-            d.logical_id,
-            d.resource_type,
-            p.path or d.status.value,
-            p.expected,
-            p.actual,
-        ]
+        [r.stack_name, d.logical_id, d.resource_type, p.path, p.expected, p.actual]
         for r in reports
         for d in r.drifted
-        for p in (d.properties or [None])
-        if p is not None
+        for p in d.properties
     ]
     rows += [
         [r.stack_name, d.logical_id, d.resource_type, d.status.value, "-", "-"]

@@ -46,8 +46,7 @@ def generator_problem(spec: dict) -> str | None:
 
 
 def _secret(view: StackView, reference: dynrefs.DynamicReference) -> Resource | None:
-    names = reference.variables if reference.under_sub else []
-    target = names[0] if names and reference.secret_id == f"${{{names[0]}}}" else None
+    target = reference.template_secret
     found = view.by_id(target) if target else None
     return found if found and found.type == "AWS::SecretsManager::Secret" else None
 

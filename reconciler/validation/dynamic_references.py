@@ -91,8 +91,7 @@ def problem(view: StackView, ref: dynrefs.DynamicReference) -> tuple[str, str] |
     rest = ":".join(ref.parts[1:])
     if not SECRET_SYNTAX.match("x" + (":" + rest if rest else "")):
         return "DYN001", f"{ref.text}: expected secret-id:SecretString:json-key:stage:version"
-    names = ref.variables
-    target = names[0] if names and ref.secret_id == f"${{{names[0]}}}" else None
+    target = ref.template_secret
     if target is None:
         return None  # a secret outside the template: AWS resolves it by name at deploy time
     resource = view.by_id(target)

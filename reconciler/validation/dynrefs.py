@@ -28,6 +28,12 @@ class DynamicReference:
         return SUB_VAR.findall(self.text)
 
     @property
+    def template_secret(self) -> str | None:
+        """The logical id when the secret-id is exactly `${X}` under Fn::Sub, else None."""
+        names = self.variables if self.under_sub else []
+        return names[0] if names and self.secret_id == f"${{{names[0]}}}" else None
+
+    @property
     def secret_id(self) -> str:
         return self.parts[0] if self.parts else ""
 
