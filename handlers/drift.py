@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
-
 from aws_lambda_powertools.utilities.parser import ValidationError, parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handlers.events import DriftDetectionEvent
-from handlers.runtime import logger, services
-from reconciler.triggers import Outcome, SourceConfig, on_drift_detected
+from handlers.runtime import logger, services, source
+from reconciler.triggers import Outcome, on_drift_detected
 
 
 @logger.inject_lambda_context
@@ -24,9 +22,8 @@ def handler(event: dict, context: LambdaContext) -> dict:
     if detail.status_details.detection_status != "DETECTION_COMPLETE":
         outcome = Outcome("ignored", f"detection {detail.status_details.detection_status}")
     else:
-        source = SourceConfig.from_env(os.environ)
         outcome = on_drift_detected(
-            detail.stack_name, detail.region, source, services(), owner=context.aws_request_id
+            detail.stack_name, detail.region, source(), services(), owner=context.aws_request_id
         )
     if outcome.reason.startswith("drift: drifted"):  # detect or ignore mode: a human acts
         logger.warning("drift left in place", extra=outcome.to_dict())

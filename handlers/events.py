@@ -15,6 +15,27 @@ class PushEvent(BaseModel):
     after: str | None = None
 
 
+class GitPushEvent(EventBridgeModel):
+    """A generic push put on an EventBridge bus (detail-type "Git Push") by any git
+    server or CI job; the local event router delivers the demo's pushes this way."""
+
+    detail: PushEvent
+
+
+class CodeCommitDetail(BaseModel):
+    event: str  # referenceCreated, referenceUpdated, referenceDeleted
+    repository_name: str = Field(alias="repositoryName")
+    reference_type: str = Field(alias="referenceType")  # branch or tag
+    reference_name: str = Field(alias="referenceName")
+    commit_id: str = Field(default="", alias="commitId")
+
+
+class CodeCommitEvent(EventBridgeModel):
+    """ "CodeCommit Repository State Change" (source aws.codecommit)."""
+
+    detail: CodeCommitDetail
+
+
 class StatusDetails(BaseModel):
     status: str
     status_reason: str = Field(default="", alias="status-reason")

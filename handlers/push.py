@@ -1,27 +1,45 @@
-"""Push handler: a git push (or any event naming a ref) reconciles the branch head."""
+"""Push handler: a push reconciles the branch head. It takes three shapes of event: a
+CodeCommit "Repository State Change" and a "Git Push" from EventBridge, and a bare
+{"repository", "ref"} (a direct invoke). GitHub webhooks go to handlers/webhook.py."""
 
 from __future__ import annotations
-
-import os
 
 from aws_lambda_powertools.utilities.parser import ValidationError, parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from handlers.events import PushEvent
-from handlers.runtime import logger, services
-from reconciler.triggers import SourceConfig, on_push
+from handlers.events import CodeCommitEvent, GitPushEvent, PushEvent
+from handlers.runtime import logger, services, source
+from reconciler.triggers import Outcome, on_push
+
+CODECOMMIT = ("aws.codecommit", "CodeCommit Repository State Change")
 
 
 @logger.inject_lambda_context
 def handler(event: dict, context: LambdaContext) -> dict:
     try:
-        push = parse(event=event, model=PushEvent)
+        repository, ref = _push_of(event)
     except ValidationError as err:
         logger.error("rejected push event", extra={"errors": err.errors(include_input=False)})
         return {"status": "rejected", "reason": "not a push event: " + str(err.errors()[0]["msg"])}
-    source = SourceConfig.from_env(os.environ)
-    outcome = on_push(push.repository, push.ref, source, services(), owner=context.aws_request_id)
+    if ref is None:
+        outcome = Outcome("skipped", f"{event['detail'].get('event')} of a non-branch reference")
+    else:
+        outcome = on_push(repository, ref, source(), services(), owner=context.aws_request_id)
     logger.info(
         "push handled", extra={**outcome.to_dict(), "status_store": services().status.description}
     )
     return outcome.to_dict()
+
+
+def _push_of(event: dict) -> tuple[str | None, str | None]:
+    """(repository, ref) of a push; ref None for a deleted branch or a tag."""
+    if (event.get("source"), event.get("detail-type")) == CODECOMMIT:
+        detail = parse(event=event, model=CodeCommitEvent).detail
+        if detail.reference_type != "branch" or detail.event == "referenceDeleted":
+            return detail.repository_name, None
+        return detail.repository_name, f"refs/heads/{detail.reference_name}"
+    if "detail" in event:
+        push = parse(event=event, model=GitPushEvent).detail
+    else:
+        push = parse(event=event, model=PushEvent)
+    return push.repository, push.ref

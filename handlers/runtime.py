@@ -1,4 +1,5 @@
-"""What every handler builds once per Lambda container: the logger and the AWS edges."""
+"""What every handler builds once per Lambda container: the logger and the edges
+(AWS services, the desired-state source)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ from functools import cache
 
 from aws_lambda_powertools import Logger
 
-from reconciler.aws.services import services_from_env
+from reconciler.aws.services import services_from_env, source_from_env
 from reconciler.reconcile import Services
+from reconciler.source import Source
 
 logger = Logger(service="gitops-reconciler")
 
@@ -16,3 +18,8 @@ logger = Logger(service="gitops-reconciler")
 def services() -> Services:
     """Built on the first event, not at import, so a cold start pays only for imports."""
     return services_from_env()
+
+
+@cache
+def source() -> Source:
+    return source_from_env()

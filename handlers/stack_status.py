@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
-
 from aws_lambda_powertools.utilities.parser import ValidationError, parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handlers.events import StackStatusEvent
-from handlers.runtime import logger, services
-from reconciler.triggers import SourceConfig, on_stack_status
+from handlers.runtime import logger, services, source
+from reconciler.triggers import on_stack_status
 
 
 @logger.inject_lambda_context
@@ -23,12 +21,11 @@ def handler(event: dict, context: LambdaContext) -> dict:
         return {"status": "rejected", "reason": "not a stack status event"}
     detail = parsed.detail
     logger.append_keys(stack=detail.stack_name, stack_status=detail.status_details.status)
-    source = SourceConfig.from_env(os.environ)
     outcome = on_stack_status(
         detail.stack_name,
         detail.region,
         detail.status_details.status,
-        source,
+        source(),
         services(),
         owner=context.aws_request_id,
     )

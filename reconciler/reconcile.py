@@ -17,6 +17,7 @@ from reconciler.errors import InvalidDesiredStateError
 from reconciler.findings import Finding
 from reconciler.fingerprint import desired_hash
 from reconciler.live import LiveStack
+from reconciler.notify import Collected, Notifier
 from reconciler.plan import Action, StackPlan, guarded, plan_all
 from reconciler.status import Health, Phase, StackStatus, StatusStore, Sync
 from reconciler.validation import Report, validate
@@ -40,6 +41,7 @@ class Services:
     change_set_wait_seconds: int = 30
     catalog: VersionCatalog | None = None  # engine versions; None: cfn-lint's data
     settings: Any = None  # live settings reader for the PCI guardrails (aws.live_settings)
+    notifier: Notifier = field(default_factory=Collected)
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,18 @@
 """The desired-state repository: read at the branch head at processing time, never at
-the commit an event names, so a late or repeated delivery cannot roll a stack back."""
+the commit an event names, so a late or repeated delivery cannot roll a stack back.
+
+A `Source` is where the desired state lives. `GitSource` reads any git URL or path with
+the git CLI (the CLI, the demo, self-hosted git); `reconciler.github.GitHubSource` reads
+GitHub through its REST API and `reconciler.aws.codecommit.CodeCommitSource` reads
+CodeCommit through its API, since the Lambda runtime has no git.
+"""
 
 from __future__ import annotations
 
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 from urllib.parse import urlparse
 
 from reconciler.errors import SourceError
@@ -15,6 +22,29 @@ from reconciler.errors import SourceError
 class Checkout:
     root: Path
     revision: str
+
+
+class Source(Protocol):
+    """A desired-state repository followed at one branch."""
+
+    repository: str  # as configured; said in messages
+    branch: str
+
+    def is_repository(self, name: str) -> bool:
+        """Whether an event's repository name (as the event spells it) is this one."""
+        ...
+
+    def head_revision(self) -> str:
+        """The commit the branch points at now (one cheap call)."""
+        ...
+
+    def checkout(self, dest: Path) -> Checkout:
+        """The files at the branch head, written under `dest` (which must not exist)."""
+        ...
+
+
+def ref_of(source: Source) -> str:
+    return f"refs/heads/{source.branch}"
 
 
 def _git(*args: str, cwd: Path | None = None) -> str:
@@ -32,21 +62,40 @@ def _git(*args: str, cwd: Path | None = None) -> str:
     return done.stdout.strip()
 
 
-def checkout_head(repository: str, branch: str, dest: Path) -> Checkout:
-    """A shallow clone of `branch` at its head into `dest` (which must not exist)."""
-    _git(
-        "clone",
-        "--quiet",
-        "--depth",
-        "1",
-        "--single-branch",
-        "--branch",
-        branch,
-        "--",
-        repository,
-        str(dest),
-    )
-    return Checkout(dest, _git("rev-parse", "HEAD", cwd=dest))
+@dataclass(frozen=True)
+class GitSource:
+    """Any repository the git CLI can clone: a path, file://, https:// or ssh URL."""
+
+    repository: str
+    branch: str = "main"
+
+    def is_repository(self, name: str) -> bool:
+        return same_repository(name, self.repository)
+
+    def head_revision(self) -> str:
+        ref = f"refs/heads/{self.branch}"
+        listed = _git("ls-remote", "--", self.repository, ref)
+        for line in listed.splitlines():
+            sha, _, name = line.partition("\t")
+            if name == ref:
+                return sha
+        raise SourceError(f"branch {self.branch!r} not found in {self.repository}")
+
+    def checkout(self, dest: Path) -> Checkout:
+        """A shallow clone of the branch at its head."""
+        _git(
+            "clone",
+            "--quiet",
+            "--depth",
+            "1",
+            "--single-branch",
+            "--branch",
+            self.branch,
+            "--",
+            self.repository,
+            str(dest),
+        )
+        return Checkout(dest, _git("rev-parse", "HEAD", cwd=dest))
 
 
 def local_revision(path: Path) -> str:

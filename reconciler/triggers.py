@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,27 +14,10 @@ from reconciler.drift_actions import on_detection, start_detections
 from reconciler.errors import InvalidDesiredStateError
 from reconciler.fingerprint import desired_hash
 from reconciler.reconcile import PassResult, Services, apply, finish, record_invalid
-from reconciler.source import checkout_head, same_repository
+from reconciler.source import Source, ref_of
 from reconciler.status import Phase
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class SourceConfig:
-    repository: str
-    branch: str = "main"
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> SourceConfig:
-        repository = env.get("DESIRED_STATE_REPOSITORY", "")
-        if not repository:
-            raise ValueError("DESIRED_STATE_REPOSITORY is not set")
-        return cls(repository, env.get("DESIRED_STATE_BRANCH") or "main")
-
-    @property
-    def ref(self) -> str:
-        return f"refs/heads/{self.branch}"
 
 
 @dataclass(frozen=True)
@@ -50,10 +32,10 @@ class Outcome:
         return {k: v for k, v in self.__dict__.items() if v not in ("", [])}
 
 
-def reconcile_head(source: SourceConfig, services: Services, owner: str) -> Outcome:
+def reconcile_head(source: Source, services: Services, owner: str) -> Outcome:
     """Read the branch head now (not the commit an event named) and reconcile."""
     with tempfile.TemporaryDirectory(prefix="desired-") as tmp:
-        checkout = checkout_head(source.repository, source.branch, Path(tmp) / "repo")
+        checkout = source.checkout(Path(tmp) / "repo")
         state = load_desired_state(checkout.root)
         try:
             result: PassResult = apply(state, checkout.revision, services, owner)
@@ -71,13 +53,13 @@ def reconcile_head(source: SourceConfig, services: Services, owner: str) -> Outc
 
 
 def on_push(
-    repository: str | None, ref: str, source: SourceConfig, services: Services, owner: str
+    repository: str | None, ref: str, source: Source, services: Services, owner: str
 ) -> Outcome:
-    if repository and not same_repository(repository, source.repository):
+    if repository and not source.is_repository(repository):
         reason = f"push is for {repository}, but this reconciler follows {source.repository}"
         return Outcome("rejected", reason)
-    if ref != source.ref:
-        return Outcome("skipped", f"push to {ref}; this reconciler follows {source.ref}")
+    if ref != ref_of(source):
+        return Outcome("skipped", f"push to {ref}; this reconciler follows {ref_of(source)}")
     return reconcile_head(source, services, owner)
 
 
@@ -85,7 +67,7 @@ def on_stack_status(
     stack_name: str,
     region: str,
     stack_status: str,
-    source: SourceConfig,
+    source: Source,
     services: Services,
     owner: str,
 ) -> Outcome:
@@ -115,12 +97,12 @@ def on_schedule(services: Services, limit: int) -> Outcome:
 
 
 def on_drift_detected(
-    stack_name: str, region: str, source: SourceConfig, services: Services, owner: str
+    stack_name: str, region: str, source: Source, services: Services, owner: str
 ) -> Outcome:
     """A drift detection completed. The stack file at the branch head decides what to do;
     if the desired state moved on, the normal update runs instead (it reverts drift too)."""
     with tempfile.TemporaryDirectory(prefix="desired-") as tmp:
-        checkout = checkout_head(source.repository, source.branch, Path(tmp) / "repo")
+        checkout = source.checkout(Path(tmp) / "repo")
         state = load_desired_state(checkout.root)
         spec = state.stack(stack_name)
         if spec is None or spec.region != region:

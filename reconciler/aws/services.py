@@ -1,4 +1,5 @@
-"""Builds the AWS edges of a reconcile pass from the environment."""
+"""Builds the edges of a reconcile pass from the environment: the AWS services and the
+desired-state source."""
 
 from __future__ import annotations
 
@@ -9,8 +10,13 @@ from reconciler.aws.catalog import AwsCatalog
 from reconciler.aws.cloudformation import CloudFormation
 from reconciler.aws.dynamodb import store_from_env
 from reconciler.aws.live_settings import LiveSettings
+from reconciler.aws.notifications import notifier_from_env
 from reconciler.aws.ssm import SsmOutputs
+from reconciler.errors import SourceError
 from reconciler.reconcile import Services
+from reconciler.source import GitSource, Source
+
+GITHUB_API = "https://api.github.com"
 
 
 def services_from_env(
@@ -24,4 +30,33 @@ def services_from_env(
         change_set_wait_seconds=change_set_wait_seconds,
         catalog=AwsCatalog(),
         settings=LiveSettings(),
+        notifier=notifier_from_env(env),
     )
+
+
+def source_from_env(env: Mapping[str, str] = os.environ) -> Source:
+    """DESIRED_STATE_REPOSITORY names the source:
+    `github:OWNER/NAME` (REST API; token in the secret GITHUB_TOKEN_SECRET, optional),
+    `codecommit:NAME` (CodeCommit API in the Lambda's region), or anything git can clone.
+    DESIRED_STATE_BRANCH (default main) is the branch followed."""
+    repository = env.get("DESIRED_STATE_REPOSITORY", "")
+    if not repository:
+        raise SourceError("DESIRED_STATE_REPOSITORY is not set")
+    branch = env.get("DESIRED_STATE_BRANCH") or "main"
+    kind, _, name = repository.partition(":")
+    if kind == "github":
+        from reconciler.aws.secrets import secret_string
+        from reconciler.github import GitHubSource
+
+        token_secret = env.get("GITHUB_TOKEN_SECRET", "")
+        return GitHubSource(
+            name,
+            branch,
+            token=(lambda: secret_string(token_secret)) if token_secret else None,
+            api_url=env.get("GITHUB_API_URL") or GITHUB_API,
+        )
+    if kind == "codecommit":
+        from reconciler.aws.codecommit import CodeCommitSource
+
+        return CodeCommitSource(name, branch)
+    return GitSource(repository, branch)

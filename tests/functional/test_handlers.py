@@ -19,8 +19,9 @@ from reconciler import HASH_TAG, MANAGED_TAG
 from reconciler.aws import session
 from reconciler.aws.cloudformation import CloudFormation
 from reconciler.aws.services import services_from_env
+from reconciler.source import GitSource
 from reconciler.status import Health, StackStatus, Sync
-from reconciler.triggers import SourceConfig, on_stack_status
+from reconciler.triggers import on_stack_status
 from tests.repo import STACK, make_repo
 
 extensions.install_all()
@@ -62,6 +63,7 @@ def repo(tmp_path, monkeypatch, aws, calls):
     monkeypatch.setenv("DESIRED_STATE_REPOSITORY", str(root))
     monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "WARNING")
     runtime.services.cache_clear()
+    runtime.source.cache_clear()
     return root
 
 
@@ -214,7 +216,7 @@ def test_rolled_back_update_is_recorded_as_failed_with_the_reason(repo):
             "app-dev",
             "us-east-1",
             "UPDATE_ROLLBACK_COMPLETE",
-            SourceConfig(str(repo)),
+            GitSource(str(repo)),
             services,
             "t",
         )
