@@ -11,6 +11,7 @@ from reconciler import guard, guardrails
 from reconciler.desired import StackSpec
 from reconciler.diff import merge_change_set
 from reconciler.drift import DriftAction, DriftReport, decide, report, summary
+from reconciler.notify import Kind, Notification
 from reconciler.reconcile import LEASE_SECONDS, REVERT_PREFIX, Services
 from reconciler.status import Phase, StackStatus, Sync, now
 
@@ -84,6 +85,10 @@ def on_detection(
         sync=current.sync if found.in_sync else Sync.OUT_OF_SYNC,
     )
     services.status.put(recorded)
+    if not found.in_sync and recorded.message != current.message:  # the same drift: once
+        services.notifier.send(
+            [Notification(Kind.DRIFT_DETECTED, spec.stack_name, spec.region, recorded.message)]
+        )
     if action is DriftAction.REPAIR:
         return repair(spec, found, services, owner)
     return DriftOutcome(spec.stack_name, action, recorded.message)

@@ -24,6 +24,7 @@ class Action(StrEnum):
     BLOCKED = "blocked"
     WAIT = "wait"  # busy stack: try again when it settles
     ORPHANED = "orphaned"  # managed stack no stack file declares: left in place
+    RECREATE = "recreate"  # failed create (ROLLBACK_COMPLETE), inputs changed: delete, create
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ class StackPlan:
 
     @property
     def changes_stack(self) -> bool:
-        return self.action in (Action.CREATE, Action.UPDATE)
+        return self.action in (Action.CREATE, Action.UPDATE, Action.RECREATE)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -81,18 +82,9 @@ def plan_stack(
             action=Action.WAIT, reason=f"stack is {live.status}; retried when it settles", **base
         )
     if live.status == "ROLLBACK_COMPLETE":
-        reason = (
-            "stack is ROLLBACK_COMPLETE after a failed create and cannot be updated: "
-            "read its events, fix the cause, then delete it "
-            f"({live.status_reason or 'no reason given'})"
-        )
-        return StackPlan(action=Action.BLOCKED, reason=reason, **base)
+        return _after_failed_create(live, digest, base)
     if live.status not in UPDATABLE:
-        return StackPlan(
-            action=Action.BLOCKED,
-            reason=f"stack is {live.status} and cannot take an update",
-            **base,
-        )
+        return StackPlan(action=Action.BLOCKED, reason=way_out(live), **base)
     if live.desired_hash == digest:
         return StackPlan(action=Action.NONE, reason="up to date", **base)
 
@@ -107,6 +99,32 @@ def plan_stack(
         ),
         spec,
     )
+
+
+def _after_failed_create(live: LiveStack, digest: str, base: dict[str, Any]) -> StackPlan:
+    """A failed create leaves an empty stack that cannot be updated. It is deleted and
+    created again only for new inputs: the same inputs would fail the same way."""
+    why = live.status_reason or "no reason given"
+    if live.desired_hash == digest:
+        reason = (
+            f"stack is ROLLBACK_COMPLETE after a failed create at these inputs ({why}); "
+            "push a fix and it is re-created, or delete the stack to retry as it is"
+        )
+        return StackPlan(action=Action.BLOCKED, reason=reason, **base)
+    reason = f"stack is ROLLBACK_COMPLETE after a failed create ({why}); re-created at new inputs"
+    return StackPlan(action=Action.RECREATE, reason=reason, **base)
+
+
+def way_out(live: LiveStack) -> str:
+    """Why a stack cannot take a change set, and what a human does about it."""
+    if live.status == "UPDATE_ROLLBACK_FAILED":
+        return (
+            f"stack is UPDATE_ROLLBACK_FAILED ({live.status_reason or 'no reason given'}): "
+            "fix what stopped the rollback, then `aws cloudformation continue-update-rollback "
+            f"--stack-name {live.name} --region {live.region}` (add --resources-to-skip for "
+            "resources that cannot roll back); the reconciler never skips resources itself"
+        )
+    return f"stack is {live.status} and cannot take an update"
 
 
 def guarded(plan: StackPlan, spec: StackSpec) -> StackPlan:

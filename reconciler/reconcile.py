@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from reconciler.desired import DesiredState, StackSpec, managed_tags
@@ -17,8 +18,9 @@ from reconciler.errors import InvalidDesiredStateError
 from reconciler.findings import Finding
 from reconciler.fingerprint import desired_hash
 from reconciler.live import LiveStack
-from reconciler.notify import Collected, Notifier
-from reconciler.plan import Action, StackPlan, guarded, plan_all
+from reconciler.notify import Collected, Kind, Notification, Notifier
+from reconciler.plan import Action, StackPlan, guarded, plan_all, way_out
+from reconciler.schemas import is_stateful
 from reconciler.status import Health, Phase, StackStatus, StatusStore, Sync
 from reconciler.validation import Report, validate
 from reconciler.validation.context import VersionCatalog
@@ -49,12 +51,15 @@ class StackResult:
     stack_name: str
     region: str
     action: Action
-    outcome: str  # executed, unchanged, blocked, waiting, failed, orphaned, tags-updated
+    # executed, unchanged, blocked, waiting, deferred, superseded, deleting, failed,
+    # orphaned, tags-updated
+    outcome: str
     message: str
     change_set: str = ""
+    rerun: bool = False  # an event deferred work on this stack while this pass held it
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: str(v) for k, v in self.__dict__.items()}
+        return {k: str(v) for k, v in self.__dict__.items() if k != "rerun"}
 
 
 @dataclass(frozen=True)
@@ -98,7 +103,14 @@ def apply(
     services: Services,
     owner: str,
     only: set[str] | None = None,
+    *,
+    head: Callable[[], str] | None = None,
+    retry_failed: bool = True,
 ) -> PassResult:
+    """One pass at `revision`. With `head` (the source's current branch head), a stack
+    is changed only if the branch still points at `revision` once its lease is held, so
+    an older commit never overwrites a newer one. Without `retry_failed` (events), a
+    stack whose last attempt at the same inputs failed is left for a human."""
     report = checked(state, services.catalog)
     live = observe(state, services.cfn)
     plans = plan_all(state, live, services.cfn.get_template)
@@ -108,13 +120,39 @@ def apply(
         if only is not None and plan.stack_name not in only:
             continue
         spec = state.stack(plan.stack_name)
-        if plan.action is Action.NONE and _settled(recorded.get(plan.stack_name), plan):
+        status = recorded.get(plan.stack_name)
+        if plan.action is Action.NONE and _settled(status, plan):
+            if status.deferred_revision:
+                _consume_deferral(plan.stack_name, services, owner)
             results.append(
                 StackResult(plan.stack_name, plan.region, plan.action, "unchanged", plan.reason)
             )
             continue
-        results.append(_apply_one(plan, spec, state, live, revision, services, owner))
+        if not retry_failed and plan.changes_stack and _failed_at(status, plan):
+            message = (
+                f"not retried: the last attempt at these inputs failed ({status.message}); "
+                "push a fix, or run `reconciler apply` to try again"
+            )
+            results.append(
+                StackResult(plan.stack_name, plan.region, plan.action, "failed", message)
+            )
+            continue
+        results.append(_apply_one(plan, spec, state, live, revision, services, owner, head))
     return PassResult(revision, report, tuple(results))
+
+
+def _failed_at(status: StackStatus | None, plan: StackPlan) -> bool:
+    return (
+        status is not None
+        and status.phase is Phase.FAILED
+        and status.desired_hash == plan.desired_hash
+    )
+
+
+def _consume_deferral(stack_name: str, services: Services, owner: str) -> None:
+    """A deferred event whose work is already done: taking the lease clears it."""
+    if services.status.acquire(stack_name, owner, LEASE_SECONDS):
+        services.status.release(stack_name, owner)
 
 
 def _settled(status: StackStatus | None, plan: StackPlan) -> bool:
@@ -144,21 +182,34 @@ class _Attempt:
     ) -> StackResult:
         if attempted:
             status |= {"attempted_revision": self.revision, "desired_hash": self.plan.desired_hash}
-        self._record(message=message, change_set=change_set, **status)
+        if self._record(message=message, change_set=change_set, **status):
+            self._notify(outcome, message, change_set)
         return self.result(outcome, message, change_set)
 
     def result(self, outcome: str, message: str, change_set: str = "") -> StackResult:
         plan = self.plan
         return StackResult(plan.stack_name, plan.region, plan.action, outcome, message, change_set)
 
-    def _record(self, **changes: Any) -> None:
-        """Write the stack's status, unless nothing but the timestamp would change."""
+    def _record(self, **changes: Any) -> bool:
+        """Write the stack's status, unless nothing but the timestamp would change;
+        whether it was written (a repeated event records, and notifies, nothing)."""
         store, name = self.services.status, self.plan.stack_name
         current = store.get(name) or StackStatus(name)
         outputs_path = self.spec.outputs_path if self.spec else current.outputs_path
         status = current.but(region=self.plan.region, outputs_path=outputs_path, **changes)
-        if replace(status, updated_at=current.updated_at) != current:
-            store.put(status)
+        if replace(status, updated_at=current.updated_at) == current:
+            return False
+        store.put(status)
+        return True
+
+    def _notify(self, outcome: str, message: str, change_set: str) -> None:
+        kind = {"blocked": Kind.BLOCKED, "failed": Kind.FAILED}.get(outcome)
+        if kind is not None:
+            plan = self.plan
+            note = Notification(
+                kind, plan.stack_name, plan.region, message, self.revision, change_set
+            )
+            self.services.notifier.send([note])
 
 
 def _apply_one(
@@ -169,6 +220,7 @@ def _apply_one(
     revision: str,
     services: Services,
     owner: str,
+    head: Callable[[], str] | None = None,
 ) -> StackResult:
     step = _Attempt(plan, spec, services, revision)
     if plan.action is Action.NONE:
@@ -187,12 +239,44 @@ def _apply_one(
         message = f"waits for {', '.join(waiting_on)} to complete"
         return step.done("waiting", message, phase=Phase.WAITING)
     if not services.status.acquire(plan.stack_name, owner, LEASE_SECONDS):
-        message = "another operation holds this stack's lease; retried on its completion"
-        return step.result("waiting", message)
+        services.status.defer(plan.stack_name, revision)
+        message = "another operation holds this stack's lease; deferred until it ends"
+        return step.result("deferred", message)
     try:
-        return _run_change_set(step, state.templates[spec.template_file_path].body, live)
+        result = _change(step, state, live.get((plan.region, plan.stack_name)), head)
     finally:
-        services.status.release(plan.stack_name, owner)
+        deferred = services.status.release(plan.stack_name, owner)
+    return replace(result, rerun=True) if deferred else result
+
+
+def _change(
+    step: _Attempt, state: DesiredState, stack: LiveStack | None, head: Callable[[], str] | None
+) -> StackResult:
+    """The stack's change, under its lease."""
+    if head is not None and (latest := head()) != step.revision:
+        message = f"the branch moved on to {latest[:12]} during this pass; not applied"
+        return step.result("superseded", message)
+    if step.plan.action is Action.RECREATE:
+        return _recreate(step, stack)
+    return _run_change_set(step, state.templates[step.spec.template_file_path].body, stack)
+
+
+def _recreate(step: _Attempt, stack: LiveStack) -> StackResult:
+    """Delete the empty stack a failed create left, unless the rollback kept a stateful
+    resource: a new stack would then create a second one beside it (or fail on its
+    name), and the kept one holds data only a human can decide about."""
+    retained = step.services.cfn.retained_resources(stack)
+    stateful = [f"{lid} ({kind})" for lid, kind in retained if is_stateful(kind)]
+    if stateful:
+        message = (
+            f"not re-created: the failed create kept {', '.join(stateful)}; import it into "
+            "a stack or delete it, then delete the stack"
+        )
+        return step.done("blocked", message, sync=Sync.BLOCKED, phase=Phase.BLOCKED)
+    step.services.cfn.delete_stack(stack, token=f"gitops-recreate-{step.plan.desired_hash[:16]}")
+    kept = f" (kept by the rollback: {', '.join(lid for lid, _ in retained)})" if retained else ""
+    message = f"deleting the empty stack a failed create left; created again once gone{kept}"
+    return step.done("deleting", message, health=Health.MISSING, phase=Phase.APPLYING)
 
 
 def _unready_dependencies(spec: StackSpec, state: DesiredState, services: Services) -> list[str]:
@@ -207,9 +291,7 @@ def _unready_dependencies(spec: StackSpec, state: DesiredState, services: Servic
     return waiting
 
 
-def _run_change_set(
-    step: _Attempt, template_body: str, live: dict[tuple[str, str], LiveStack]
-) -> StackResult:
+def _run_change_set(step: _Attempt, template_body: str, stack: LiveStack | None) -> StackResult:
     plan, spec, cfn = step.plan, step.spec, step.services.cfn
     tags = managed_tags(spec, plan.desired_hash)
     change_set = cfn.create_change_set(
@@ -227,7 +309,7 @@ def _run_change_set(
         message = f"change set {name} is still being computed; resumed by the next event"
         return step.done("waiting", message, change_set=name, phase=Phase.WAITING)
     if change_set.empty:
-        cfn.update_tags(live[(spec.region, spec.stack_name)], tags, token=name)
+        cfn.update_tags(stack, tags, token=name)
         message = "no resource changes; stack tags updated"
         return step.done("tags-updated", message, phase=Phase.APPLYING)
     if not change_set.ready:
@@ -280,15 +362,22 @@ def record_invalid(
 
 
 def finish(stack_name: str, region: str, services: Services) -> StackStatus | None:
-    """After a stack operation ended: publish outputs on success, record the result.
+    """After a stack operation ended: publish outputs on success, record the result and
+    notify it (once: a repeated event finds the record already saying so).
     Returns None for a stack the reconciler does not manage."""
     current = services.status.get(stack_name)
     stack = services.cfn.describe_stack(stack_name, region)
-    if stack is None or not (stack.managed or current):
+    if stack is None:
+        return _gone(current, services)
+    if not (stack.managed or current):
         return None
     current = current or StackStatus(stack_name, region=region, outputs_path=f"/{stack_name}")
     if stack.in_progress:
         return current
+    # Work deferred meanwhile (a push during this operation) keeps the stack WAITING,
+    # so that the caller reconciles again.
+    pending = current.phase is Phase.WAITING
+    ours = current.phase is Phase.APPLYING
     if stack.succeeded:
         change = services.outputs_for(region).publish(
             current.outputs_path or f"/{stack_name}", stack_name, stack.outputs
@@ -302,21 +391,58 @@ def finish(stack_name: str, region: str, services: Services) -> StackStatus | No
             f"{stack.status}; outputs: {len(change.put)} written, {change.unchanged} unchanged, "
             f"{len(change.delete)} deleted"
         )
-        reverted = current.phase is Phase.APPLYING and current.change_set.startswith(REVERT_PREFIX)
+        reverted = ours and current.change_set.startswith(REVERT_PREFIX)
         status = current.but(
             sync=Sync.SYNCED,
             health=Health.HEALTHY,
-            phase=Phase.IDLE,
+            phase=Phase.WAITING if pending else Phase.IDLE,
             applied_revision=applied,
             message=f"drift reverted; {message}" if reverted else message,
             drift_status="REVERTED" if reverted else current.drift_status,
         )
+        kind = (Kind.DRIFT_REPAIRED if reverted else Kind.SUCCEEDED) if ours else None
     else:
         # After UPDATE_ROLLBACK_COMPLETE the stack works at its previous inputs.
         health = Health.HEALTHY if stack.status == "UPDATE_ROLLBACK_COMPLETE" else Health.DEGRADED
         reason = stack.status_reason or "no reason given"
+        message = way_out(stack) if stack.status == "UPDATE_ROLLBACK_FAILED" else reason
         status = current.but(
-            sync=Sync.FAILED, health=health, phase=Phase.FAILED, message=f"{stack.status}: {reason}"
+            sync=Sync.FAILED,
+            health=health,
+            phase=Phase.WAITING if pending else Phase.FAILED,
+            message=message if message.startswith(stack.status) else f"{stack.status}: {message}",
         )
+        kind = Kind.FAILED
+    if replace(status, updated_at=current.updated_at) == current:
+        return current  # a repeated event: recorded and notified already
+    services.status.put(status)
+    if kind is not None:
+        duration = _seconds_since(current.updated_at) if ours else None
+        services.notifier.send(
+            [
+                Notification(
+                    kind, stack_name, region, status.message,
+                    current.attempted_revision, current.change_set, duration,
+                )
+            ]
+        )  # fmt: skip
+    return status
+
+
+def _gone(current: StackStatus | None, services: Services) -> StackStatus | None:
+    """The stack no longer exists: after the reconciler deleted what a failed create
+    left, it is created again by the next pass (the stack is WAITING for it)."""
+    if current is None or current.phase is not Phase.APPLYING:
+        return None
+    message = "the stack a failed create left is deleted; created again by the next pass"
+    status = current.but(phase=Phase.WAITING, health=Health.MISSING, message=message)
     services.status.put(status)
     return status
+
+
+def _seconds_since(timestamp: str) -> float | None:
+    try:
+        started = datetime.strptime(timestamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+    return max(0.0, (datetime.now(UTC) - started).total_seconds())

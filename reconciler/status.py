@@ -52,6 +52,9 @@ class StackStatus:
     drift_checked_at: str = ""
     drift_not_checked: str = ""  # logical ids drift detection could not check, comma-joined
     updated_at: str = ""
+    # Set by `StatusStore.defer` (an event found the stack's lease taken), cleared by
+    # `acquire`; never written by `put`, so a status write cannot lose a deferral.
+    deferred_revision: str = ""
 
     def but(self, **changes) -> StackStatus:
         return replace(self, **changes, updated_at=now())
@@ -73,7 +76,15 @@ class StatusStore(Protocol):
     def put(self, status: StackStatus) -> None: ...
 
     def acquire(self, stack_name: str, owner: str, seconds: int) -> bool:
-        """Take the stack's lease unless another owner holds an unexpired one."""
+        """Take the stack's lease unless another owner holds an unexpired one; taking it
+        clears a deferral (the taker reconciles the head, which is at least as new)."""
         ...
 
-    def release(self, stack_name: str, owner: str) -> None: ...
+    def release(self, stack_name: str, owner: str) -> bool:
+        """Give the lease back; True when an event deferred work on the stack meanwhile."""
+        ...
+
+    def defer(self, stack_name: str, revision: str) -> None:
+        """Say that an event at `revision` found the stack's lease taken, so that whoever
+        holds it runs again when done."""
+        ...

@@ -32,24 +32,46 @@ class Outcome:
         return {k: v for k, v in self.__dict__.items() if v not in ("", [])}
 
 
+MAX_PASSES = 3  # one event reconciles again at most this often (the branch moved on)
+
+
 def reconcile_head(source: Source, services: Services, owner: str) -> Outcome:
-    """Read the branch head now (not the commit an event named) and reconcile."""
+    """Read the branch head now (not the commit an event named) and reconcile. When the
+    branch moves on during the pass, or an event deferred work on a stack this pass
+    held, the pass runs again at the new head."""
+    for _ in range(MAX_PASSES):
+        outcome, again = _pass(source, services, owner)
+        if not again:
+            break
+    return outcome
+
+
+def _pass(source: Source, services: Services, owner: str) -> tuple[Outcome, bool]:
     with tempfile.TemporaryDirectory(prefix="desired-") as tmp:
         checkout = source.checkout(Path(tmp) / "repo")
         state = load_desired_state(checkout.root)
         try:
-            result: PassResult = apply(state, checkout.revision, services, owner)
+            result: PassResult = apply(
+                state,
+                checkout.revision,
+                services,
+                owner,
+                head=source.head_revision,
+                retry_failed=False,
+            )
         except InvalidDesiredStateError as e:
             findings = [str(f) for f in e.findings]
             log.error("desired state at %s is invalid: %s", checkout.revision, "; ".join(findings))
             record_invalid(state, checkout.revision, e.findings, services)
-            return Outcome("invalid", str(e), checkout.revision, findings=findings)
-    return Outcome(
+            return Outcome("invalid", str(e), checkout.revision, findings=findings), False
+    outcome = Outcome(
         "reconciled",
         revision=result.revision,
         stacks=[s.to_dict() for s in result.stacks],
         findings=[str(f) for f in result.findings],
     )
+    again = any(s.rerun or s.outcome == "superseded" for s in result.stacks)
+    return outcome, again
 
 
 def on_push(
@@ -71,8 +93,9 @@ def on_stack_status(
     services: Services,
     owner: str,
 ) -> Outcome:
-    """A stack operation ended: publish outputs and record; then, if other stacks were
-    waiting (a dependency, a busy lease), reconcile again so they go on."""
+    """A stack operation ended: publish outputs and record; then, if stacks were waiting
+    (a dependency, a push during the operation, a busy lease), reconcile again so they
+    go on."""
     if stack_status.endswith("_IN_PROGRESS"):
         return Outcome("ignored", f"{stack_name} is {stack_status}; waiting for the end")
     status = finish(stack_name, region, services)
@@ -81,19 +104,25 @@ def on_stack_status(
     if status.phase is Phase.APPLYING:
         return Outcome("recorded", f"{stack_name} is still in progress")
     recorded = Outcome("recorded", f"{stack_name}: {status.sync.value}: {status.message}")
-    if any(s.phase is Phase.WAITING for s in services.status.all()):
+    if any(s.phase is Phase.WAITING or s.deferred_revision for s in services.status.all()):
         again = reconcile_head(source, services, owner)
         return Outcome(again.status, recorded.reason, again.revision, again.stacks, again.findings)
     return recorded
 
 
-def on_schedule(services: Services, limit: int) -> Outcome:
-    """The schedule starts drift detection on a few managed stacks at a time."""
+def on_schedule(
+    services: Services, limit: int, source: Source | None = None, owner: str = "schedule"
+) -> Outcome:
+    """The schedule starts drift detection on a few managed stacks at a time. With a
+    source it first reconciles the head: the safety net for an event that was lost."""
+    resync = reconcile_head(source, services, owner) if source is not None else None
     started = start_detections(services, limit)
     stacks = [{"stack_name": name, "detection_id": detection} for name, detection in started]
-    return Outcome(
-        "detecting" if started else "idle", f"{len(started)} detection(s) started", stacks=stacks
-    )
+    reason = f"{len(started)} detection(s) started"
+    if resync is not None:
+        changed = [s for s in resync.stacks if s.get("outcome") != "unchanged"]
+        reason = f"resync at {resync.revision[:12]}: {len(changed)} stack(s) acted on; {reason}"
+    return Outcome("detecting" if started else "idle", reason, stacks=stacks)
 
 
 def on_drift_detected(

@@ -213,6 +213,25 @@ class CloudFormation:
             ChangeSetName=change_set.name, StackName=change_set.stack_name
         )
 
+    def retained_resources(self, stack: LiveStack) -> list[tuple[str, str]]:
+        """(logical id, type) of the resources a rollback kept (DeletionPolicy Retain or
+        Snapshot leave them behind as DELETE_SKIPPED)."""
+        pages = (
+            self._cfn(stack.region)
+            .get_paginator("list_stack_resources")
+            .paginate(StackName=stack.stack_id)
+        )
+        return [
+            (r["LogicalResourceId"], r["ResourceType"])
+            for page in pages
+            for r in page["StackResourceSummaries"]
+            if r["ResourceStatus"] == "DELETE_SKIPPED"
+        ]
+
+    def delete_stack(self, stack: LiveStack, token: str) -> None:
+        """Only for a stack that failed to create and holds nothing (ROLLBACK_COMPLETE)."""
+        self._cfn(stack.region).delete_stack(StackName=stack.stack_id, ClientRequestToken=token)
+
     # --- drift ---------------------------------------------------------------------
 
     def detect_drift(self, name: str, region: str) -> str:

@@ -1,8 +1,8 @@
 """The status store on DynamoDB: one item per stack, keyed by `stack_name`, holding the
 StackStatus fields and the stack's lease (`lease_owner`, `lease_expires` in epoch
-seconds). Status writes and lease writes touch disjoint attributes, so neither can undo
-the other; the lease is taken with one conditional write, so two Lambdas racing for the
-same stack cannot both win."""
+seconds) with its deferral (`deferred_revision`). Status writes and lease writes touch
+disjoint attributes, so neither can undo the other; the lease is taken with one
+conditional write, so two Lambdas racing for the same stack cannot both win."""
 
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ from reconciler.status import StackStatus
 DEFAULT_TABLE = "gitops-reconciler"
 KEY = "stack_name"
 _TYPES = get_type_hints(StackStatus)
-STATUS_FIELDS = tuple(f.name for f in fields(StackStatus) if f.name != KEY)
+DEFERRED = "deferred_revision"  # lease-side attribute, read into StackStatus, never put
+STATUS_FIELDS = tuple(f.name for f in fields(StackStatus) if f.name not in (KEY, DEFERRED))
 T = TypeVar("T")
 
 
@@ -78,9 +79,11 @@ class DynamoStatusStore:
 
     def acquire(self, stack_name: str, owner: str, seconds: int) -> bool:
         now = int(self._clock())
-        return self._update(
+        taken = self._update(
             stack_name,
-            UpdateExpression="SET lease_owner = :owner, lease_expires = :expires",
+            UpdateExpression=(
+                f"SET lease_owner = :owner, lease_expires = :expires REMOVE {DEFERRED}"
+            ),
             ConditionExpression=(
                 "attribute_not_exists(lease_owner) OR lease_expires < :now OR lease_owner = :owner"
             ),
@@ -90,26 +93,39 @@ class DynamoStatusStore:
                 ":now": {"N": str(now)},
             },
         )
+        return taken is not None
 
-    def release(self, stack_name: str, owner: str) -> None:
+    def release(self, stack_name: str, owner: str) -> bool:
         """Releasing a lease this owner does not hold (expired and taken over) does nothing."""
-        self._update(
+        item = self._update(
             stack_name,
             UpdateExpression="REMOVE lease_owner, lease_expires",
             ConditionExpression="lease_owner = :owner",
             ExpressionAttributeValues={":owner": {"S": owner}},
+            ReturnValues="ALL_NEW",
+        )
+        return bool(item and DEFERRED in item)
+
+    def defer(self, stack_name: str, revision: str) -> None:
+        self._update(
+            stack_name,
+            UpdateExpression=f"SET {DEFERRED} = :revision",
+            ExpressionAttributeValues={":revision": {"S": revision or "unknown"}},
         )
 
-    def _update(self, stack_name: str, **kwargs: Any) -> bool:
-        """One UpdateItem; False when its condition did not hold."""
+    def _update(self, stack_name: str, **kwargs: Any) -> dict[str, Any] | None:
+        """One UpdateItem: the item's attributes (when asked with ReturnValues, else {}),
+        or None when its condition did not hold."""
         failed = self._client.exceptions.ConditionalCheckFailedException
 
-        def update() -> bool:
+        def update() -> dict[str, Any] | None:
             try:
-                self._client.update_item(TableName=self.table_name, Key=_key(stack_name), **kwargs)
+                response = self._client.update_item(
+                    TableName=self.table_name, Key=_key(stack_name), **kwargs
+                )
             except failed:
-                return False
-            return True
+                return None
+            return response.get("Attributes", {})
 
         return self._call(update)
 
@@ -172,7 +188,7 @@ def _status(item: Mapping[str, Any]) -> StackStatus:
     """Missing attributes take the dataclass defaults; unknown ones (the lease, or fields
     a newer version added) are ignored; an enum value this version does not know too."""
     values: dict[str, Any] = {}
-    for name in STATUS_FIELDS:
+    for name in (*STATUS_FIELDS, DEFERRED):
         raw = item.get(name, {}).get("S")
         if raw is not None:
             with suppress(ValueError):

@@ -1,11 +1,13 @@
-"""One connection point for every AWS call: cached clients with botocore's standard
-retry mode (throttling and transient errors are retried with backoff). The standard AWS
-environment is honoured: AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL (a local AWS)."""
+"""One connection point for every AWS call: cached clients with botocore's retry modes
+(throttling and transient errors are retried with backoff and jitter; `standard` by
+default, `adaptive` adds client-side rate limiting for a burst of throttling). The
+standard AWS environment is honoured: AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL (a local
+AWS), AWS_RETRY_MODE and AWS_MAX_ATTEMPTS."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from functools import cache
 from typing import Any
@@ -16,9 +18,24 @@ from botocore.config import Config
 
 from reconciler.errors import AwsError
 
-RETRIES = Config(
-    retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=30
-)
+RETRY_MODES = ("standard", "adaptive")
+DEFAULT_MAX_ATTEMPTS = 5
+
+
+def retry_config(env: Mapping[str, str] = os.environ) -> Config:
+    """Standard mode unless AWS_RETRY_MODE asks for adaptive; legacy mode (no backoff
+    for throttling) is refused, as is a number of attempts that is not a number >= 1."""
+    mode = env.get("AWS_RETRY_MODE") or "standard"
+    if mode not in RETRY_MODES:
+        raise AwsError(f"AWS_RETRY_MODE={mode!r}: use one of {', '.join(RETRY_MODES)}")
+    attempts = env.get("AWS_MAX_ATTEMPTS") or str(DEFAULT_MAX_ATTEMPTS)
+    if not attempts.isdigit() or int(attempts) < 1:
+        raise AwsError(f"AWS_MAX_ATTEMPTS={attempts!r}: a whole number of at least 1")
+    return Config(
+        retries={"mode": mode, "total_max_attempts": int(attempts)},
+        connect_timeout=5,
+        read_timeout=30,
+    )
 
 
 def default_region() -> str:
@@ -32,7 +49,7 @@ def _session() -> boto3.session.Session:
 
 @cache
 def client(service: str, region: str | None = None) -> Any:
-    return _session().client(service, region_name=region or default_region(), config=RETRIES)
+    return _session().client(service, region_name=region or default_region(), config=retry_config())
 
 
 def on_every_call(handler: Callable[..., None]) -> None:

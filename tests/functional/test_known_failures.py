@@ -125,7 +125,7 @@ def test_punctuated_auth_token_rolls_the_stack_back_with_redis_reason(tmp_path, 
     for token in secret_values():
         assert token not in status.message and all(token not in r for r in reasons)
     _, (plan,) = make_plan(load_desired_state(root), services.cfn)
-    assert plan.action is Action.BLOCKED and "delete it" in plan.reason
+    assert plan.action is Action.BLOCKED and "delete the stack" in plan.reason
 
 
 def test_token_from_letters_and_digits_deploys(tmp_path, services):

@@ -141,13 +141,26 @@ def test_dependent_waits_while_its_dependency_is_not_complete(tmp_path, services
     assert services.status.get("app-dev").phase is Phase.WAITING
 
 
-def test_held_lease_defers_the_stack(tmp_path, services):
+def test_held_lease_defers_the_stack_and_the_holder_learns_it(tmp_path, services):
+    """GIVEN another operation holds the stack's lease WHEN a pass reaches the stack
+    THEN nothing is written to CloudFormation, the deferral is recorded, and the holder
+    is told so when it releases the lease (so it runs again)."""
     root = make_repo(tmp_path)
     assert services.status.acquire("app-dev", "someone-else", 300)
-    (result,) = run(root, services).stacks
-    assert result.outcome == "waiting"
+    (result,) = run(root, services, revision="rev1").stacks
+    assert result.outcome == "deferred"
     assert "lease" in result.message
     assert cfn().describe_stacks()["Stacks"] == []
+    assert services.status.release("app-dev", "someone-else") is True
+
+
+def test_taking_the_lease_clears_a_deferral(tmp_path, services):
+    root = make_repo(tmp_path)
+    services.status.defer("app-dev", "rev0")
+    (result,) = run(root, services, revision="rev1").stacks
+    assert result.outcome == "executed"
+    assert result.rerun is False
+    assert services.status.get("app-dev").deferred_revision == ""
 
 
 def test_removed_stack_file_orphans_the_stack_and_never_deletes_it(tmp_path, services):

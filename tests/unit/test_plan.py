@@ -123,11 +123,30 @@ def test_busy_stack_waits(tmp_path):
     assert plan.action is Action.WAIT
 
 
-def test_failed_create_is_blocked_with_the_way_out(tmp_path):
-    live = {("us-east-1", "app-dev"): live_stack(status="ROLLBACK_COMPLETE")}
+def test_failed_create_at_the_same_inputs_is_blocked_with_the_way_out(tmp_path):
+    """The same inputs would fail the same way: a human pushes a fix or deletes."""
+    state = state_for(tmp_path)
+    live = {
+        ("us-east-1", "app-dev"): live_stack(status="ROLLBACK_COMPLETE", digest=current_hash(state))
+    }
+    (plan,) = plan_all(state, live, no_fetch)
+    assert plan.action is Action.BLOCKED
+    assert "push a fix" in plan.reason and "delete the stack" in plan.reason
+
+
+def test_failed_create_at_other_inputs_is_re_created(tmp_path):
+    live = {("us-east-1", "app-dev"): live_stack(status="ROLLBACK_COMPLETE", digest="old")}
+    (plan,) = plan_all(state_for(tmp_path), live, no_fetch)
+    assert plan.action is Action.RECREATE
+    assert plan.changes_stack
+
+
+def test_update_rollback_failed_names_the_way_out(tmp_path):
+    live = {("us-east-1", "app-dev"): live_stack(status="UPDATE_ROLLBACK_FAILED")}
     (plan,) = plan_all(state_for(tmp_path), live, no_fetch)
     assert plan.action is Action.BLOCKED
-    assert "delete it" in plan.reason
+    assert "continue-update-rollback --stack-name app-dev" in plan.reason
+    assert "--resources-to-skip" in plan.reason
 
 
 def test_removed_stack_file_leaves_the_stack_orphaned_not_deleted(tmp_path):
