@@ -6,27 +6,32 @@ from aws_lambda_powertools.utilities.parser import ValidationError, parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handlers.events import DriftDetectionEvent
-from handlers.runtime import logger, services, source
+from handlers.runtime import handle, logger, metrics, services, source, tracer
 from reconciler.triggers import Outcome, on_drift_detected
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)  # no keys left from the last event
+@tracer.capture_lambda_handler
+@metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict, context: LambdaContext) -> dict:
     try:
-        parsed = parse(event=event, model=DriftDetectionEvent)
+        detail = parse(event=event, model=DriftDetectionEvent).detail
     except ValidationError as err:
         logger.error("rejected drift event", extra={"errors": err.errors(include_input=False)})
         return {"status": "rejected", "reason": "not a drift detection event"}
-    detail = parsed.detail
     logger.append_keys(stack=detail.stack_name, detection=detail.stack_drift_detection_id)
-    if detail.status_details.detection_status != "DETECTION_COMPLETE":
-        outcome = Outcome("ignored", f"detection {detail.status_details.detection_status}")
-    else:
-        outcome = on_drift_detected(
+    detection = detail.status_details.detection_status
+
+    def work() -> Outcome:
+        if detection != "DETECTION_COMPLETE":
+            return Outcome("ignored", f"detection {detection}")
+        return on_drift_detected(
             detail.stack_name, detail.region, source(), services(), owner=context.aws_request_id
         )
-    if outcome.reason.startswith("drift: drifted"):  # detect or ignore mode: a human acts
-        logger.warning("drift left in place", extra=outcome.to_dict())
+
+    result = handle(__name__, event, context, work)
+    if result.get("reason", "").startswith("drift: drifted"):  # detect or ignore: a human acts
+        logger.warning("drift left in place", extra=result)
     else:
-        logger.info("drift event handled", extra=outcome.to_dict())
-    return outcome.to_dict()
+        logger.info("drift event handled", extra=result)
+    return result

@@ -8,27 +8,30 @@ from aws_lambda_powertools.utilities.parser import ValidationError, parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handlers.events import CodeCommitEvent, GitPushEvent, PushEvent
-from handlers.runtime import logger, services, source
+from handlers.runtime import handle, logger, metrics, services, source, tracer
 from reconciler.triggers import Outcome, on_push
 
 CODECOMMIT = ("aws.codecommit", "CodeCommit Repository State Change")
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)  # no keys left from the last event
+@tracer.capture_lambda_handler
+@metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict, context: LambdaContext) -> dict:
     try:
         repository, ref = _push_of(event)
     except ValidationError as err:
         logger.error("rejected push event", extra={"errors": err.errors(include_input=False)})
         return {"status": "rejected", "reason": "not a push event: " + str(err.errors()[0]["msg"])}
-    if ref is None:
-        outcome = Outcome("skipped", f"{event['detail'].get('event')} of a non-branch reference")
-    else:
-        outcome = on_push(repository, ref, source(), services(), owner=context.aws_request_id)
-    logger.info(
-        "push handled", extra={**outcome.to_dict(), "status_store": services().status.description}
-    )
-    return outcome.to_dict()
+
+    def work() -> Outcome:
+        if ref is None:
+            return Outcome("skipped", f"{event['detail'].get('event')} of a non-branch reference")
+        return on_push(repository, ref, source(), services(), owner=context.aws_request_id)
+
+    result = handle(__name__, event, context, work)
+    logger.info("push handled", extra={**result, "status_store": services().status.description})
+    return result
 
 
 def _push_of(event: dict) -> tuple[str | None, str | None]:

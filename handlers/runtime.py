@@ -1,25 +1,70 @@
-"""What every handler builds once per Lambda container: the logger and the edges
-(AWS services, the desired-state source)."""
+"""What every handler builds once per Lambda container: the logger, tracer and metrics,
+and the edges (AWS services, the desired-state source); and how a handler runs its work:
+once per event, with failures sorted into retried and reported."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
+from typing import Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from handlers.idempotency import once
+from handlers.metrics import MetricsNotifier, metrics
 from reconciler.aws.services import services_from_env, source_from_env
+from reconciler.errors import AwsError, ReconcilerError
+from reconciler.github import SourceUnavailableError
+from reconciler.notify import Fanout
 from reconciler.reconcile import Services
 from reconciler.source import Source
+from reconciler.triggers import Outcome
+
+# Failures a later attempt can get past: AWS after botocore's retries, GitHub down.
+TRANSIENT = (AwsError, SourceUnavailableError)
 
 logger = Logger(service="gitops-reconciler")
+tracer = Tracer(service="gitops-reconciler")
 
 
 @cache
 def services() -> Services:
-    """Built on the first event, not at import, so a cold start pays only for imports."""
-    return services_from_env()
+    """Built on the first event, not at import, so a cold start pays only for imports.
+    Every notification is also counted as a metric."""
+    built = services_from_env()
+    built.notifier = Fanout(built.notifier, MetricsNotifier(metrics))
+    return built
 
 
 @cache
 def source() -> Source:
     return source_from_env()
+
+
+def handle(
+    scope: str, event: dict, context: LambdaContext, work: Callable[[], Outcome]
+) -> dict[str, Any]:
+    """Run `work` for a parsed event and return its outcome as a dict.
+
+    A transient failure (TRANSIENT) is raised: Lambda retries the event, then puts it on
+    the dead-letter queue, and no idempotency record is kept, so the retry does the work.
+    Any other ReconcilerError is permanent (the same event would fail the same way): it
+    is logged and returned as status "failed". Anything else is a bug and is raised.
+    """
+
+    def settled() -> dict[str, Any]:
+        try:
+            return work().to_dict()
+        except TRANSIENT as err:
+            logger.error("transient failure, the event will be retried", extra={"error": str(err)})
+            raise
+        except ReconcilerError as err:
+            logger.error("permanent failure", extra={"error": str(err)})
+            return {"status": "failed", "reason": str(err)}
+
+    if "id" not in event:
+        # A direct invoke carries no event id: it is not deduplicated. Doing it twice is
+        # safe anyway, as a reconcile reads the branch head and changes only what differs.
+        return settled()
+    return once(scope, event["id"], context, settled)

@@ -12,7 +12,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from handlers import push, runtime, stack_status
+from handlers import idempotency, push, runtime, stack_status
 from localaws import extensions
 from localaws.lambda_context import LambdaContext
 from reconciler import HASH_TAG, MANAGED_TAG
@@ -64,6 +64,7 @@ def repo(tmp_path, monkeypatch, aws, calls):
     monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "WARNING")
     runtime.services.cache_clear()
     runtime.source.cache_clear()
+    idempotency.reset()
     return root
 
 

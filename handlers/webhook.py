@@ -1,0 +1,214 @@
+"""GitHub webhooks through a Lambda Function URL: a push reconciles the branch head.
+
+The URL is public, so nothing of a request is trusted before its signature is checked:
+first the body's size (413), then X-Hub-Signature-256, an HMAC-SHA256 of the raw body
+with the webhook secret (401). Only a signed body is parsed. A delivery is done once per
+X-GitHub-Delivery (GitHub keeps it on redelivery); a failure keeps no record, so a
+redelivery does the work. See docs/webhooks.md for what each response code means.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import re
+from http import HTTPStatus
+
+from aws_lambda_powertools.event_handler import (
+    LambdaFunctionUrlResolver,
+    Response,
+    content_types,
+)
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyPersistenceLayerError,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, ValidationError
+
+from handlers.idempotency import once
+from handlers.runtime import logger, metrics, services, source, tracer
+from reconciler.aws.secrets import secret_string
+from reconciler.errors import AwsError, ReconcilerError
+from reconciler.github import SourceUnavailableError
+from reconciler.triggers import Outcome, on_push
+
+MAX_BODY_BYTES = 1024 * 1024  # GitHub caps payloads at 25 MB; a push to this repo is far less
+SECRET_ENV = "GITHUB_WEBHOOK_SECRET"
+REFUSED_METRIC = "WebhookRefused"  # unsigned or oversized: an alarm on it shows probing
+_SIGNATURE = re.compile(r"sha256=([0-9a-fA-F]{64})")
+
+# debug=False: Powertools' debug mode prints the whole event, signature included.
+app = LambdaFunctionUrlResolver(debug=False)
+
+
+class _Repository(BaseModel):
+    full_name: str
+
+
+class GitHubPush(BaseModel):
+    """The fields of GitHub's push payload this handler uses; the rest is ignored."""
+
+    ref: str
+    repository: _Repository
+    deleted: bool = False
+
+
+class _Misconfigured(Exception):
+    """The webhook secret is not set up: no request can be verified."""
+
+
+def _answer(code: int, **body: object) -> Response:
+    return Response(status_code=int(code), content_type=content_types.APPLICATION_JSON, body=body)
+
+
+def _verified(app: LambdaFunctionUrlResolver, next_middleware: NextMiddleware) -> Response:
+    """Size, then signature, before any route reads the body."""
+    try:
+        body = _body_of(app.current_event.raw_event)
+    except OverflowError:
+        logger.warning("webhook refused: body larger than 1 MiB")
+        metrics.add_metric(name=REFUSED_METRIC, unit=MetricUnit.Count, value=1)
+        return _answer(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, message="payload larger than 1 MiB")
+    except ValueError:
+        logger.warning("webhook refused: body is not valid base64 or UTF-8")
+        return _answer(HTTPStatus.BAD_REQUEST, message="body is not valid base64 or UTF-8")
+    try:
+        secret = _webhook_secret()
+    except _Misconfigured as err:
+        logger.error(f"webhook secret not configured: {err}")
+        return _answer(HTTPStatus.INTERNAL_SERVER_ERROR, message=f"webhook not configured: {err}")
+    except AwsError as err:
+        logger.error(f"webhook secret cannot be read: {err}")
+        return _answer(
+            HTTPStatus.INTERNAL_SERVER_ERROR,
+            message="webhook secret cannot be read; see the function's log",
+        )
+    if not _signed(body, app.current_event.headers.get("x-hub-signature-256", ""), secret):
+        logger.warning("webhook refused: X-Hub-Signature-256 missing or wrong")
+        metrics.add_metric(name=REFUSED_METRIC, unit=MetricUnit.Count, value=1)
+        return _answer(HTTPStatus.UNAUTHORIZED, message="signature missing or wrong")
+    app.append_context(body=body)
+    return next_middleware(app)
+
+
+app.use(middlewares=[_verified])
+
+
+def _body_of(event: dict) -> bytes:
+    """The raw bytes GitHub signed. OverflowError when over MAX_BODY_BYTES (checked on
+    the encoded length first, so a huge body is never decoded); ValueError when it cannot
+    be decoded."""
+    body = event.get("body") or ""
+    if event.get("isBase64Encoded"):
+        if len(body) > (MAX_BODY_BYTES + 2) // 3 * 4:
+            raise OverflowError
+        raw = base64.b64decode(body, validate=True)
+    else:
+        if len(body) > MAX_BODY_BYTES:  # a character is at least one byte
+            raise OverflowError
+        raw = body.encode("utf-8")
+    if len(raw) > MAX_BODY_BYTES:
+        raise OverflowError
+    return raw
+
+
+def _webhook_secret() -> str:
+    """GITHUB_WEBHOOK_SECRET names a secret whose value is the webhook secret, or JSON
+    {"secret": ...}. An empty secret is refused: anyone could sign with it."""
+    secret_id = os.environ.get(SECRET_ENV, "")
+    if not secret_id:
+        raise _Misconfigured(f"{SECRET_ENV} is not set")
+    value = secret_string(secret_id)
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict) and isinstance(parsed.get("secret"), str):
+        value = parsed["secret"]
+    if not value:
+        raise _Misconfigured(f"the secret {SECRET_ENV} names is empty")
+    return value
+
+
+def _signed(body: bytes, header: str, secret: str) -> bool:
+    given = _SIGNATURE.fullmatch(header.strip())
+    if not given:
+        return False
+    expected = hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, given.group(1).lower())
+
+
+@app.post("/")
+def delivery() -> Response | dict:
+    headers = app.current_event.headers
+    event = headers.get("x-github-event", "")
+    if event == "ping":
+        return {"status": "pong"}
+    if event != "push":
+        reason = f"{event or 'unnamed'} event; only push is handled"
+        return _answer(HTTPStatus.ACCEPTED, status="ignored", reason=reason)
+    if "json" not in headers.get("content-type", "").lower():
+        return _answer(
+            HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+            message="set the webhook's content type to application/json",
+        )
+    try:
+        push = GitHubPush.model_validate_json(app.context["body"])
+    except ValidationError as err:
+        reason = "; ".join(e["msg"] for e in err.errors(include_input=False))
+        logger.warning("push refused: not a GitHub push payload", extra={"reason": reason})
+        return _answer(HTTPStatus.BAD_REQUEST, message=f"not a GitHub push payload: {reason}")
+    delivery_id = headers.get("x-github-delivery", "")
+    if not delivery_id:
+        return _answer(HTTPStatus.BAD_REQUEST, message="X-GitHub-Delivery header missing")
+    context = app.lambda_context
+    outcome = once("webhook", delivery_id, context, lambda: _on_push(push, context))
+    logger.info("push handled", extra=outcome)
+    return outcome
+
+
+def _on_push(push: GitHubPush, context: LambdaContext) -> dict:
+    if push.deleted:
+        return Outcome("skipped", f"{push.ref} was deleted; stacks are left as they are").to_dict()
+    repository = push.repository.full_name
+    return on_push(
+        repository, push.ref, source(), services(), owner=context.aws_request_id
+    ).to_dict()
+
+
+@app.exception_handler([SourceUnavailableError, AwsError, IdempotencyPersistenceLayerError])
+def _unavailable(err: Exception) -> Response:
+    """Transient: GitHub shows the delivery failed, and a redelivery does the work."""
+    logger.warning(f"push failed, redeliver later: {err}")
+    return _answer(HTTPStatus.SERVICE_UNAVAILABLE, message=str(err))
+
+
+@app.exception_handler(IdempotencyAlreadyInProgressError)
+def _in_progress(err: Exception) -> Response:
+    logger.info("delivery already in progress")
+    return _answer(HTTPStatus.CONFLICT, message="this delivery is being handled; redeliver later")
+
+
+@app.exception_handler(ReconcilerError)
+def _failed(err: Exception) -> Response:
+    """Permanent until someone acts (a token, the repository's name): redeliver after."""
+    logger.error(f"push failed: {err}")
+    return _answer(HTTPStatus.INTERNAL_SERVER_ERROR, message=str(err))
+
+
+@logger.inject_lambda_context(log_event=False, clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics(capture_cold_start_metric=True)
+def handler(event: dict, context: LambdaContext) -> dict:
+    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+    logger.append_keys(
+        delivery_id=str(headers.get("x-github-delivery", ""))[:64],
+        github_event=str(headers.get("x-github-event", ""))[:64],
+    )
+    return app.resolve(event, context)
