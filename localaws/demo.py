@@ -1,9 +1,13 @@
 """`make demo`: the whole GitOps loop on a local AWS, with no AWS account.
 
 It starts the local AWS, copies desired-state/ and templates/ into a temporary git
-repository, and drives the real Lambda handlers: a push deploys the dev stack, stack
-status events publish its outputs to SSM, a committed parameter change is pushed and
-applied, and the status table ends the run.
+repository, and drives the real Lambda handlers through events, as in an account: each push
+is a "Git Push" event put on the default bus, the local AWS puts its stack status and drift
+events on its buses, and the rules of `handlers/routes.py` route them to the handlers
+(`localaws/router.py`). A push deploys the stacks, stack status events publish their
+outputs to SSM, a committed parameter change is pushed and applied, the schedule finds
+drift and the drift events repair it, and the status table ends the run. Every delivery is
+printed as `rule => handler: event -> outcome`.
 """
 
 from __future__ import annotations
@@ -19,12 +23,14 @@ import time
 import zipfile
 from pathlib import Path
 
-from localaws.lambda_context import LambdaContext
+from localaws.router import Delivery, EventRouter
 from localaws.server import LocalAws
 
 PROJECT = Path(__file__).resolve().parent.parent
 STACK = "pci-db-dev"
 STACK_FILE = "desired-state/pci-db-dev.yml"
+STACK_PREFIX = "pci-db-"  # the managed stacks: the rules route only their events
+REGIONS = ("us-east-1", "eu-central-1")  # home region first
 
 
 def say(text: str = "") -> None:
@@ -57,36 +63,37 @@ def make_repository(root: Path) -> Path:
     return repo
 
 
-def push(repo: Path) -> dict:
-    from handlers import push as push_handler
-
-    event = {
+def push(events, router: EventRouter, repo: Path) -> dict:
+    """A git server's push notification: a "Git Push" event on the home region's bus. The
+    push rule routes it to the push handler; what the push sets off is routed in turn."""
+    detail = {
         "repository": str(repo),
         "ref": "refs/heads/main",
         "after": git(repo, "rev-parse", "HEAD"),
     }
-    say(f"push event: {json.dumps(event)}")
-    outcome = push_handler.handler(event, LambdaContext())
-    for stack in outcome.get("stacks", []):
-        say(f"  {stack['stack_name']}: {stack['action']} -> {stack['outcome']}: {stack['message']}")
-    if outcome["status"] != "reconciled":
-        say(f"  {outcome['status']}: {outcome.get('reason', '')}")
-    return outcome
+    say(f"put on the {REGIONS[0]} bus: Git Push {json.dumps(detail)}")
+    events.put_events(
+        Entries=[{"Source": "gitops.git", "DetailType": "Git Push", "Detail": json.dumps(detail)}]
+    )
+    deliveries = show(router.run_until_idle())
+    pushes = [d.result for d in deliveries if d.handler == "push"]
+    return pushes[0] if pushes else {"status": "not delivered"}
 
 
-def deliver_stack_events(taps) -> None:
-    """moto sends no events to EventBridge: localaws reads them off the stacks and
-    hands each to the stack status handler, as the EventBridge rule would."""
-    from handlers import stack_status
-
-    for tap in taps:
-        for event in tap.poll():
-            detail = event["detail"]
-            name = detail["stack-id"].split("/")[1]
-            outcome = stack_status.handler(event, LambdaContext())
-            status = detail["status-details"]["status"]
-            if outcome["status"] != "ignored":
-                say(f"  event {name} {status} -> {outcome['status']}: {outcome.get('reason', '')}")
+def show(deliveries: list[Delivery]) -> list[Delivery]:
+    """One line per routed delivery; under a push, what it did to each stack."""
+    for delivery in deliveries:
+        say(f"  {delivery.line()}")
+        if delivery.handler != "push":
+            continue
+        for stack in delivery.result.get("stacks", []):
+            say(
+                f"    {stack['stack_name']}: {stack['action']} -> {stack['outcome']}: "
+                f"{stack['message']}"
+            )
+        for finding in delivery.result.get("findings", []):
+            say(f"    {finding}")
+    return deliveries
 
 
 def upload_rotation_code(s3_for, repo: Path) -> None:
@@ -120,12 +127,13 @@ def cli(*args: str) -> int:
 def run(aws: LocalAws, workdir: Path) -> int:
     import boto3
 
-    from localaws.stack_events import StackStatusEvents
     from reconciler.aws import session
 
     os.environ.update(aws.env())
     os.environ["DESIRED_STATE_BRANCH"] = "main"
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    # The handlers' EMF metrics are log lines for CloudWatch; here they would bury the story.
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     session.reset_clients()
     repo = make_repository(workdir)
     os.environ["DESIRED_STATE_REPOSITORY"] = str(repo)
@@ -134,17 +142,19 @@ def run(aws: LocalAws, workdir: Path) -> int:
     def client(service: str, region: str = "us-east-1"):
         return boto3.client(service, endpoint_url=aws.endpoint_url, region_name=region)
 
-    taps = [StackStatusEvents(client("cloudformation", r)) for r in ("us-east-1", "eu-central-1")]
+    router = EventRouter(aws.endpoint_url, REGIONS, stack_prefix=STACK_PREFIX)
+    for region in REGIONS:
+        say(f"rules on the {region} default bus: {', '.join(router.rule_names(region))}")
+    events = client("events")
     upload_rotation_code(lambda region: client("s3", region), repo)
 
     step(1, "Validate the desired state (no AWS call)")
     if cli("validate", str(repo)) != 0:
         return 1
 
-    step(2, "Push: the push handler reads the branch head and deploys every stack")
-    if push(repo)["status"] != "reconciled":
+    step(2, "Push: a Git Push event is routed to the push handler, which deploys every stack")
+    if push(events, router, repo)["status"] != "reconciled":
         return 1
-    deliver_stack_events(taps)
 
     step(3, f"Every output of {STACK}, read back from SSM Parameter Store")
     cli("outputs", STACK, str(repo))
@@ -155,18 +165,17 @@ def run(aws: LocalAws, workdir: Path) -> int:
     stack_file.write_text(stack_file.read_text().replace("db.t3.medium", "db.t3.large"))
     git(repo, "commit", "--quiet", "-am", "Scale the dev database up")
     cli("plan", str(repo))
-    push(repo)
-    deliver_stack_events(taps)
+    push(events, router, repo)
     instance = client("rds").describe_db_instances(DBInstanceIdentifier="pci-mysql-dev")
     say(f"  RDS pci-mysql-dev is now {instance['DBInstances'][0]['DBInstanceClass']}")
 
-    step(5, "The same push delivered again changes nothing")
-    push(repo)
+    step(5, "The same push delivered again (a new event, the same commit) changes nothing")
+    push(events, router, repo)
 
     step(
         6, "Drift: backups cut to 1 day and MySQL opened to 0.0.0.0/0 behind the reconciler's back"
     )
-    drift_demo(client, taps)
+    drift_demo(client, router)
 
     step(7, "A refactor that renames the database instance is refused by the data-loss guard")
     template = repo / "templates" / "pci-database.yml"
@@ -174,10 +183,10 @@ def run(aws: LocalAws, workdir: Path) -> int:
         template.read_text().replace("Identifier: !Sub pci-mysql-", "Identifier: !Sub pci-db-")
     )
     git(repo, "commit", "--quiet", "-am", "Rename the database instances")
-    push(repo)
+    push(events, router, repo)
     git(repo, "revert", "--quiet", "--no-edit", "HEAD")
     say("  reverted that commit; pushing the revert:")
-    push(repo)
+    push(events, router, repo)
 
     step(8, "A commit asking for MySQL 8.0.35 is refused before anything is written")
     stack_file.write_text(
@@ -186,22 +195,30 @@ def run(aws: LocalAws, workdir: Path) -> int:
         )
     )
     git(repo, "commit", "--quiet", "-am", "Pin MySQL 8.0.35")
-    outcome = push(repo)
-    for finding in outcome.get("findings", []):
-        say(f"  {finding}")
+    push(events, router, repo)
     git(repo, "revert", "--quiet", "--no-edit", "HEAD")
     say("  reverted that commit; pushing the revert:")
-    push(repo)
+    push(events, router, repo)
 
     step(9, "Status")
     cli("status", str(repo))
-    return 0
+    return report_routing(router)
 
 
-def drift_demo(client, taps) -> None:
-    from handlers import drift, schedule
-    from localaws.drift_events import DriftEvents
+def report_routing(router: EventRouter) -> int:
+    """How many deliveries each rule made, and the dead letters (there should be none)."""
+    by_rule: dict[str, int] = {}
+    for delivery in router.deliveries:
+        by_rule[delivery.rule] = by_rule.get(delivery.rule, 0) + 1
+    counts = ", ".join(f"{rule} {count}" for rule, count in sorted(by_rule.items()))
+    say(f"\nrouted {len(router.deliveries)} deliveries by rule: {counts}")
+    say(f"dead letters: {len(router.dead_letters)}")
+    for letter in router.dead_letters:
+        say(f"  {letter.rule} => {letter.handler}: {letter.error}")
+    return 1 if router.dead_letters else 0
 
+
+def drift_demo(client, router: EventRouter) -> None:
     rds, ec2 = client("rds"), client("ec2")
     rds.modify_db_instance(
         DBInstanceIdentifier="pci-mysql-dev", BackupRetentionPeriod=1, ApplyImmediately=True
@@ -212,16 +229,9 @@ def drift_demo(client, taps) -> None:
     group_id = group["SecurityGroups"][0]["GroupId"]
     ec2.authorize_security_group_ingress(GroupId=group_id, IpPermissions=[_mysql_from_anywhere()])
     say("  done in the console: BackupRetentionPeriod=1, 3306 open to 0.0.0.0/0")
-    tap = DriftEvents()
-    started = schedule.handler({}, LambdaContext())
-    say(f"  schedule handler: {started['reason']}")
-    for event in tap.poll():
-        detail = event["detail"]
-        name = detail["stack-id"].split("/")[1]
-        say(f"  drift event {name}: {detail['status-details']['stack-drift-status']}")
-        outcome = drift.handler(event, LambdaContext())
-        say(f"    -> {outcome['status']}: {outcome.get('reason', '')}")
-    deliver_stack_events(taps)
+    say("  the schedule rule fires; drift events go on each stack's regional bus:")
+    router.fire_schedule()
+    show(router.run_until_idle())
     db = rds.describe_db_instances(DBInstanceIdentifier="pci-mysql-dev")["DBInstances"][0]
     rules = ec2.describe_security_groups(GroupIds=[group_id])["SecurityGroups"][0]["IpPermissions"]
     open_to_all = any(r["CidrIp"] == "0.0.0.0/0" for rule in rules for r in rule["IpRanges"])
@@ -230,6 +240,7 @@ def drift_demo(client, taps) -> None:
         f"3306 open to 0.0.0.0/0: {open_to_all}"
     )
     cli("drift", "--stack", STACK, str(Path(os.environ["DESIRED_STATE_REPOSITORY"])))
+    show(router.run_until_idle())  # that detection sent its event too
 
 
 def _mysql_from_anywhere() -> dict:

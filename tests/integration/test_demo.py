@@ -1,5 +1,6 @@
 """The demo path end to end: `python -m localaws demo` on a real local AWS server,
-driving the real handlers through a push, outputs, an update, the guard and status."""
+driving the real handlers through events routed by the EventBridge rules of
+handlers/routes.py: a push, outputs, an update, drift, the guard and status."""
 
 from __future__ import annotations
 
@@ -72,7 +73,27 @@ def test_mysql_8_0_35_is_refused_before_anything_is_written(demo):
 
 
 def test_drift_is_detected_repaired_and_read_back(demo):
-    assert "drift event pci-db-dev: DRIFTED" in demo.stdout
     reverted = "DBSecurityGroup /SecurityGroupIngress/2; Database /BackupRetentionPeriod"
-    assert f"reverting drifted: {reverted}" in demo.stdout
+    assert (
+        f"gitops-drift => drift: pci-db-dev DRIFTED -> recorded: reverting drifted: {reverted}"
+        in demo.stdout
+    )
     assert "read back: BackupRetentionPeriod=7, 3306 open to 0.0.0.0/0: False" in demo.stdout
+
+
+def test_deliveries_are_routed_by_rule_name(demo):
+    """GIVEN the demo's pushes, stack operations in two regions and a schedule tick
+    WHEN they go through the buses THEN each reaches its handler by its rule's name."""
+    routed = [
+        "gitops-push-git => push: Git Push refs/heads/main ",
+        "gitops-stack-status => stack_status: pci-db-dev CREATE_COMPLETE -> recorded",
+        "gitops-stack-status => stack_status: pci-db-staging CREATE_COMPLETE -> recorded",
+        "gitops-schedule => schedule: Scheduled Event -> detecting",
+        "gitops-drift => drift: pci-db-staging IN_SYNC -> recorded",
+    ]
+    assert [line for line in routed if line not in demo.stdout] == []
+
+
+def test_no_delivery_went_to_the_dead_letters(demo):
+    assert "\ndead letters: 0\n" in demo.stdout
+    assert "dead-lettered" not in demo.stdout
