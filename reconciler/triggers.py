@@ -104,7 +104,9 @@ def on_stack_status(
     if status.phase is Phase.APPLYING:
         return Outcome("recorded", f"{stack_name} is still in progress")
     recorded = Outcome("recorded", f"{stack_name}: {status.sync.value}: {status.message}")
-    if any(s.phase is Phase.WAITING or s.deferred_revision for s in services.status.all()):
+    # A deferral is looked for on this stack only: deferrals are made while a lease is
+    # held, and the operation of a lease holder ends with this stack's event.
+    if status.deferred_revision or any(s.phase is Phase.WAITING for s in services.status.all()):
         again = reconcile_head(source, services, owner)
         return Outcome(again.status, recorded.reason, again.revision, again.stacks, again.findings)
     return recorded
