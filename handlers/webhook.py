@@ -1,10 +1,13 @@
-"""GitHub webhooks through a Lambda Function URL: a push reconciles the branch head.
+"""GitHub webhooks through a Lambda Function URL: a signed push is put on the
+reconciler's EventBridge bus as a "Git Push", and the push handler reconciles it.
 
-The URL is public, so nothing of a request is trusted before its signature is checked:
-first the body's size (413), then X-Hub-Signature-256, an HMAC-SHA256 of the raw body
-with the webhook secret (401). Only a signed body is parsed. A delivery is done once per
-X-GitHub-Delivery (GitHub keeps it on redelivery); a failure keeps no record, so a
-redelivery does the work. See docs/webhooks.md for what each response code means.
+GitHub gives up on a delivery after 10 seconds and a reconcile can take longer, so this
+handler only authenticates, filters and forwards. The URL is public, so nothing of a
+request is trusted before its signature is checked: first the body's size (413), then
+X-Hub-Signature-256, an HMAC-SHA256 of the raw body with the webhook secret (401). Only a
+signed body is parsed. A push is forwarded once per X-GitHub-Delivery (GitHub keeps it on
+redelivery); a failed forward keeps no record, so a redelivery forwards it. See
+docs/webhooks.md for what each response code means.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ import hmac
 import json
 import os
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from http import HTTPStatus
 
 from aws_lambda_powertools.event_handler import (
@@ -32,16 +37,22 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ValidationError
 
 from handlers.idempotency import once
-from handlers.runtime import logger, metrics, services, source, tracer
+from handlers.runtime import logger, metrics, tracer
+from reconciler.aws.push_events import forward_push
 from reconciler.aws.secrets import secret_string
-from reconciler.errors import AwsError, ReconcilerError
-from reconciler.github import SourceUnavailableError
-from reconciler.triggers import Outcome, on_push
+from reconciler.errors import AwsError
 
 MAX_BODY_BYTES = 1024 * 1024  # GitHub caps payloads at 25 MB; a push to this repo is far less
 SECRET_ENV = "GITHUB_WEBHOOK_SECRET"
+REPOSITORY_ENV = "DESIRED_STATE_REPOSITORY"
+BRANCH_ENV = "DESIRED_STATE_BRANCH"
+BUS_ENV = "PUSH_EVENT_BUS"
 REFUSED_METRIC = "WebhookRefused"  # unsigned or oversized: an alarm on it shows probing
 _SIGNATURE = re.compile(r"sha256=([0-9a-fA-F]{64})")
+_GITHUB_REPOSITORY = re.compile(r"github:([A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+)")  # as GitHubSource
+# Not "webhook": a record left by the webhook that reconciled in place holds an outcome,
+# not a forward; its redelivery forwards the push (a reconcile can be repeated safely).
+_IDEMPOTENCY_SCOPE = "webhook-forward"
 
 # debug=False: Powertools' debug mode prints the whole event, signature included.
 app = LambdaFunctionUrlResolver(debug=False)
@@ -55,12 +66,41 @@ class GitHubPush(BaseModel):
     """The fields of GitHub's push payload this handler uses; the rest is ignored."""
 
     ref: str
+    after: str
     repository: _Repository
     deleted: bool = False
 
 
 class _Misconfigured(Exception):
-    """The webhook secret is not set up: no request can be verified."""
+    """The webhook secret or the followed repository is not set up."""
+
+
+@dataclass(frozen=True)
+class Followed:
+    """The repository and branch this reconciler follows, read from the environment
+    alone: filtering a push must stay cheap, so no GitHub source is built and GitHub is
+    not asked."""
+
+    repository: str  # OWNER/NAME
+    branch: str
+
+    @property
+    def ref(self) -> str:
+        return f"refs/heads/{self.branch}"
+
+    def is_repository(self, name: str) -> bool:
+        """GitHub's names are case-insensitive."""
+        return name.casefold() == self.repository.casefold()
+
+
+def followed(env: Mapping[str, str] = os.environ) -> Followed:
+    """DESIRED_STATE_REPOSITORY (github:OWNER/NAME) and DESIRED_STATE_BRANCH (default
+    main), as the push handler reads them."""
+    value = env.get(REPOSITORY_ENV, "")
+    match = _GITHUB_REPOSITORY.fullmatch(value)
+    if not match:
+        raise _Misconfigured(f"{REPOSITORY_ENV} must be github:OWNER/NAME, got {value!r}")
+    return Followed(match[1], env.get(BRANCH_ENV) or "main")
 
 
 def _answer(code: int, **body: object) -> Response:
@@ -167,25 +207,55 @@ def delivery() -> Response | dict:
     delivery_id = headers.get("x-github-delivery", "")
     if not delivery_id:
         return _answer(HTTPStatus.BAD_REQUEST, message="X-GitHub-Delivery header missing")
-    context = app.lambda_context
-    outcome = once("webhook", delivery_id, context, lambda: _on_push(push, context))
-    logger.info("push handled", extra=outcome)
-    return outcome
+    try:
+        follows = followed()
+    except _Misconfigured as err:
+        logger.error(f"webhook not configured: {err}")
+        return _answer(HTTPStatus.INTERNAL_SERVER_ERROR, message=f"webhook not configured: {err}")
+    unwanted = _unwanted(push, follows)
+    if unwanted is not None:
+        logger.info("push not forwarded", extra=unwanted)
+        return unwanted
+    bus = os.environ.get(BUS_ENV) or "default"
+    answer = once(
+        _IDEMPOTENCY_SCOPE,
+        delivery_id,
+        app.lambda_context,
+        lambda: _forward(push, delivery_id, bus),
+    )
+    logger.info("push forwarded", extra=answer)
+    return _answer(HTTPStatus.ACCEPTED, **answer)
 
 
-def _on_push(push: GitHubPush, context: LambdaContext) -> dict:
-    if push.deleted:
-        return Outcome("skipped", f"{push.ref} was deleted; stacks are left as they are").to_dict()
+def _unwanted(push: GitHubPush, follows: Followed) -> dict | None:
+    """Why a push is not forwarded (answered 200: redelivering it cannot change that), or
+    None. Decided from the payload and the environment only."""
     repository = push.repository.full_name
-    return on_push(
-        repository, push.ref, source(), services(), owner=context.aws_request_id
-    ).to_dict()
+    if not follows.is_repository(repository):
+        reason = f"push is for {repository}, but this reconciler follows {follows.repository}"
+        return {"status": "rejected", "reason": reason}
+    if push.ref != follows.ref:
+        return {
+            "status": "skipped",
+            "reason": f"push to {push.ref}; this reconciler follows {follows.ref}",
+        }
+    if push.deleted:
+        return {
+            "status": "skipped",
+            "reason": f"{push.ref} was deleted; stacks are left as they are",
+        }
+    return None
 
 
-@app.exception_handler([SourceUnavailableError, AwsError, IdempotencyPersistenceLayerError])
+def _forward(push: GitHubPush, delivery_id: str, bus: str) -> dict:
+    event_id = forward_push(push.repository.full_name, push.ref, push.after, delivery_id, bus)
+    return {"status": "accepted", "event_id": event_id, "delivery": delivery_id}
+
+
+@app.exception_handler([AwsError, IdempotencyPersistenceLayerError])
 def _unavailable(err: Exception) -> Response:
-    """Transient: GitHub shows the delivery failed, and a redelivery does the work."""
-    logger.warning(f"push failed, redeliver later: {err}")
+    """Transient: GitHub shows the delivery failed, and a redelivery forwards it."""
+    logger.warning(f"push not forwarded, redeliver later: {err}")
     return _answer(HTTPStatus.SERVICE_UNAVAILABLE, message=str(err))
 
 
@@ -193,13 +263,6 @@ def _unavailable(err: Exception) -> Response:
 def _in_progress(err: Exception) -> Response:
     logger.info("delivery already in progress")
     return _answer(HTTPStatus.CONFLICT, message="this delivery is being handled; redeliver later")
-
-
-@app.exception_handler(ReconcilerError)
-def _failed(err: Exception) -> Response:
-    """Permanent until someone acts (a token, the repository's name): redeliver after."""
-    logger.error(f"push failed: {err}")
-    return _answer(HTTPStatus.INTERNAL_SERVER_ERROR, message=str(err))
 
 
 @logger.inject_lambda_context(log_event=False, clear_state=True)

@@ -1,0 +1,51 @@
+"""Hands a verified GitHub push on to the push handler: one "Git Push" event on the
+reconciler's bus.
+
+GitHub gives up on a webhook delivery after 10 seconds, and a reconcile can take longer
+(a change set alone may take 30). So the webhook only authenticates and forwards; the
+push Lambda, invoked by an EventBridge rule (and retried by EventBridge), reads the
+branch head and reconciles.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from reconciler.aws import session
+from reconciler.errors import AwsError
+
+SOURCE = "gitops.github"
+DETAIL_TYPE = "Git Push"  # what the push handler's rule matches (handlers/routes.py)
+
+
+def forward_push(
+    repository: str, ref: str, after: str, delivery: str, bus: str, client: Any = None
+) -> str:
+    """Put the push on `bus` (a name or ARN in the client's region); the event's id.
+
+    The detail is the push handler's {repository, ref, after}, plus GitHub's delivery id
+    so a reconcile can be traced back to the delivery. Raises AwsError when the call
+    fails or EventBridge refuses the entry: the webhook then answers 503 and a
+    redelivery forwards it.
+    """
+    events = client or session.client("events")
+    detail = {"repository": repository, "ref": ref, "after": after, "delivery": delivery}
+    entry = {
+        "Source": SOURCE,
+        "DetailType": DETAIL_TYPE,
+        "Detail": json.dumps(detail),
+        "EventBusName": bus,
+    }
+    try:
+        with session.aws_errors():
+            answer = events.put_events(Entries=[entry])
+    except AwsError as err:
+        raise AwsError(f"push not put on bus {bus!r}: {err}") from err
+    result = (answer.get("Entries") or [{}])[0]
+    if answer.get("FailedEntryCount") or "EventId" not in result:
+        refused = result.get("ErrorCode") or "no event id in the answer"
+        if result.get("ErrorMessage"):
+            refused += f": {result['ErrorMessage']}"
+        raise AwsError(f"push not put on bus {bus!r}: AWS PutEvents refused it: {refused}")
+    return result["EventId"]
