@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import textwrap
 from pathlib import Path
 
@@ -60,4 +61,32 @@ def make_repo(root: Path, files: dict[str, str] | None = None, *, defaults: bool
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(textwrap.dedent(text))
     (root / "desired-state").mkdir(exist_ok=True)
+    return root
+
+
+def git(repo: Path, *args: str) -> str:
+    done = subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
+        cwd=repo,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return done.stdout.strip()
+
+
+def commit(repo: Path, files: dict[str, str | None] | None = None, message: str = "change") -> str:
+    """Write `files` (as make_repo, without the defaults), commit everything; the new head."""
+    make_repo(repo, files, defaults=False)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", message)
+    return git(repo, "rev-parse", "HEAD")
+
+
+def git_repo(root: Path) -> Path:
+    """A git repository on branch main holding make_repo's defaults in one commit."""
+    root.mkdir(parents=True, exist_ok=True)
+    git(root, "init", "-q", "--initial-branch=main")
+    make_repo(root)
+    commit(root, message="first")
     return root

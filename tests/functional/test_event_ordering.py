@@ -4,7 +4,6 @@ commit never overwrites a newer one."""
 
 from __future__ import annotations
 
-import subprocess
 from dataclasses import replace
 from pathlib import Path
 
@@ -21,30 +20,12 @@ from reconciler.reconcile import apply
 from reconciler.source import GitSource
 from reconciler.status import Phase
 from reconciler.triggers import on_push, on_stack_status, reconcile_head
-from tests.repo import STACK, make_repo
+from tests.repo import STACK, commit, git, git_repo
 
 extensions.install_all()
 REF = "refs/heads/main"
 HI = {"desired-state/app-dev.yml": STACK.replace("dev\n", "dev\n  Greeting: hi\n", 1)}
 HEY = {"desired-state/app-dev.yml": STACK.replace("dev\n", "dev\n  Greeting: hey\n", 1)}
-
-
-def git(repo: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
-        cwd=repo,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return done.stdout.strip()
-
-
-def commit(repo: Path, files: dict | None = None) -> str:
-    make_repo(repo, files, defaults=False)
-    git(repo, "add", "-A")
-    git(repo, "commit", "-qm", "change")
-    return git(repo, "rev-parse", "HEAD")
 
 
 class BusyStacks(CloudFormation):
@@ -105,10 +86,7 @@ def services(aws, calls):
 
 @pytest.fixture
 def repo(tmp_path):
-    root = tmp_path / "desired"
-    root.mkdir()
-    git(root, "init", "-q", "--initial-branch=main")
-    commit(root, make_repo(root) and None)
+    root = git_repo(tmp_path / "desired")
     return root
 
 

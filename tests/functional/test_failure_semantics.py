@@ -4,7 +4,6 @@ only when nothing stateful was kept, and a stuck rollback is reported with the w
 
 from __future__ import annotations
 
-import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,31 +24,13 @@ from reconciler.reconcile import finish
 from reconciler.source import GitSource
 from reconciler.status import Health, Phase, StackStatus, Sync
 from reconciler.triggers import on_push, on_stack_status, reconcile_head
-from tests.repo import STACK, TEMPLATE, make_repo
+from tests.repo import STACK, TEMPLATE, commit, git_repo
 
 extensions.install_all()
 REF = "refs/heads/main"
 UNRESOLVABLE = TEMPLATE.replace("Value: !Ref Greeting", 'Value: "{{resolve:ssm:/no/such/param}}"')
 SUPPRESSED = STACK + "suppress:\n  DYN004: the test needs a reference that fails at deploy\n"
 HI = {"desired-state/app-dev.yml": STACK.replace("dev\n", "dev\n  Greeting: hi\n", 1)}
-
-
-def git(repo: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
-        cwd=repo,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return done.stdout.strip()
-
-
-def commit(repo: Path, files: dict | None = None) -> str:
-    make_repo(repo, files, defaults=False)
-    git(repo, "add", "-A")
-    git(repo, "commit", "-qm", "change")
-    return git(repo, "rev-parse", "HEAD")
 
 
 @pytest.fixture
@@ -66,11 +47,7 @@ def services(aws, calls):
 
 @pytest.fixture
 def repo(tmp_path):
-    root = tmp_path / "desired"
-    root.mkdir()
-    git(root, "init", "-q", "--initial-branch=main")
-    make_repo(root)
-    commit(root)
+    root = git_repo(tmp_path / "desired")
     return root
 
 

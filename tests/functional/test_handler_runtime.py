@@ -5,7 +5,6 @@ the metrics printed as EMF."""
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import boto3
@@ -21,29 +20,11 @@ from reconciler.aws.idempotency import DEFAULT_TABLE
 from reconciler.errors import AwsError, SourceError
 from reconciler.notify import Kind, Notification
 from reconciler.source import GitSource
-from tests.repo import STACK, make_repo
+from tests.repo import STACK, commit, git, git_repo
 
 extensions.install_all()
 EVENTS = Path(__file__).parent.parent / "events"
 WORK = {"cloudformation", "ssm"}  # the services a handler's work calls; idempotency is dynamodb
-
-
-def git(repo: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
-        cwd=repo,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return done.stdout.strip()
-
-
-def commit(repo: Path, files: dict | None = None, message: str = "change") -> str:
-    make_repo(repo, files, defaults=False)
-    git(repo, "add", "-A")
-    git(repo, "commit", "-qm", message)
-    return git(repo, "rev-parse", "HEAD")
 
 
 @pytest.fixture
@@ -58,11 +39,7 @@ def calls() -> list[tuple[str, str]]:
 
 @pytest.fixture
 def repo(tmp_path, monkeypatch, aws, calls):
-    root = tmp_path / "desired"
-    root.mkdir()
-    git(root, "init", "-q", "--initial-branch=main")
-    make_repo(root)
-    commit(root, message="first")
+    root = git_repo(tmp_path / "desired")
     monkeypatch.setenv("DESIRED_STATE_REPOSITORY", str(root))
     monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "WARNING")
     runtime.services.cache_clear()

@@ -4,7 +4,6 @@ publishes outputs and records the result."""
 from __future__ import annotations
 
 import json
-import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,28 +21,10 @@ from reconciler.aws.services import services_from_env
 from reconciler.source import GitSource
 from reconciler.status import Health, StackStatus, Sync
 from reconciler.triggers import on_stack_status
-from tests.repo import STACK, make_repo
+from tests.repo import STACK, commit, git, git_repo
 
 extensions.install_all()
 EVENTS = Path(__file__).parent.parent / "events"
-
-
-def git(repo: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
-        cwd=repo,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return done.stdout.strip()
-
-
-def commit(repo: Path, files: dict | None = None, message: str = "change") -> str:
-    make_repo(repo, files, defaults=False)
-    git(repo, "add", "-A")
-    git(repo, "commit", "-qm", message)
-    return git(repo, "rev-parse", "HEAD")
 
 
 @pytest.fixture
@@ -55,11 +36,7 @@ def calls():
 
 @pytest.fixture
 def repo(tmp_path, monkeypatch, aws, calls):
-    root = tmp_path / "desired"
-    root.mkdir()
-    git(root, "init", "-q", "--initial-branch=main")
-    make_repo(root)
-    commit(root, message="first")
+    root = git_repo(tmp_path / "desired")
     monkeypatch.setenv("DESIRED_STATE_REPOSITORY", str(root))
     monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "WARNING")
     runtime.services.cache_clear()
