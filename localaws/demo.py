@@ -12,7 +12,6 @@ printed as `rule => handler: event -> outcome`.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import shutil
@@ -20,7 +19,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import zipfile
 from pathlib import Path
 
 from localaws.router import Delivery, EventRouter
@@ -100,11 +98,10 @@ def upload_rotation_code(s3_for, repo: Path) -> None:
     """What `make package` and an upload do for a real account: the rotation Lambda's zip
     in the bucket each stack file names (moto never runs it)."""
     from reconciler.desired import load_desired_state
+    from rotation_lambda.package import build
 
-    archive = io.BytesIO()
-    with zipfile.ZipFile(archive, "w") as bundle:
-        for path in sorted((PROJECT / "rotation_lambda").rglob("*")):
-            bundle.write(path, path.relative_to(PROJECT).as_posix())
+    with tempfile.TemporaryDirectory(prefix="rotation-zip-") as folder:
+        archive = build(Path(folder) / "rotation_lambda.zip").path.read_bytes()
     for spec in load_desired_state(repo).stacks:
         bucket = spec.parameters["RotationLambdaS3Bucket"]
         s3 = s3_for(spec.region)
@@ -114,7 +111,7 @@ def upload_rotation_code(s3_for, repo: Path) -> None:
             s3.create_bucket(
                 Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": spec.region}
             )
-        s3.put_object(Bucket=bucket, Key="rotation_lambda.zip", Body=archive.getvalue())
+        s3.put_object(Bucket=bucket, Key="rotation_lambda.zip", Body=archive)
 
 
 def cli(*args: str) -> int:

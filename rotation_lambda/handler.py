@@ -24,6 +24,9 @@ from rotation_lambda.secrets import CURRENT, PENDING, RotationError, Secret
 
 log = logging.getLogger()
 log.setLevel(os.environ.get("LOG_LEVEL", "INFO"))
+# botocore's DEBUG records carry request and response bodies, SecretString included.
+for _name in ("botocore", "boto3", "urllib3"):
+    logging.getLogger(_name).setLevel(max(logging.INFO, log.level))
 
 STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
 

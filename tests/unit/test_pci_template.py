@@ -9,11 +9,15 @@ import re
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
+from string import Template
 from typing import Any
 
 import pytest
 from cfn_flip import load_yaml
 from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
+
+from rotation_lambda.handler import redis_groups
+from rotation_lambda.package import CA_IN_ZIP
 
 TEMPLATE_PATH = Path(__file__).resolve().parents[2] / "templates" / "pci-database.yml"
 REDIS_ALLOWED = re.compile(r"^[A-Za-z0-9!&#$^<>\-]+$")
@@ -401,6 +405,26 @@ def test_each_secret_has_a_rotation_schedule_on_the_rotation_function(resources_
 def test_rotation_function_code_location_is_a_parameter(resources_):
     code = props(resources_["RotationFunction"])["Code"]
     assert code == {"S3Bucket": ref("RotationLambdaS3Bucket"), "S3Key": ref("RotationLambdaS3Key")}
+
+
+def test_rotation_function_reads_the_rds_ca_bundle_where_the_package_puts_it(resources_):
+    """GIVEN the rotation function WHEN its environment is read THEN DB_TLS_CA_FILE names the
+    CA bundle's path in the zip `make package` builds, under Lambda's /var/task."""
+    env = props(resources_["RotationFunction"])["Environment"]["Variables"]
+    assert env["DB_TLS_CA_FILE"] == f"/var/task/{CA_IN_ZIP}"
+
+
+def test_rotation_function_maps_the_redis_auth_secret_to_its_replication_group(resources_):
+    """GIVEN the rotation function WHEN REDIS_AUTH_SECRETS is resolved as CloudFormation
+    would (the secret's Ref is its ARN, the group's Ref its id) THEN the handler reads it
+    as the Redis AUTH secret of that replication group."""
+    env = props(resources_["RotationFunction"])["Environment"]["Variables"]
+    assert env["REDIS_AUTH_SECRETS"] == {"Fn::Sub": "${RedisAuthSecret}=${Redis}"}
+    arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:pci-database-dev/redis-auth-AbCdEf"
+    resolved = Template(env["REDIS_AUTH_SECRETS"]["Fn::Sub"]).substitute(
+        RedisAuthSecret=arn, Redis="pci-redis-dev"
+    )
+    assert redis_groups(resolved) == {arn: "pci-redis-dev"}
 
 
 def test_rotation_reaches_secrets_manager_through_an_interface_endpoint(resources_):
