@@ -56,8 +56,15 @@ class StackEvent:
 
 
 class CloudFormation:
-    def __init__(self, client_for: Callable[[str, str], Any] | None = None) -> None:
+    """`role_arn`: the service role CloudFormation assumes for every stack operation the
+    reconciler starts (CLOUDFORMATION_ROLE_ARN), so the reconciler itself needs no
+    permission on the stacks' resources."""
+
+    def __init__(
+        self, client_for: Callable[[str, str], Any] | None = None, role_arn: str = ""
+    ) -> None:
         self._client_for = client_for or session.client
+        self._role = {"RoleARN": role_arn} if role_arn else {}
 
     def _cfn(self, region: str) -> Any:
         return self._client_for("cloudformation", region)
@@ -146,6 +153,7 @@ class CloudFormation:
         try:
             cfn.create_change_set(
                 **extra,
+                **self._role,
                 ChangeSetName=name,
                 StackName=stack_name,
                 TemplateBody=template_body,
@@ -230,7 +238,9 @@ class CloudFormation:
 
     def delete_stack(self, stack: LiveStack, token: str) -> None:
         """Only for a stack that failed to create and holds nothing (ROLLBACK_COMPLETE)."""
-        self._cfn(stack.region).delete_stack(StackName=stack.stack_id, ClientRequestToken=token)
+        self._cfn(stack.region).delete_stack(
+            StackName=stack.stack_id, ClientRequestToken=token, **self._role
+        )
 
     # --- drift ---------------------------------------------------------------------
 
@@ -271,6 +281,7 @@ class CloudFormation:
             Tags=[{"Key": k, "Value": v} for k, v in sorted(tags.items())],
             Capabilities=CAPABILITIES,
             ClientRequestToken=token,
+            **self._role,
         )
 
 

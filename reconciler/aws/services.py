@@ -24,7 +24,7 @@ def services_from_env(
 ) -> Services:
     """Clients come from reconciler.aws.session's cache, so building this is cheap."""
     return Services(
-        cfn=CloudFormation(),
+        cfn=CloudFormation(role_arn=env.get("CLOUDFORMATION_ROLE_ARN", "")),
         outputs_for=SsmOutputs,
         status=store_from_env(env),
         change_set_wait_seconds=change_set_wait_seconds,

@@ -79,7 +79,11 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from reconciler.plan import Action
     from reconciler.reconcile import make_plan
 
-    checks, plans = make_plan(_state(args), CloudFormation(), _catalog(args))
+    checks, plans = make_plan(
+        _state(args),
+        CloudFormation(role_arn=os.environ.get("CLOUDFORMATION_ROLE_ARN", "")),
+        _catalog(args),
+    )
     _tell(checks)
     if args.json:
         out(json.dumps({"stacks": [p.to_dict() for p in plans]}, indent=2))
