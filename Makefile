@@ -30,9 +30,11 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
-# The rotation Lambda's zip; RDS_CA_BUNDLE=path/to/global-bundle.pem puts the RDS CA in it.
+# The Lambda zips: dist/reconciler.zip (the reconciler and its dependencies, for
+# `reconciler bootstrap`) and dist/rotation_lambda.zip; RDS_CA_BUNDLE=path/to/global-bundle.pem
+# puts the RDS CA in the rotation zip. docs/packaging.md says what each carries.
 package: $(STAMP)
-	$(BIN)/python -m rotation_lambda.package --out dist/rotation_lambda.zip
+	$(BIN)/python -m reconciler.bundle --out-dir dist
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache

@@ -19,6 +19,9 @@ Stand-in details: moto's SQS target drops the event's `account`, which the route
 every event on the bus (moto matches an empty pattern to everything), so the schedule rule
 has no target and `fire_schedule()` sends the tick to its queue. Retries come at once, not
 after Lambda's minutes of back-off.
+
+The pumping (`EventPump`) is shared with `localaws.deployed.DeployedRouter`, which routes by
+the rules and functions a deployed infra/bootstrap.yml stack made instead of this table.
 """
 
 from __future__ import annotations
@@ -112,14 +115,22 @@ class DeadLetter:
 
 
 @dataclass(frozen=True)
-class _Route:
-    """A rule as created in one region, with the queue its events land in."""
+class Route:
+    """A rule as found or created in one region, with the queue its events land in (a
+    target of the rule, or for a schedule the queue `fire_schedule` sends ticks to) and the
+    function its events go to."""
 
-    rule: Rule
+    rule_name: str
+    handler: str  # the handler module: its name under handlers/ ("push"), else its path
+    function: Handler
+    function_name: str
     region: str
     queue_url: str
     account: str
     rule_arn: str
+    scheduled: bool = False
+    max_attempts: int = MAX_ATTEMPTS
+    dead_letter_arn: str | None = None  # the function's DeadLetterConfig target, if any
 
 
 def real_handlers() -> dict[str, Handler]:
@@ -127,55 +138,28 @@ def real_handlers() -> dict[str, Handler]:
     return {name: importlib.import_module(f"handlers.{name}").handler for name in HANDLERS}
 
 
-class EventRouter:
-    """Routes the local AWS's bus events to the handlers by `handlers.routes`' rules.
+class EventPump:
+    """Moves events from the rules' queues to their functions, as EventBridge and Lambda's
+    asynchronous invocation would, and puts the local AWS's stack status events on the
+    buses. `routes` say which queue feeds which function; `regions[0]` is the home region."""
 
-    `regions[0]` is the home region (pushes, the schedule); stack and drift events are
-    followed in every region listed. Stack events from before the router was made are not
-    sent. `handlers` maps each handler name to a function (default: the real ones).
-    """
-
-    def __init__(
-        self,
-        endpoint_url: str,
-        regions: Sequence[str] = ("us-east-1",),
-        *,
-        stack_prefix: str,
-        repository: str | None = None,
-        schedule: str = DEFAULT_SCHEDULE,
-        handlers: Mapping[str, Handler] | None = None,
-        max_attempts: int = MAX_ATTEMPTS,
-    ) -> None:
-        regions = (regions,) if isinstance(regions, str) else tuple(regions)
-        if not regions:
-            raise RouterError("the event router needs at least one region")
-        self._handlers = dict(handlers) if handlers is not None else real_handlers()
-        missing = sorted(set(HANDLERS) - set(self._handlers))
-        if missing:
-            raise RouterError(f"no handler function for: {', '.join(missing)}")
-        self._max_attempts = max_attempts
+    def __init__(self, clients: Clients, regions: tuple[str, ...], routes: Sequence[Route]) -> None:
         self.regions = regions
-        self.rules = tuple(rules(stack_prefix, repository, schedule))
         self.deliveries: list[Delivery] = []
         self.dead_letters: list[DeadLetter] = []
-        clients = _Clients(endpoint_url)
-        self._sqs = {region: clients.get("sqs", region) for region in self.regions}
-        self._routes = [
-            _create_route(rule, region, clients)
-            for region in self.regions
-            for rule in self.rules
-            if rule.in_every_region or region == self.regions[0]
-        ]
+        self._clients = clients
+        self._sqs = {region: clients.get("sqs", region) for region in regions}
+        self._routes = list(routes)
         self._emitters = {
             region: StackEventEmitter(
                 clients.get("cloudformation", region), clients.get("events", region)
             )
-            for region in self.regions
+            for region in regions
         }
 
     def rule_names(self, region: str) -> list[str]:
-        """The rules the router made on the region's default bus."""
-        return [route.rule.name for route in self._routes if route.region == region]
+        """The rules the router routes from in the region."""
+        return [route.rule_name for route in self._routes if route.region == region]
 
     # --- driving ---------------------------------------------------------------------------
 
@@ -200,7 +184,9 @@ class EventRouter:
     def fire_schedule(self) -> dict[str, Any]:
         """A tick of the schedule rule: its "Scheduled Event" goes to the rule's target, to be
         delivered by the next pump. Returns the event."""
-        route = next(r for r in self._routes if r.rule.schedule_expression is not None)
+        route = next((r for r in self._routes if r.scheduled), None)
+        if route is None:
+            raise RouterError("no schedule rule to fire")
         event = {
             "version": "0",
             "id": str(uuid.uuid4()),
@@ -233,28 +219,27 @@ class EventRouter:
         self.deliveries.extend(made)
         return made
 
-    def _deliver(self, route: _Route, message: dict[str, Any]) -> Delivery:
+    def _deliver(self, route: Route, message: dict[str, Any]) -> Delivery:
         sqs = self._sqs[route.region]
         attempt = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
         event = _as_delivered(message["Body"], route.account)
         if event is None:  # nothing EventBridge could have sent: no handler would take it
             error = "the message is not an EventBridge event"
             return self._dead_letter(route, message, {"body": message["Body"]}, error, attempt)
+        context = LambdaContext(function_name=route.function_name)
         try:
-            result = self._handlers[route.rule.handler](
-                copy.deepcopy(event), LambdaContext(function_name=f"gitops-{route.rule.handler}")
-            )
+            result = route.function(copy.deepcopy(event), context)
         except Exception as exc:  # Lambda catches everything a handler raises
-            logger.info("%s raised on event %s", route.rule.handler, event["id"], exc_info=True)
+            logger.info("%s raised on event %s", route.handler, event["id"], exc_info=True)
             error = f"{type(exc).__name__}: {exc}"
-            if attempt >= self._max_attempts:
+            if attempt >= route.max_attempts:
                 return self._dead_letter(route, message, event, error, attempt)
             sqs.change_message_visibility(
                 QueueUrl=route.queue_url,
                 ReceiptHandle=message["ReceiptHandle"],
                 VisibilityTimeout=0,
             )
-            reason = f"{error} (attempt {attempt} of {self._max_attempts}; tried again)"
+            reason = f"{error} (attempt {attempt} of {route.max_attempts}; tried again)"
             return _delivery(route, event, attempt, "error", reason)
         sqs.delete_message(QueueUrl=route.queue_url, ReceiptHandle=message["ReceiptHandle"])
         outcome = result if isinstance(result, Mapping) else {}
@@ -269,7 +254,7 @@ class EventRouter:
 
     def _dead_letter(
         self,
-        route: _Route,
+        route: Route,
         message: dict[str, Any],
         event: dict[str, Any],
         error: str,
@@ -279,10 +264,32 @@ class EventRouter:
             QueueUrl=route.queue_url, ReceiptHandle=message["ReceiptHandle"]
         )
         self.dead_letters.append(
-            DeadLetter(route.rule.name, route.rule.handler, route.region, event, error, attempt)
+            DeadLetter(route.rule_name, route.handler, route.region, event, error, attempt)
         )
-        reason = f"{error} (attempt {attempt} of {self._max_attempts})"
+        if route.dead_letter_arn is not None:
+            self._send_to_dead_letter_queue(route, event, error)
+        reason = f"{error} (attempt {attempt} of {route.max_attempts})"
         return _delivery(route, event, attempt, "dead-lettered", reason)
+
+    def _send_to_dead_letter_queue(self, route: Route, event: dict[str, Any], error: str) -> None:
+        """What Lambda sends to a function's dead-letter queue: the event, with the error
+        as message attributes."""
+        arn = str(route.dead_letter_arn).split(":")  # arn:aws:sqs:<region>:<account>:<name>
+        if len(arn) != 6 or arn[2] != "sqs":
+            logger.warning("dead-letter target %s is not an SQS queue", route.dead_letter_arn)
+            return
+        sqs = self._clients.get("sqs", arn[3])
+        queue_url = sqs.get_queue_url(QueueName=arn[5], QueueOwnerAWSAccountId=arn[4])["QueueUrl"]
+        error_code, _, error_message = error.partition(": ")
+        sqs.send_message(
+            QueueUrl=queue_url,
+            MessageBody=json.dumps(event),
+            MessageAttributes={
+                "RequestID": {"DataType": "String", "StringValue": str(uuid.uuid4())},
+                "ErrorCode": {"DataType": "String", "StringValue": error_code or "Error"},
+                "ErrorMessage": {"DataType": "String", "StringValue": error_message or error},
+            },
+        )
 
     # --- what is still going on ------------------------------------------------------------
 
@@ -302,11 +309,48 @@ class EventRouter:
             )["Attributes"]
             waiting = int(attributes.get("ApproximateNumberOfMessages", "0"))
             if waiting:
-                found.append(f"{waiting} event(s) for rule {route.rule.name} in {route.region}")
+                found.append(f"{waiting} event(s) for rule {route.rule_name} in {route.region}")
         return "; ".join(found) or "handlers kept producing new events"
 
 
-class _Clients:
+class EventRouter(EventPump):
+    """Routes the local AWS's bus events to the handlers by `handlers.routes`' rules.
+
+    `regions[0]` is the home region (pushes, the schedule); stack and drift events are
+    followed in every region listed. Stack events from before the router was made are not
+    sent. `handlers` maps each handler name to a function (default: the real ones).
+    """
+
+    def __init__(
+        self,
+        endpoint_url: str,
+        regions: Sequence[str] = ("us-east-1",),
+        *,
+        stack_prefix: str,
+        repository: str | None = None,
+        schedule: str = DEFAULT_SCHEDULE,
+        handlers: Mapping[str, Handler] | None = None,
+        max_attempts: int = MAX_ATTEMPTS,
+    ) -> None:
+        regions = (regions,) if isinstance(regions, str) else tuple(regions)
+        if not regions:
+            raise RouterError("the event router needs at least one region")
+        functions = dict(handlers) if handlers is not None else real_handlers()
+        missing = sorted(set(HANDLERS) - set(functions))
+        if missing:
+            raise RouterError(f"no handler function for: {', '.join(missing)}")
+        self.rules = tuple(rules(stack_prefix, repository, schedule))
+        clients = Clients(endpoint_url)
+        routes = [
+            _create_route(rule, region, clients, functions[rule.handler], max_attempts)
+            for region in regions
+            for rule in self.rules
+            if rule.in_every_region or region == regions[0]
+        ]
+        super().__init__(clients, regions, routes)
+
+
+class Clients:
     """boto3 clients for the local AWS, one per service and region."""
 
     def __init__(self, endpoint_url: str) -> None:
@@ -327,21 +371,38 @@ class _Clients:
         return self._made[service, region]
 
 
-def _create_route(rule: Rule, region: str, clients: _Clients) -> _Route:
+def tap_queue(clients: Clients, region: str, rule_name: str) -> tuple[str, str]:
+    """(URL, ARN) of the queue a rule's events are collected in, made if missing."""
+    sqs = clients.get("sqs", region)
+    queue_url = sqs.create_queue(QueueName=(_QUEUE_PREFIX + rule_name)[:80])["QueueUrl"]
+    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
+    return queue_url, attributes["Attributes"]["QueueArn"]
+
+
+def _create_route(
+    rule: Rule, region: str, clients: Clients, function: Handler, max_attempts: int
+) -> Route:
     """The rule on the region's default bus, targeting a queue of its own."""
-    sqs, events = clients.get("sqs", region), clients.get("events", region)
-    queue_url = sqs.create_queue(QueueName=_QUEUE_PREFIX + rule.name)["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
-        "Attributes"
-    ]["QueueArn"]
+    events = clients.get("events", region)
+    queue_url, queue_arn = tap_queue(clients, region, rule.name)
     if rule.event_pattern is not None:
         rule_arn = events.put_rule(Name=rule.name, EventPattern=json.dumps(rule.event_pattern))
         events.put_targets(Rule=rule.name, Targets=[{"Id": "router-queue", "Arn": queue_arn}])
     else:
         # No target: moto would send it every event on the bus (see the module docstring).
         rule_arn = events.put_rule(Name=rule.name, ScheduleExpression=rule.schedule_expression)
-    account = queue_arn.split(":")[4]  # arn:aws:sqs:<region>:<account>:<name>
-    return _Route(rule, region, queue_url, account, rule_arn["RuleArn"])
+    return Route(
+        rule_name=rule.name,
+        handler=rule.handler,
+        function=function,
+        function_name=f"gitops-{rule.handler}",
+        region=region,
+        queue_url=queue_url,
+        account=queue_arn.split(":")[4],  # arn:aws:sqs:<region>:<account>:<name>
+        rule_arn=rule_arn["RuleArn"],
+        scheduled=rule.schedule_expression is not None,
+        max_attempts=max_attempts,
+    )
 
 
 def _as_delivered(body: str, account: str) -> dict[str, Any] | None:
@@ -359,7 +420,7 @@ def _as_delivered(body: str, account: str) -> dict[str, Any] | None:
 
 
 def _delivery(
-    route: _Route,
+    route: Route,
     event: Mapping[str, Any],
     attempt: int,
     status: str,
@@ -367,8 +428,8 @@ def _delivery(
     result: Mapping[str, Any] | None = None,
 ) -> Delivery:
     return Delivery(
-        rule=route.rule.name,
-        handler=route.rule.handler,
+        rule=route.rule_name,
+        handler=route.handler,
         region=route.region,
         event_id=str(event.get("id", "")),
         detail_type=str(event.get("detail-type", "")),

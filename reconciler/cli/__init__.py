@@ -262,6 +262,9 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("path", nargs="?", default=".", help="repository root (default: .)")
     c.add_argument("--flat", metavar="FILE", help="also write all stacks' outputs as flat JSON")
     c.set_defaults(func=cmd_outputs)
+    from reconciler.cli import bootstrap
+
+    bootstrap.register(sub)
     return p
 
 

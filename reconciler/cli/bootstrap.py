@@ -1,0 +1,486 @@
+"""`reconciler bootstrap`: from the zips `make package` built to a running installation.
+
+It uploads the zips (and the template) under content-hash keys, so an unchanged build is
+never uploaded twice and a changed one gets a new key (CloudFormation updates a function's
+code only when its S3 key changes), then creates or updates the bootstrap stack
+(`infra/bootstrap.yml`) through a change set, so an unchanged installation is reported
+"up to date" and nothing is executed.
+
+Everything the command line says is checked before anything is written: exit 2 for a bad
+flag or a missing build, exit 1 for what AWS refuses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import re
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from reconciler.errors import ReconcilerError
+
+EXIT_USAGE = 2
+MASKED = "****"  # how CloudFormation shows a NoEcho parameter's value
+PROJECT = Path(__file__).resolve().parents[2]
+TEMPLATE = PROJECT / "infra" / "bootstrap.yml"
+KEY_PREFIX = "gitops-reconciler"
+DEFAULT_STACK = "gitops-reconciler"
+DEFAULT_PREFIX = "pci-db-"
+DEFAULT_BRANCH = "main"
+DEFAULT_SCHEDULE = "rate(1 hour)"
+# The template's Handler settings: the reconciler zip must carry these modules.
+HANDLER_MODULES = tuple(
+    f"handlers/{name}.py" for name in ("push", "stack_status", "drift", "schedule", "webhook")
+)
+# The parameters of the template contract this command sets (docs/packaging.md).
+CONTRACT_PARAMETERS = (
+    "CodeBucket",
+    "ReconcilerCodeKey",
+    "DesiredStateRepository",
+    "DesiredStateBranch",
+    "ManagedStackPrefix",
+    "OutputsPathPrefix",
+    "ScheduleRate",
+    "NotificationEmail",
+    "GitHubTokenSecretArn",
+    "GitHubWebhookSecretArn",
+)
+
+_REPOSITORY = re.compile(
+    r"github:[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}|codecommit:[\w.-]{1,100}"
+)
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_STACK_NAME = re.compile(r"[A-Za-z][-A-Za-z0-9]{0,127}")
+_PREFIX = re.compile(r"[A-Za-z][-A-Za-z0-9]{0,99}")  # the template's AllowedPattern
+_BRANCH = re.compile(r"(?!-)(?!refs/)[^\s~^:?*\[\\]+")
+_SCHEDULE = re.compile(r"rate\([1-9][0-9]* (minute|minutes|hour|hours|day|days)\)|cron\(.+\)")
+_SECRET_ARN = re.compile(r"arn:aws[a-z-]*:secretsmanager:([a-z0-9-]+):[0-9]{12}:secret:.+")
+_OUTPUTS_PATH = re.compile(r"/[A-Za-z0-9_.-]+/")  # the template's AllowedPattern
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+class BootstrapUsageError(ReconcilerError):
+    """A flag or the build is wrong: the user fixes the command line (exit 2)."""
+
+
+class BootstrapError(ReconcilerError):
+    """The installation cannot go ahead or did not complete (exit 1)."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The command line, checked. Optional values are None when not given: on an update
+    the stack then keeps its current value, so a run that only ships new code cannot drop
+    the webhook or the notifications by forgetting a flag."""
+
+    bucket: str
+    repository: str
+    stack_name: str
+    region: str
+    branch: str | None = None
+    prefix: str | None = None
+    outputs_path_prefix: str | None = None
+    schedule: str | None = None
+    github_token_secret: str | None = None
+    webhook_secret: str | None = None
+    email: str | None = None
+    wait: bool = True
+
+    def parameters(self, code_key: str) -> dict[str, str]:
+        """The contract parameters the command line sets."""
+        given = {
+            "CodeBucket": self.bucket,
+            "ReconcilerCodeKey": code_key,
+            "DesiredStateRepository": self.repository,
+            "DesiredStateBranch": self.branch,
+            "ManagedStackPrefix": self.prefix,
+            "OutputsPathPrefix": self.outputs_path_prefix,
+            "ScheduleRate": self.schedule,
+            "NotificationEmail": self.email,
+            "GitHubTokenSecretArn": self.github_token_secret,
+            "GitHubWebhookSecretArn": self.webhook_secret,
+        }
+        return {key: value for key, value in given.items() if value is not None}
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """A file uploaded under its content hash."""
+
+    name: str
+    data: bytes
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+    @property
+    def key(self) -> str:
+        return f"{KEY_PREFIX}/{self.sha256}/{self.name}"
+
+
+def settings_from(args: argparse.Namespace, region: str) -> Settings:
+    def check(value: str | None, pattern: re.Pattern[str], flag: str, expected: str) -> None:
+        if value is not None and not pattern.fullmatch(value):
+            raise BootstrapUsageError(f"{flag} {value!r}: {expected}")
+
+    check(args.repository, _REPOSITORY, "--repository", "use github:OWNER/NAME or codecommit:NAME")
+    check(args.bucket, _BUCKET, "--bucket", "not an S3 bucket name")
+    check(args.stack_name, _STACK_NAME, "--stack-name", "not a CloudFormation stack name")
+    check(args.branch, _BRANCH, "--branch", "not a branch name (give it without refs/heads/)")
+    check(args.schedule, _SCHEDULE, "--schedule", 'use "rate(N minutes|hours|days)" or "cron(...)"')
+    check(args.email or None, _EMAIL, "--email", "not an email address")
+    check(
+        args.outputs_path_prefix, _OUTPUTS_PATH, "--outputs-path-prefix",
+        "an SSM path with a leading and a trailing slash, like /pci-db/",
+    )  # fmt: skip
+    if args.prefix is not None and not _PREFIX.fullmatch(args.prefix):
+        raise BootstrapUsageError(
+            f"--prefix {args.prefix!r}: the start of a stack name (a letter, then letters, "
+            "digits and hyphens); the functions' permissions are scoped to it"
+        )
+    if args.stack_name.startswith(args.prefix or DEFAULT_PREFIX):
+        raise BootstrapUsageError(
+            f"--stack-name {args.stack_name!r} starts with the managed prefix "
+            f"{args.prefix or DEFAULT_PREFIX!r}: the reconciler would take its own stack for "
+            "one it manages"
+        )
+    for flag, arn in (
+        ("--github-token-secret", args.github_token_secret),
+        ("--webhook-secret", args.webhook_secret),
+    ):
+        if not arn:
+            continue
+        match = _SECRET_ARN.fullmatch(arn)
+        if not match:
+            raise BootstrapUsageError(f"{flag} {arn!r}: not a Secrets Manager secret ARN")
+        if match.group(1) != region:
+            raise BootstrapUsageError(
+                f"{flag}: the secret is in {match.group(1)}; the functions read it in {region}"
+            )
+    if args.webhook_secret and not args.repository.startswith("github:"):
+        raise BootstrapUsageError("--webhook-secret is for a github: repository")
+    return Settings(
+        bucket=args.bucket,
+        repository=args.repository,
+        stack_name=args.stack_name,
+        region=region,
+        branch=args.branch,
+        prefix=args.prefix,
+        outputs_path_prefix=args.outputs_path_prefix,
+        schedule=args.schedule,
+        github_token_secret=args.github_token_secret,
+        webhook_secret=args.webhook_secret,
+        email=args.email,
+        wait=not args.no_wait,
+    )
+
+
+def find_code(code_dir: Path, local_aws: bool) -> tuple[Artifact, Artifact]:
+    """The reconciler's and the rotation function's zips, as `make package` left them. The
+    local build (no dependencies) is taken only for a local AWS, and only when no full
+    build is there."""
+    # The build tool is not in the Lambda zip, this module is: imported when used.
+    from reconciler.bundle import LOCAL_RECONCILER_ZIP, RECONCILER_ZIP, ROTATION_ZIP
+
+    reconciler = code_dir / RECONCILER_ZIP
+    local = code_dir / LOCAL_RECONCILER_ZIP
+    if not reconciler.is_file() and local.is_file() and local_aws:
+        reconciler = local
+    elif not reconciler.is_file() and local.is_file():
+        raise BootstrapUsageError(
+            f"{reconciler}: not found ({local.name} is a local build without dependencies, "
+            "for a local AWS only): run `make package` first"
+        )
+    found = (_read_zip(reconciler), _read_zip(code_dir / ROTATION_ZIP))
+    with zipfile.ZipFile(reconciler) as archive:
+        missing = sorted(set(HANDLER_MODULES) - set(archive.namelist()))
+    if missing:
+        raise BootstrapUsageError(
+            f"{reconciler}: has no {missing[0]}, not a reconciler build: run `make package` first"
+        )
+    return found
+
+
+def _read_zip(path: Path) -> Artifact:
+    if not path.is_file():
+        raise BootstrapUsageError(f"{path}: not found: run `make package` first")
+    if not zipfile.is_zipfile(path):
+        raise BootstrapUsageError(f"{path}: not a zip file: run `make package` first")
+    return Artifact(path.name, path.read_bytes())
+
+
+def read_template(path: Path) -> tuple[Artifact, dict[str, str | None]]:
+    """The bootstrap template and the parameters it declares, with their defaults. It must
+    declare every contract parameter: a mismatch is found here, not half way through a
+    deploy."""
+    from reconciler.yamlfile import parse
+
+    try:
+        text = path.read_text()
+    except OSError as error:
+        raise BootstrapError(
+            f"{path}: {error.strerror or error} (bootstrap runs from a checkout of "
+            "gitops-reconciler, where infra/bootstrap.yml is)"
+        ) from None
+    data, problem = parse(text)
+    if problem is not None or not isinstance(data, dict):
+        where = f":{problem.line}: {problem.message}" if problem else ": not a template"
+        raise BootstrapError(f"{path}{where}")
+    declared = {
+        str(name): _parameter_value(spec.get("Default")) if isinstance(spec, dict) else None
+        for name, spec in (data.get("Parameters") or {}).items()
+    }
+    missing = [p for p in CONTRACT_PARAMETERS if p not in declared]
+    if missing:
+        raise BootstrapError(f"{path}: declares no parameter {', '.join(missing)}")
+    return Artifact("bootstrap.yml", text.encode()), declared
+
+
+def _parameter_value(default: Any) -> str | None:
+    """A template default as CloudFormation reads it: a string (YAML may have typed it)."""
+    if default is None or isinstance(default, str):
+        return default
+    if isinstance(default, bool):
+        return str(default).lower()
+    if isinstance(default, list):
+        return ",".join(str(item) for item in default)
+    return str(default)
+
+
+# --- the run -----------------------------------------------------------------------------
+
+
+def bootstrap(
+    settings: Settings,
+    code: tuple[Artifact, Artifact],
+    template: tuple[Artifact, dict[str, str | None]],
+    aws: Any,
+    echo: Callable[[str], None],
+) -> int:
+    """Upload, create or update the stack, wait and report. `aws` is a BootstrapAws."""
+    from reconciler.aws.bootstrap import template_url
+    from reconciler.cli.follow import follow
+
+    reconciler_code, rotation_code = code
+    body, declared = template
+    bucket_region = aws.bucket_region(settings.bucket)
+    if bucket_region is None:
+        raise BootstrapError(f"bucket {settings.bucket!r} does not exist (or is not yours)")
+    if bucket_region != settings.region:
+        raise BootstrapError(
+            f"bucket {settings.bucket!r} is in {bucket_region}, not {settings.region}: Lambda "
+            "reads its code from a bucket in its own region"
+        )
+    stack = aws.cfn.describe_stack(settings.stack_name, settings.region)
+    create = stack is None or stack.status == "REVIEW_IN_PROGRESS"
+    if not create and (stack.in_progress or stack.failed):
+        raise BootstrapError(_not_updatable(stack))
+    parameters = stack_parameters(
+        settings.parameters(reconciler_code.key), declared, {} if create else stack.parameters
+    )
+
+    echo(f"bootstrap: stack {settings.stack_name} in {settings.region}")
+    for artifact in (reconciler_code, rotation_code, body):
+        url = f"s3://{settings.bucket}/{artifact.key}"
+        if aws.has_object(settings.bucket, artifact.key):
+            echo(f"  unchanged {url}")
+        else:
+            aws.put_object(settings.bucket, artifact.key, artifact.data)
+            echo(f"  uploaded  {url} ({len(artifact.data)} bytes)")
+
+    change_set = aws.create_change_set(
+        name=_change_set_name(body, parameters, create),
+        stack_name=settings.stack_name,
+        template_url=template_url(settings.bucket, body.key, settings.region),
+        parameters=parameters,
+        create=create,
+    )
+    if change_set.empty:
+        aws.delete_change_set(change_set)
+        echo(f"{settings.stack_name}: up to date (nothing to change)")
+        current = aws.cfn.describe_stack(settings.stack_name, settings.region)
+        return _report(settings, current, rotation_code, echo)
+    if not change_set.ready:
+        # Deleted, so that a rerun after the cause is fixed is not handed the same failure.
+        aws.delete_change_set(change_set)
+        raise BootstrapError(
+            f"change set {change_set.name} is {change_set.status}: {change_set.reason}"
+        )
+    verb = "creating" if create else "updating"
+    echo(f"{settings.stack_name}: {verb} ({len(change_set.changes)} resource change(s))")
+    events = NewEventsOnly(aws.cfn, settings.stack_name, settings.region)
+    aws.execute_change_set(change_set)
+    if not settings.wait:
+        echo(
+            f"{settings.stack_name}: started, not waiting (--no-wait). Follow it with "
+            f"`aws cloudformation describe-stack-events --stack-name {settings.stack_name}`; "
+            "run bootstrap again to see the outputs"
+        )
+        return 0
+    final = follow(events, settings.stack_name, settings.region, echo)
+    if final is None or not final.succeeded:
+        status = final.status if final else "deleted"
+        reason = f": {final.status_reason}" if final and final.status_reason else ""
+        raise BootstrapError(f"stack {settings.stack_name} ended {status}{reason}")
+    echo(f"{settings.stack_name}: {final.status}")
+    return _report(settings, final, rotation_code, echo)
+
+
+class NewEventsOnly:
+    """The CloudFormation adapter as `follow` sees it, minus the events the stack had
+    before this run: an update shows its own events, not the stack's whole history."""
+
+    def __init__(self, cfn: Any, name: str, region: str) -> None:
+        self._cfn = cfn
+        self._before: set[str] = set()
+        if cfn.describe_stack(name, region) is not None:
+            cfn.events(name, region, self._before)
+
+    def events(self, name: str, region: str, seen: set[str]) -> list[Any]:
+        seen |= self._before
+        return self._cfn.events(name, region, seen)
+
+    def describe_stack(self, name: str, region: str) -> Any:
+        return self._cfn.describe_stack(name, region)
+
+
+def stack_parameters(
+    given: dict[str, str], declared: dict[str, str | None], current: dict[str, str]
+) -> dict[str, str | None]:
+    """Every parameter the template declares, explicitly: the flag's value, else the
+    stack's current value (None, "keep it", for a NoEcho one CloudFormation masks), else
+    the template's default. Explicit values make the change set show exactly what is
+    deployed, and an unchanged run compare equal."""
+    parameters: dict[str, str | None] = {}
+    for key, default in declared.items():
+        if key in given:
+            parameters[key] = given[key]
+        elif key in current:
+            parameters[key] = None if current[key] == MASKED else current[key]
+        elif default is not None:
+            parameters[key] = default
+        else:
+            raise BootstrapError(f"template parameter {key} has no default and no flag sets it")
+    return parameters
+
+
+def _not_updatable(stack: Any) -> str:
+    if stack.in_progress:
+        return f"stack {stack.name} is {stack.status}: run bootstrap again when it has settled"
+    if stack.status == "ROLLBACK_COMPLETE":
+        return (
+            f"stack {stack.name} is ROLLBACK_COMPLETE (its creation failed; see its events): "
+            "delete it, then run bootstrap again"
+        )
+    return f"stack {stack.name} is {stack.status}: it cannot be updated until that is resolved"
+
+
+def _change_set_name(body: Artifact, parameters: dict[str, str | None], create: bool) -> str:
+    """Derived from what is deployed, so a rerun after an interruption finds its own."""
+    inputs = "\n".join(
+        [body.sha256, str(create), *(f"{k}={v}" for k, v in sorted(parameters.items()))]
+    )
+    return f"gitops-reconciler-bootstrap-{hashlib.sha256(inputs.encode()).hexdigest()[:16]}"
+
+
+def _report(settings: Settings, stack: Any, rotation: Artifact, echo: Callable[[str], None]) -> int:
+    outputs = stack.outputs if stack is not None else {}
+    if outputs:
+        echo("outputs:")
+        width = max(len(key) for key in outputs)
+        for key, value in sorted(outputs.items()):
+            echo(f"  {key:<{width}}  {value}")
+    branch = stack.parameters.get("DesiredStateBranch") if stack is not None else None
+    echo("next:")
+    for line in next_steps(settings, outputs, rotation, branch or DEFAULT_BRANCH):
+        echo(f"  {line}")
+    return 0
+
+
+def next_steps(
+    settings: Settings, outputs: dict[str, str], rotation: Artifact, branch: str
+) -> list[str]:
+    """What the user does after the stack is up: connect the source, push, and point the
+    PCI stack at the rotation zip."""
+    kind, _, name = settings.repository.partition(":")
+    steps = []
+    if kind == "github" and outputs.get("WebhookUrl"):
+        steps.append(
+            f"in GitHub, {name} > Settings > Webhooks > Add webhook: Payload URL "
+            f"{outputs['WebhookUrl']}, content type application/json, the secret stored in "
+            "the --webhook-secret secret, just the push event"
+        )
+    elif kind == "github":
+        steps.append(
+            "no webhook (no --webhook-secret): pushes are picked up by the schedule; give "
+            "--webhook-secret ARN to react to each push at once"
+        )
+    steps.append(f"push a stack file under desired-state/ to {branch} of {settings.repository}")
+    steps.append(
+        f"the PCI stack's rotation function: set RotationLambdaS3Bucket={settings.bucket} and "
+        f"RotationLambdaS3Key={rotation.key} in its stack file's parameters"
+    )
+    if outputs.get("StatusTableName"):
+        steps.append(f"watch it: RECONCILER_TABLE={outputs['StatusTableName']} reconciler status")
+    return steps
+
+
+# --- the command -------------------------------------------------------------------------
+
+
+def register(sub: Any) -> None:
+    """Add `bootstrap` to the CLI's subcommands."""
+    c = sub.add_parser(
+        "bootstrap",
+        help="upload the Lambda zips and deploy the reconciler (infra/bootstrap.yml)",
+        description="Upload the zips `make package` built and create or update the "
+        "bootstrap stack: the reconciler's functions, rules, tables and roles.",
+    )
+    c.add_argument("--bucket", required=True, help="S3 bucket for the code, in the region")
+    c.add_argument(
+        "--repository", required=True, help="desired state: github:OWNER/NAME or codecommit:NAME"
+    )
+    c.add_argument("--branch", help=f"branch followed (default: {DEFAULT_BRANCH})")
+    c.add_argument(
+        "--stack-name", default=DEFAULT_STACK, help=f"bootstrap stack (default: {DEFAULT_STACK})"
+    )
+    c.add_argument("--prefix", help=f"managed stacks' name prefix (default: {DEFAULT_PREFIX})")
+    c.add_argument(
+        "--outputs-path-prefix",
+        metavar="PATH",
+        help="SSM path the stack files' outputs-path lie under (default: /pci-db/)",
+    )
+    c.add_argument("--schedule", help=f"resync and drift schedule (default: {DEFAULT_SCHEDULE})")
+    c.add_argument("--github-token-secret", metavar="ARN", help="secret with a GitHub token")
+    c.add_argument(
+        "--webhook-secret", metavar="ARN", help="secret with the GitHub webhook's HMAC secret"
+    )
+    c.add_argument("--email", metavar="ADDRESS", help="subscribe this address to notifications")
+    c.add_argument(
+        "--code-dir", type=Path, default=Path("dist"), help="where `make package` put the zips"
+    )
+    c.add_argument("--no-wait", action="store_true", help="start the deploy, do not follow it")
+    c.add_argument("--template", type=Path, default=TEMPLATE, help=argparse.SUPPRESS)
+    c.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from reconciler.aws.bootstrap import BootstrapAws
+    from reconciler.aws.session import default_region
+    from reconciler.cli import err, out
+
+    region = default_region()
+    try:
+        settings = settings_from(args, region)
+        code = find_code(args.code_dir, local_aws=bool(os.environ.get("AWS_ENDPOINT_URL")))
+    except BootstrapUsageError as error:
+        err(f"error: {error}")
+        return EXIT_USAGE
+    template = read_template(args.template)
+    return bootstrap(settings, code, template, BootstrapAws(region), out)

@@ -1,0 +1,445 @@
+"""`reconciler bootstrap` on moto: the zips go to S3 under their sha256, the real
+infra/bootstrap.yml is created or updated through a change set, an unchanged run uploads
+and executes nothing, and every bad flag, missing build or missing bucket is one line,
+with nothing written.
+
+The runs pass --webhook-secret: on moto, an update of the template with its webhook
+condition false fails ("GetAtt references undefined resource WebhookRole"), a gap of the
+local AWS's condition handling, not of the command (see docs/packaging.md)."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import boto3
+import pytest
+
+from localaws import extensions
+from reconciler.aws import session
+from reconciler.aws.cloudformation import ChangeSet
+from reconciler.bundle import LOCAL_RECONCILER_ZIP, reconciler_zip, rotation_zip
+from reconciler.cli import bootstrap as cli_bootstrap
+from reconciler.cli import main
+from reconciler.cli import parser as cli_parser
+from reconciler.cli.bootstrap import TEMPLATE, BootstrapError, BootstrapUsageError, find_code
+from reconciler.live import LiveStack
+
+extensions.install_all()
+
+ROOT = Path(__file__).resolve().parents[2]
+BUCKET = "acme-reconciler-code"
+REPOSITORY = "github:acme/desired-state"
+WEBHOOK_SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:gitops-webhook-AbCdEf"
+STACK = "gitops-reconciler"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    """The zips as `make package` leaves them; the reconciler's is the local build (moto
+    never runs it), under the full build's name."""
+    folder = tmp_path_factory.mktemp("dist")
+    reconciler_zip(folder / "reconciler.zip", local=True)
+    rotation_zip(folder / "rotation_lambda.zip")
+    return folder
+
+
+@pytest.fixture
+def code_dir(built, tmp_path) -> Path:
+    """A copy a test may change."""
+    return Path(shutil.copytree(built, tmp_path / "dist"))
+
+
+@pytest.fixture
+def bucket(aws) -> str:
+    boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=BUCKET)
+    return BUCKET
+
+
+def bootstrap(code_dir: Path, *extra: str, bucket: str = BUCKET) -> int:
+    return main(
+        [
+            "bootstrap",
+            "--bucket",
+            bucket,
+            "--repository",
+            REPOSITORY,
+            "--webhook-secret",
+            WEBHOOK_SECRET,
+            "--code-dir",
+            str(code_dir),
+            *extra,
+        ]
+    )
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def objects() -> dict[str, bytes]:
+    s3 = boto3.client("s3", region_name="us-east-1")
+    listed = s3.list_objects_v2(Bucket=BUCKET).get("Contents", [])
+    return {o["Key"]: s3.get_object(Bucket=BUCKET, Key=o["Key"])["Body"].read() for o in listed}
+
+
+def stacks() -> list[dict]:
+    return boto3.client("cloudformation", region_name="us-east-1").describe_stacks()["Stacks"]
+
+
+def parameters() -> dict[str, str]:
+    (stack,) = stacks()
+    return {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}
+
+
+def calls() -> list[str]:
+    """The AWS operations made from now on, by name."""
+    made: list[str] = []
+    session.on_every_call(lambda model, **_: made.append(model.name))
+    return made
+
+
+def assert_one_line_error(captured, starts: str) -> None:
+    assert captured.err.splitlines() == [captured.err.strip()]
+    assert captured.err.startswith(f"error: {starts}")
+    assert "Traceback" not in captured.out + captured.err
+
+
+def test_the_default_template_is_the_checkouts_infra_bootstrap_yml():
+    """GIVEN a checkout WHEN bootstrap looks for its template THEN it finds
+    infra/bootstrap.yml relative to the package (so these tests run the real template)."""
+    assert TEMPLATE == ROOT / "infra" / "bootstrap.yml"
+    assert TEMPLATE.is_file()
+
+
+# --- Uploads under content hashes, create, update, up to date ----------------------------
+
+
+def test_the_zips_and_the_template_are_uploaded_under_their_sha256(code_dir, bucket, capsys):
+    """GIVEN built zips and an empty bucket WHEN bootstrap runs THEN each zip and the
+    template are in the bucket at gitops-reconciler/<sha256>/<name>, byte for byte."""
+    assert bootstrap(code_dir) == 0
+    expected = {
+        f"gitops-reconciler/{sha256(code_dir / name)}/{name}": (code_dir / name).read_bytes()
+        for name in ("reconciler.zip", "rotation_lambda.zip")
+    }
+    expected[f"gitops-reconciler/{sha256(TEMPLATE)}/bootstrap.yml"] = TEMPLATE.read_bytes()
+    assert objects() == expected
+
+
+def test_the_stack_is_created_from_the_flags_with_the_uploaded_code(code_dir, bucket, capsys):
+    """GIVEN a first run WHEN bootstrap completes THEN the stack exists with the flags'
+    parameters and ReconcilerCodeKey naming the uploaded zip, and its functions' code is
+    that object."""
+    assert bootstrap(code_dir, "--branch", "prod", "--email", "ops@acme.example") == 0
+    key = f"gitops-reconciler/{sha256(code_dir / 'reconciler.zip')}/reconciler.zip"
+    (stack,) = stacks()
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    assert parameters() == {
+        "CodeBucket": BUCKET,
+        "ReconcilerCodeKey": key,
+        "DesiredStateRepository": REPOSITORY,
+        "DesiredStateBranch": "prod",
+        "ManagedStackPrefix": "pci-db-",
+        "OutputsPathPrefix": "/pci-db/",
+        "ScheduleRate": "rate(1 hour)",
+        "NotificationEmail": "ops@acme.example",
+        "GitHubTokenSecretArn": "",
+        "GitHubWebhookSecretArn": WEBHOOK_SECRET,
+        "LogRetentionDays": "365",
+        "DriftMaxConcurrent": "5",
+    }
+    push = next(o["OutputValue"] for o in stack["Outputs"] if o["OutputKey"] == "PushFunctionArn")
+    code = boto3.client("lambda", region_name="us-east-1").get_function(FunctionName=push)["Code"]
+    assert code["Location"].endswith(f"/{key}")
+
+
+def test_the_outputs_and_the_webhook_step_are_printed(code_dir, bucket, capsys):
+    """GIVEN a completed run WHEN bootstrap reports THEN it prints every output (the
+    webhook URL, the status table...) and tells to add the webhook in GitHub with that URL."""
+    assert bootstrap(code_dir) == 0
+    out = capsys.readouterr().out
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks()[0]["Outputs"]}
+    assert {"WebhookUrl", "StatusTableName", "NotificationTopicArn"} <= set(outputs)
+    for key, value in outputs.items():
+        assert any(line.split() == [key, value] for line in out.splitlines()), key
+    assert f"Add webhook: Payload URL {outputs['WebhookUrl']}," in out
+
+
+def test_a_second_run_with_the_same_zips_uploads_nothing_and_is_up_to_date(
+    code_dir, bucket, capsys
+):
+    """GIVEN an installation from these zips WHEN bootstrap runs again THEN nothing is
+    uploaded, no change set is executed, and it says the stack is up to date."""
+    assert bootstrap(code_dir) == 0
+    capsys.readouterr()
+    made = calls()
+    assert bootstrap(code_dir) == 0
+    assert "PutObject" not in made and "ExecuteChangeSet" not in made
+    out = capsys.readouterr().out
+    assert f"{STACK}: up to date (nothing to change)" in out
+    assert "uploaded" not in out
+
+
+def test_a_new_build_goes_under_a_new_key_and_updates_the_functions(code_dir, bucket, capsys):
+    """GIVEN an installation WHEN a changed reconciler.zip is bootstrapped THEN it is
+    uploaded under its own sha256 beside the old one (which stays, for a rollback), and the
+    stack's ReconcilerCodeKey moves to it."""
+    assert bootstrap(code_dir) == 0
+    old = parameters()["ReconcilerCodeKey"]
+    with zipfile.ZipFile(code_dir / "reconciler.zip", "a") as archive:
+        archive.writestr("handlers/added.py", "ADDED = True\n")
+    assert bootstrap(code_dir) == 0
+    new = f"gitops-reconciler/{sha256(code_dir / 'reconciler.zip')}/reconciler.zip"
+    assert parameters()["ReconcilerCodeKey"] == new != old
+    assert {old, new} <= set(objects())
+    assert stacks()[0]["StackStatus"] == "UPDATE_COMPLETE"
+
+
+def test_flags_left_out_of_a_later_run_keep_the_stacks_values(code_dir, bucket, capsys):
+    """GIVEN an installation made with --branch and --email WHEN bootstrap runs again
+    without them THEN the stack keeps them (a run that only ships code changes nothing
+    else) and is up to date."""
+    assert bootstrap(code_dir, "--branch", "prod", "--email", "ops@acme.example") == 0
+    assert bootstrap(code_dir) == 0
+    assert parameters()["DesiredStateBranch"] == "prod"
+    assert parameters()["NotificationEmail"] == "ops@acme.example"
+    assert "up to date" in capsys.readouterr().out
+
+
+def test_no_wait_starts_the_deploy_and_returns(code_dir, bucket, capsys):
+    """GIVEN --no-wait WHEN bootstrap executes the change set THEN it exits 0 saying it did
+    not wait, without following events or printing outputs."""
+    assert bootstrap(code_dir, "--no-wait") == 0
+    out = capsys.readouterr().out
+    assert f"{STACK}: started, not waiting (--no-wait)" in out
+    assert "outputs:" not in out
+
+
+# --- Nothing written when the command line or the build is wrong ------------------------
+
+
+def test_missing_zips_exit_2_asking_for_make_package(tmp_path, bucket, capsys):
+    """GIVEN a code dir without the zips WHEN bootstrap runs THEN it exits 2 with one line
+    naming the missing zip and `make package`, and writes nothing."""
+    assert bootstrap(tmp_path) == 2
+    captured = capsys.readouterr()
+    assert_one_line_error(captured, f"{tmp_path / 'reconciler.zip'}: not found")
+    assert captured.err.rstrip().endswith("run `make package` first")
+    assert objects() == {} and stacks() == []
+
+
+@pytest.mark.parametrize(
+    "repository",
+    [
+        "acme/desired-state",
+        "github:acme",
+        "https://github.com/acme/desired-state",
+        "codecommit:",
+        "gitlab:acme/desired-state",
+    ],
+)
+def test_a_bad_repository_exits_2_and_writes_nothing(bucket, capsys, repository):
+    """GIVEN --repository that is neither github:OWNER/NAME nor codecommit:NAME WHEN
+    bootstrap runs THEN it exits 2 with one line saying what is expected, writing nothing."""
+    code = main(["bootstrap", "--bucket", BUCKET, "--repository", repository])
+    assert code == 2
+    assert_one_line_error(capsys.readouterr(), f"--repository {repository!r}: use github:")
+    assert objects() == {} and stacks() == []
+
+
+def test_the_outputs_path_prefix_flag_sets_the_parameter(code_dir, bucket):
+    assert bootstrap(code_dir, "--outputs-path-prefix", "/apps/") == 0
+    assert parameters()["OutputsPathPrefix"] == "/apps/"
+
+
+@pytest.mark.parametrize("path", ["apps", "/apps", "/a b/"])
+def test_a_bad_outputs_path_prefix_exits_2_and_writes_nothing(bucket, capsys, path):
+    code = main(
+        ["bootstrap", "--bucket", BUCKET, "--repository", REPOSITORY, "--outputs-path-prefix", path]
+    )
+    assert code == 2
+    assert_one_line_error(capsys.readouterr(), f"--outputs-path-prefix {path!r}: an SSM path")
+    assert objects() == {} and stacks() == []
+
+
+def test_a_secret_in_another_region_exits_2(bucket, capsys):
+    """GIVEN a webhook secret ARN of another region WHEN bootstrap runs THEN it exits 2:
+    the functions read their secrets in their own region."""
+    other = WEBHOOK_SECRET.replace("us-east-1", "eu-west-1")
+    code = main(
+        ["bootstrap", "--bucket", BUCKET, "--repository", REPOSITORY, "--webhook-secret", other]
+    )
+    assert code == 2
+    assert_one_line_error(capsys.readouterr(), "--webhook-secret: the secret is in eu-west-1")
+    assert objects() == {}
+
+
+def test_a_stack_name_inside_the_managed_prefix_exits_2(code_dir, bucket, capsys):
+    """GIVEN a bootstrap stack name that starts with the managed prefix WHEN bootstrap runs
+    THEN it exits 2: the reconciler would take its own stack for a managed one."""
+    code = bootstrap(code_dir, "--stack-name", "pci-db-reconciler")
+    assert code == 2
+    assert_one_line_error(capsys.readouterr(), "--stack-name 'pci-db-reconciler' starts with")
+    assert stacks() == []
+
+
+def test_a_zip_that_is_not_a_reconciler_build_exits_2(code_dir, bucket, capsys):
+    """GIVEN a reconciler.zip without the handler modules WHEN bootstrap runs THEN it exits
+    2 naming the missing module, uploading nothing."""
+    with zipfile.ZipFile(code_dir / "reconciler.zip", "w") as archive:
+        archive.writestr("app.py", "")
+    assert bootstrap(code_dir) == 2
+    assert_one_line_error(capsys.readouterr(), f"{code_dir / 'reconciler.zip'}: has no handlers/")
+    assert objects() == {}
+
+
+def test_the_local_build_is_taken_for_a_local_aws(tmp_path, built):
+    """GIVEN a code dir holding only the local build WHEN the code is looked up for a local
+    AWS (AWS_ENDPOINT_URL set) THEN the local zip is the one uploaded."""
+    shutil.copy(built / "reconciler.zip", tmp_path / LOCAL_RECONCILER_ZIP)
+    shutil.copy(built / "rotation_lambda.zip", tmp_path / "rotation_lambda.zip")
+    reconciler, _ = find_code(tmp_path, local_aws=True)
+    assert reconciler.name == LOCAL_RECONCILER_ZIP
+
+
+def test_the_local_build_is_refused_for_a_real_account(tmp_path, built):
+    """GIVEN a code dir holding only the local build (no dependencies) WHEN the code is
+    looked up for a real account THEN it is refused, asking for `make package`."""
+    shutil.copy(built / "reconciler.zip", tmp_path / LOCAL_RECONCILER_ZIP)
+    shutil.copy(built / "rotation_lambda.zip", tmp_path / "rotation_lambda.zip")
+    with pytest.raises(BootstrapUsageError, match=r"local build .* run `make package` first$"):
+        find_code(tmp_path, local_aws=False)
+
+
+def test_a_usage_error_from_the_shell_is_one_line_without_traceback(tmp_path):
+    """GIVEN `python -m reconciler bootstrap` with a bad repository WHEN it runs THEN it
+    exits 2 with exactly one line on stderr, before any AWS call."""
+    done = subprocess.run(
+        [sys.executable, "-m", "reconciler", "bootstrap", "--bucket", BUCKET, "--repository", "x"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        "error: --repository 'x': use github:OWNER/NAME or codecommit:NAME"
+    ]
+
+
+# --- What AWS refuses: exit 1 ------------------------------------------------------------
+
+
+def test_a_missing_bucket_exits_1_naming_it(code_dir, aws, capsys):
+    """GIVEN a bucket that does not exist WHEN bootstrap runs THEN it exits 1 with one line
+    naming the bucket, and no stack is created."""
+    assert bootstrap(code_dir, bucket="no-such-bucket") == 1
+    assert_one_line_error(capsys.readouterr(), "bucket 'no-such-bucket' does not exist")
+    assert stacks() == []
+
+
+def test_a_bucket_in_another_region_exits_1(code_dir, aws, capsys):
+    """GIVEN a bucket in eu-west-1 and a us-east-1 run WHEN bootstrap runs THEN it exits 1:
+    Lambda reads its code from a bucket in its own region. Nothing is uploaded."""
+    s3 = boto3.client("s3", region_name="eu-west-1")
+    s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    assert bootstrap(code_dir) == 1
+    assert_one_line_error(capsys.readouterr(), f"bucket '{BUCKET}' is in eu-west-1, not us-east-1")
+    assert s3.list_objects_v2(Bucket=BUCKET).get("Contents", []) == []
+
+
+def test_a_template_without_a_contract_parameter_exits_1_before_uploading(
+    code_dir, bucket, tmp_path, capsys
+):
+    """GIVEN a template that lacks ReconcilerCodeKey WHEN bootstrap runs with it THEN it
+    exits 1 naming the parameter, and nothing is uploaded."""
+    template = tmp_path / "bootstrap.yml"
+    template.write_text(TEMPLATE.read_text().replace("ReconcilerCodeKey:", "CodeKey:", 1))
+    assert bootstrap(code_dir, "--template", str(template)) == 1
+    assert_one_line_error(
+        capsys.readouterr(), f"{template}: declares no parameter ReconcilerCodeKey"
+    )
+    assert objects() == {}
+
+
+# --- Stack states moto cannot produce, with a stand-in for the AWS adapter ---------------
+
+
+class FakeAws:
+    """BootstrapAws with a stack in a given state; records what would be written."""
+
+    def __init__(self, stack=None, change_set=None) -> None:
+        self.region = "us-east-1"
+        self.written: list[str] = []
+        self._stack = stack
+        self._change_set = change_set
+        self.cfn = self
+
+    def bucket_region(self, bucket: str) -> str:
+        return "us-east-1"
+
+    def describe_stack(self, name: str, region: str):
+        return self._stack
+
+    def has_object(self, bucket: str, key: str) -> bool:
+        return False
+
+    def put_object(self, bucket: str, key: str, data: bytes) -> None:
+        self.written.append(key)
+
+    def create_change_set(self, **kwargs):
+        self.written.append(kwargs["name"])
+        return self._change_set
+
+    def delete_change_set(self, change_set) -> None:
+        self.written.append(f"deleted {change_set.name}")
+
+
+def run_with(aws: FakeAws, code_dir: Path):
+    args = cli_parser().parse_args(
+        ["bootstrap", "--bucket", BUCKET, "--repository", REPOSITORY, "--code-dir", str(code_dir)]
+    )
+    return cli_bootstrap.bootstrap(
+        cli_bootstrap.settings_from(args, "us-east-1"),
+        cli_bootstrap.find_code(code_dir, local_aws=False),
+        cli_bootstrap.read_template(TEMPLATE),
+        aws,
+        lambda line: None,
+    )
+
+
+def test_a_stack_whose_creation_rolled_back_is_refused_before_any_upload(code_dir):
+    """GIVEN a bootstrap stack in ROLLBACK_COMPLETE (its creation failed) WHEN bootstrap
+    runs THEN it stops with the way out (delete it, run again) and writes nothing."""
+    aws = FakeAws(LiveStack(STACK, "id", "us-east-1", "ROLLBACK_COMPLETE"))
+    with pytest.raises(
+        BootstrapError, match=r"ROLLBACK_COMPLETE .*: delete it, then run bootstrap"
+    ):
+        run_with(aws, code_dir)
+    assert aws.written == []
+
+
+def test_a_stack_being_updated_is_refused_before_any_upload(code_dir):
+    """GIVEN the bootstrap stack UPDATE_IN_PROGRESS WHEN bootstrap runs THEN it stops,
+    asking to run again once the stack has settled, and writes nothing."""
+    aws = FakeAws(LiveStack(STACK, "id", "us-east-1", "UPDATE_IN_PROGRESS"))
+    with pytest.raises(BootstrapError, match=r"is UPDATE_IN_PROGRESS: run bootstrap again when"):
+        run_with(aws, code_dir)
+    assert aws.written == []
+
+
+def test_a_failed_change_set_is_reported_and_deleted(code_dir):
+    """GIVEN CloudFormation failing the change set (not for want of changes) WHEN bootstrap
+    runs THEN it raises with CloudFormation's reason and deletes the change set, so a
+    rerun after the fix is not handed the same failure."""
+    failed = ChangeSet("cs", STACK, "us-east-1", "FAILED", "UNAVAILABLE", "Template error", ())
+    aws = FakeAws(None, failed)
+    with pytest.raises(BootstrapError, match=r"change set cs is FAILED: Template error$"):
+        run_with(aws, code_dir)
+    assert aws.written[-1] == "deleted cs"

@@ -1,0 +1,781 @@
+"""infra/bootstrap.yml, read as text: the contract other code relies on (parameters,
+resources, environment, outputs), the EventBridge rules of handlers/routes.py, and least
+privilege: each function's role grants exactly the calls its handler's code makes (the
+table CALLS), each scoped to its resources, with a `*` resource only where the API offers
+nothing narrower and the template says so on that line."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cfnlint.api import ManualArgs, lint_file
+from cfnlint.decode import cfn_yaml
+
+from handlers.metrics import NAMESPACE
+from handlers.routes import DEFAULT_SCHEDULE, rules
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "infra" / "bootstrap.yml"
+STAR_COMMENT = "# no resource-level permissions:"
+
+# Function -> its handler module under handlers/.
+FUNCTIONS = {
+    "PushFunction": "push",
+    "StackStatusFunction": "stack_status",
+    "DriftFunction": "drift",
+    "ScheduleFunction": "schedule",
+    "WebhookFunction": "webhook",
+}
+EVENTBRIDGE_INVOKED = ("PushFunction", "StackStatusFunction", "DriftFunction", "ScheduleFunction")
+
+# CloudFormation assumes this role to build the managed stacks' resources, so it holds the
+# broad permissions those need, by design; the functions may only pass it to CloudFormation.
+# The least-privilege checks below walk the function roles only.
+EXEMPT_ROLES = {"CloudFormationExecutionRole"}
+
+# APIs that accept no resource narrower than "*" (AWS's Service Authorization Reference).
+NO_RESOURCE_LEVEL = frozenset(
+    {
+        "cloudformation:DescribeStacks",  # without a StackName it lists every stack
+        "ssm:DescribeParameters",
+        "rds:DescribeDBEngineVersions",
+        "rds:DescribeDBMajorEngineVersions",
+        "elasticache:DescribeCacheEngineVersions",
+        "xray:PutTraceSegments",
+        "xray:PutTelemetryRecords",
+        "kms:ListAliases",
+        "logs:DescribeResourcePolicies",
+        "ec2:DescribeAccountAttributes",
+        "ec2:DescribeAvailabilityZones",
+        "ec2:DescribeFlowLogs",
+        "ec2:DescribeInternetGateways",
+        "ec2:DescribeNetworkAcls",
+        "ec2:DescribeRouteTables",
+        "ec2:DescribeSecurityGroups",
+        "ec2:DescribeSubnets",
+        "ec2:DescribeVpcAttribute",
+        "ec2:DescribeVpcEncryptionControls",
+        "ec2:DescribeVpcEndpoints",
+        "ec2:DescribeVpcs",
+        "ec2:DescribeVpnGateways",
+    }
+)
+
+# --- what each handler's code calls -------------------------------------------------------
+
+# Every function: the Lambda runtime and Powertools.
+RUNTIME = {
+    "logs:CreateLogStream",  # Lambda writes the function's log to its log group
+    "logs:PutLogEvents",
+    "xray:PutTraceSegments",  # handlers.runtime.tracer (TracingConfig Active)
+    "xray:PutTelemetryRecords",
+}
+IDEMPOTENCY = {
+    "dynamodb:DescribeTable",  # reconciler.aws.idempotency.ensure_table
+    "dynamodb:GetItem",  # Powertools DynamoDBPersistenceLayer._get_record
+    "dynamodb:PutItem",  # ..._put_record
+    "dynamodb:UpdateItem",  # ..._update_record
+    "dynamodb:DeleteItem",  # ..._delete_record (work that raised keeps no record)
+}
+# One reconcile pass (reconciler.triggers.reconcile_head): push, stack_status, schedule
+# and drift each may run one, so each calls all of this.
+PASS = {
+    "sqs:SendMessage",  # Lambda dead-letters an event once its retries are used up
+    # aws.cloudformation.CloudFormation:
+    "cloudformation:DescribeStacks",  # list_stacks (reconcile.observe), describe_stack
+    "cloudformation:GetTemplate",  # get_template (plan.plan_all)
+    "cloudformation:CreateChangeSet",  # create_change_set
+    "cloudformation:DescribeChangeSet",  # describe_change_set and the create_complete waiter
+    "cloudformation:ExecuteChangeSet",  # execute_change_set
+    "cloudformation:DeleteChangeSet",  # delete_change_set (a failed or blocked change set)
+    "cloudformation:UpdateStack",  # update_tags (a change set without resource changes)
+    "cloudformation:ListStackResources",  # retained_resources (reconcile._recreate)
+    "cloudformation:DeleteStack",  # delete_stack (reconcile._recreate)
+    "iam:PassRole",  # RoleARN on CreateChangeSet, UpdateStack and DeleteStack
+    # aws.catalog.AwsCatalog (validation, online):
+    "rds:DescribeDBEngineVersions",  # _db_engine_version
+    "rds:DescribeDBMajorEngineVersions",  # _db_lifecycles
+    "elasticache:DescribeCacheEngineVersions",  # _cache_engine_versions
+    "secretsmanager:DescribeSecret",  # _secret_exists (dynamic references, DYN003)
+    # aws.dynamodb.DynamoStatusStore:
+    "dynamodb:Scan",  # all
+    "dynamodb:GetItem",  # get
+    "dynamodb:UpdateItem",  # put, acquire, release, defer
+    # aws.notifications:
+    "events:PutEvents",  # EventBridgeNotifier (NOTIFY_EVENT_BUS)
+    "sns:Publish",  # SnsNotifier (NOTIFY_TOPIC_ARN)
+    # The desired-state source (aws.services.source_from_env), by repository kind:
+    "secretsmanager:GetSecretValue",  # github: the token, through aws.secrets.secret_string
+    "codecommit:GetBranch",  # codecommit: aws.codecommit.CodeCommitSource.head_revision
+    "codecommit:GetFolder",  # CodeCommitSource._walk
+    "codecommit:GetFile",  # CodeCommitSource._file
+}
+PASS |= RUNTIME | IDEMPOTENCY
+# DetectStackDrift reads every resource of the stack with the caller's credentials, not
+# the stack's service role: the read handlers' permissions of the types in templates/
+# (cfn-lint's resource schemas), checked against them below.
+DRIFT_DETECTION_READS = {
+    "ec2:DescribeAccountAttributes",
+    "ec2:DescribeAvailabilityZones",
+    "ec2:DescribeFlowLogs",
+    "ec2:DescribeInternetGateways",
+    "ec2:DescribeNetworkAcls",
+    "ec2:DescribeRouteTables",
+    "ec2:DescribeSecurityGroups",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeVpcAttribute",
+    "ec2:DescribeVpcEncryptionControls",
+    "ec2:DescribeVpcEndpoints",
+    "ec2:DescribeVpcs",
+    "ec2:DescribeVpnGateways",
+    "elasticache:DescribeCacheSubnetGroups",
+    "elasticache:DescribeReplicationGroups",
+    "elasticache:ListTagsForResource",
+    "iam:GetRole",
+    "iam:GetRolePolicy",
+    "iam:ListAttachedRolePolicies",
+    "iam:ListRolePolicies",
+    "kms:DescribeKey",
+    "kms:GetKeyPolicy",
+    "kms:GetKeyRotationStatus",
+    "kms:ListAliases",
+    "kms:ListResourceTags",
+    "lambda:GetFunction",
+    "lambda:GetFunctionCodeSigningConfig",
+    "lambda:GetFunctionRecursionConfig",
+    "lambda:GetFunctionScalingConfig",
+    "lambda:GetPolicy",
+    "lambda:GetRuntimeManagementConfig",
+    "logs:DescribeIndexPolicies",
+    "logs:DescribeLogGroups",
+    "logs:DescribeResourcePolicies",
+    "logs:GetDataProtectionPolicy",
+    "logs:ListTagsForResource",
+    "rds:DescribeDBInstances",
+    "rds:DescribeDBParameterGroups",
+    "rds:DescribeDBParameters",
+    "rds:DescribeDBSubnetGroups",
+    "rds:DescribeOptionGroups",
+    "rds:ListTagsForResource",
+    "secretsmanager:DescribeSecret",
+}
+# Read-handler permissions the schedule role is not given, and why.
+DRIFT_READS_LEFT_OUT = {
+    "secretsmanager:GetSecretValue": "secret values: the database passwords",
+    "kms:Decrypt": "decrypts secret values and function environments",
+    "vpc-lattice:DescribeServiceNetworkVpcEndpointAssociation": "no service-network endpoint",
+}
+CALLS: dict[str, set[str]] = {
+    "push": PASS,
+    "stack_status": PASS
+    | {
+        "ssm:DescribeParameters",  # aws.ssm.SsmOutputs._owned (reconcile.finish publishes)
+        "ssm:GetParameters",  # SsmOutputs._values
+        "ssm:PutParameter",  # SsmOutputs.publish, _create
+        "ssm:AddTagsToResource",  # PutParameter with Tags (SsmOutputs._create)
+        "ssm:DeleteParameters",  # SsmOutputs.publish (outputs gone from the stack)
+        "ssm:ListTagsForResource",  # SsmOutputs._owner (a name taken by another owner)
+    },
+    "schedule": PASS
+    | {
+        "cloudformation:DetectStackDrift",  # drift_actions.start_detections
+        "cloudformation:DetectStackResourceDrift",  # authorized with DetectStackDrift
+    }
+    | DRIFT_DETECTION_READS,
+    "drift": PASS
+    | {
+        "cloudformation:DescribeStackResourceDrifts",  # CloudFormation.resource_drifts
+        # aws.live_settings.LiveSettings (drift_actions.pci_violations):
+        "rds:DescribeDBInstances",  # LiveSettings._database
+        "elasticache:DescribeReplicationGroups",  # LiveSettings._cache
+        "ec2:DescribeSecurityGroups",  # LiveSettings._security_groups
+        "logs:DescribeLogGroups",  # LiveSettings._log_group
+        "kms:DescribeKey",  # LiveSettings._key
+        "kms:GetKeyRotationStatus",  # LiveSettings._key
+    },
+    "webhook": RUNTIME
+    | IDEMPOTENCY
+    | {
+        "secretsmanager:GetSecretValue",  # webhook._webhook_secret via aws.secrets.secret_string
+        "events:PutEvents",  # aws.push_events.forward_push (PUSH_EVENT_BUS)
+    },
+}
+
+# --- the contract ------------------------------------------------------------------------
+
+PARAMETERS = {
+    "CodeBucket": None,
+    "ReconcilerCodeKey": None,
+    "DesiredStateRepository": None,
+    "DesiredStateBranch": "main",
+    "ManagedStackPrefix": "pci-db-",
+    "ScheduleRate": DEFAULT_SCHEDULE,
+    "NotificationEmail": "",
+    "GitHubTokenSecretArn": "",
+    "GitHubWebhookSecretArn": "",
+    "LogRetentionDays": 365,
+    "DriftMaxConcurrent": 5,
+}
+RESOURCES = {
+    "StatusTable": "AWS::DynamoDB::Table",
+    "IdempotencyTable": "AWS::DynamoDB::Table",
+    "NotificationBus": "AWS::Events::EventBus",
+    "NotificationTopic": "AWS::SNS::Topic",
+    "CloudFormationExecutionRole": "AWS::IAM::Role",
+    "WebhookUrl": "AWS::Lambda::Url",
+    **{fn: "AWS::Lambda::Function" for fn in FUNCTIONS},
+    **{fn.replace("Function", "Role"): "AWS::IAM::Role" for fn in FUNCTIONS},
+    **{fn.replace("Function", "LogGroup"): "AWS::Logs::LogGroup" for fn in FUNCTIONS},
+    **{fn.replace("Function", "DeadLetterQueue"): "AWS::SQS::Queue" for fn in EVENTBRIDGE_INVOKED},
+}
+OUTPUTS = (
+    "WebhookUrl",
+    "StatusTableName",
+    "IdempotencyTableName",
+    "NotificationBusName",
+    "NotificationTopicArn",
+    "CloudFormationExecutionRoleArn",
+    *(f"{fn}Arn" for fn in FUNCTIONS),
+)
+ENVIRONMENT = {
+    "DESIRED_STATE_REPOSITORY": {"Ref": "DesiredStateRepository"},
+    "DESIRED_STATE_BRANCH": {"Ref": "DesiredStateBranch"},
+    "RECONCILER_TABLE": {"Ref": "StatusTable"},
+    "IDEMPOTENCY_TABLE": {"Ref": "IdempotencyTable"},
+    "NOTIFY_EVENT_BUS": {"Ref": "NotificationBus"},
+    "NOTIFY_TOPIC_ARN": {"Ref": "NotificationTopic"},
+    "CLOUDFORMATION_ROLE_ARN": {"Fn::GetAtt": ["CloudFormationExecutionRole", "Arn"]},
+    "GITHUB_TOKEN_SECRET": {
+        "Fn::If": ["HasGitHubToken", {"Ref": "GitHubTokenSecretArn"}, {"Ref": "AWS::NoValue"}]
+    },
+    "POWERTOOLS_SERVICE_NAME": "gitops-reconciler",
+    "POWERTOOLS_METRICS_NAMESPACE": NAMESPACE,
+}
+ENVIRONMENT_OF = {
+    "ScheduleFunction": {"DRIFT_MAX_CONCURRENT": {"Ref": "DriftMaxConcurrent"}},
+    "WebhookFunction": {
+        "GITHUB_WEBHOOK_SECRET": {"Ref": "GitHubWebhookSecretArn"},
+        "PUSH_EVENT_BUS": "default",
+    },
+}
+STACK_ARN = {
+    "Fn::Sub": "arn:${AWS::Partition}:cloudformation:*:${AWS::AccountId}:stack/"
+    "${ManagedStackPrefix}*/*"
+}
+# A CodeCommit installation named "gitops" managing pci-db-* stacks.
+VALUES = {
+    "AWS::StackName": "gitops",
+    "AWS::Partition": "aws",
+    "ManagedStackPrefix": "pci-db-",
+    "DesiredStateRepository": "codecommit:my-repo",
+    "ScheduleRate": DEFAULT_SCHEDULE,
+}
+
+
+# --- reading the template ------------------------------------------------------------------
+
+
+@cache
+def template() -> Mapping[str, Any]:
+    return cfn_yaml.load(str(TEMPLATE))
+
+
+def resources(of_type: str | None = None) -> dict[str, Mapping[str, Any]]:
+    found = template()["Resources"]
+    return {k: v for k, v in found.items() if of_type is None or v["Type"] == of_type}
+
+
+def props(logical_id: str) -> Mapping[str, Any]:
+    return template()["Resources"][logical_id].get("Properties", {})
+
+
+def resolve(node: Any, values: Mapping[str, Any]) -> Any:
+    """The intrinsic functions the rules and conditions use, evaluated for `values`."""
+    if isinstance(node, list):
+        return [resolve(item, values) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if len(node) == 1:
+        ((key, arg),) = node.items()
+        if key == "Ref":
+            return values[arg]
+        if key == "Fn::Sub":
+            text, local = (arg, {}) if isinstance(arg, str) else (arg[0], arg[1])
+            names = {**values, **{k: resolve(v, values) for k, v in local.items()}}
+            return re.sub(r"\$\{([^}]+)\}", lambda m: str(names[m[1]]), text)
+        if key == "Fn::Select":
+            return resolve(arg[1], values)[int(arg[0])]
+        if key == "Fn::Split":
+            return resolve(arg[1], values).split(arg[0])
+        if key == "Fn::Equals":
+            return resolve(arg[0], values) == resolve(arg[1], values)
+        if key == "Fn::Not":
+            return not resolve(arg[0], values)
+    return {key: resolve(value, values) for key, value in node.items()}
+
+
+def condition(name: str, values: Mapping[str, Any]) -> bool:
+    return resolve(template()["Conditions"][name], values)
+
+
+def _listed(node: Any) -> list[Any]:
+    return node if isinstance(node, list) else [node]
+
+
+def _branches(statements: list[Any]) -> Iterator[Mapping[str, Any]]:
+    """Statements, each branch of an Fn::If taken (every condition true)."""
+    for statement in statements:
+        if "Fn::If" in statement:
+            yield from _branches(
+                [b for b in statement["Fn::If"][1:] if b != {"Ref": "AWS::NoValue"}]
+            )
+        else:
+            yield statement
+
+
+def statements(role: str) -> list[Mapping[str, Any]]:
+    """Every statement the role gets: inline, its ManagedPolicyArns, and managed policies
+    that name it in `Roles`."""
+    found: list[Any] = []
+    for policy in props(role).get("Policies", []):
+        found += policy["PolicyDocument"]["Statement"]
+    attached = {arn["Ref"] for arn in props(role).get("ManagedPolicyArns", [])}
+    for name, managed in resources("AWS::IAM::ManagedPolicy").items():
+        if name in attached or {"Ref": role} in managed["Properties"].get("Roles", []):
+            found += managed["Properties"]["PolicyDocument"]["Statement"]
+    return list(_branches(found))
+
+
+def actions(statement: Mapping[str, Any]) -> list[str]:
+    return [str(a) for a in _listed(statement["Action"])]
+
+
+def role_of(function: str) -> str:
+    return props(function)["Role"]["Fn::GetAtt"][0]
+
+
+def granted(role: str) -> set[str]:
+    return {action for s in statements(role) for action in actions(s)}
+
+
+def star_resource_problems(statement: Mapping[str, Any], lines: list[str]) -> list[str]:
+    """Why a statement's "*" resource is not allowed: its YAML line lacks the comment, or
+    an action of it has resource-level permissions."""
+    problems = []
+    for resource in _listed(statement["Resource"]):
+        if resource != "*":
+            continue
+        line = lines[resource.start_mark.line]
+        if STAR_COMMENT not in line:
+            problems.append(f"line {resource.start_mark.line + 1}: '*' without {STAR_COMMENT!r}")
+        scopable = [a for a in actions(statement) if a not in NO_RESOURCE_LEVEL]
+        problems += [f"{a} has resource-level permissions" for a in scopable]
+    return problems
+
+
+FUNCTION_ROLES = sorted(role_of(fn) for fn in FUNCTIONS)
+ALL_STATEMENTS = [(role, s) for role in FUNCTION_ROLES for s in statements(role)]
+
+
+def _statement_id(item: tuple[str, Mapping[str, Any]]) -> str:
+    return f"{item[0]}.{item[1].get('Sid', '?')}"
+
+
+# --- lint and shape --------------------------------------------------------------------------
+
+
+def test_cfn_lint_reports_nothing_not_even_informational():
+    """GIVEN the bootstrap template WHEN cfn-lint checks it in the demo's regions, with its
+    informational rules too THEN it reports nothing."""
+    matches = lint_file(
+        TEMPLATE, ManualArgs(regions=["us-east-1", "eu-central-1"], include_checks=["I"])
+    )
+    assert [f"{m.linenumber}: {m.rule.id} {m.message}" for m in matches] == []
+
+
+def test_template_is_plain_cloudformation_without_transform():
+    """GIVEN the bootstrap template WHEN its top level is read THEN it has no Transform
+    (no SAM), so it deploys on the local AWS too."""
+    assert "Transform" not in template()
+    assert not [k for k, v in resources().items() if v["Type"].startswith("AWS::Serverless")]
+
+
+@pytest.mark.parametrize("name", PARAMETERS)
+def test_contract_parameter_is_declared_with_its_default(name):
+    """GIVEN the contract's parameters WHEN the template declares one THEN its default is
+    the contract's (none for the required ones)."""
+    declared = template()["Parameters"][name]
+    assert declared.get("Default") == PARAMETERS[name]
+
+
+@pytest.mark.parametrize("logical_id", RESOURCES)
+def test_contract_resource_is_declared_with_its_type(logical_id):
+    """GIVEN the contract's logical ids WHEN the template declares one THEN with its type."""
+    assert resources()[logical_id]["Type"] == RESOURCES[logical_id]
+
+
+def test_contract_outputs_are_declared():
+    """GIVEN the contract's outputs WHEN the template's outputs are listed THEN each is."""
+    assert sorted(template()["Outputs"]) == sorted(OUTPUTS)
+
+
+@pytest.mark.parametrize(
+    ("value", "accepted"),
+    [
+        ("github:octo/desired-state", True),
+        ("codecommit:desired-state", True),
+        ("https://github.com/octo/desired-state", False),  # the Lambda runtime has no git
+        ("github:octo", False),
+        ("codecommit:", False),
+        ("", False),
+    ],
+)
+def test_repository_parameter_accepts_only_the_sources_lambda_can_read(value, accepted):
+    """GIVEN DesiredStateRepository's AllowedPattern WHEN a value is matched THEN only
+    github:OWNER/NAME and codecommit:NAME pass."""
+    pattern = template()["Parameters"]["DesiredStateRepository"]["AllowedPattern"]
+    assert bool(re.fullmatch(pattern, value)) is accepted
+
+
+@pytest.mark.parametrize(("value", "accepted"), [("pci-db-", True), ("", False), ("pci*", False)])
+def test_stack_prefix_parameter_refuses_empty_and_wildcards(value, accepted):
+    """GIVEN ManagedStackPrefix's AllowedPattern WHEN a value is matched THEN an empty
+    prefix (every stack of the account) and a wildcard are refused."""
+    pattern = template()["Parameters"]["ManagedStackPrefix"]["AllowedPattern"]
+    assert bool(re.fullmatch(pattern, value)) is accepted
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_function_runs_its_handler_on_python313_x86_64_with_active_tracing(function):
+    """GIVEN a function WHEN its properties are read THEN it runs its handler module from
+    the uploaded zip on python3.13, x86_64, with X-Ray tracing active."""
+    p = props(function)
+    assert p["Handler"] == f"handlers.{FUNCTIONS[function]}.handler"
+    assert (p["Runtime"], p["Architectures"], p["TracingConfig"]) == (
+        "python3.13",
+        ["x86_64"],
+        {"Mode": "Active"},
+    )
+    assert p["Code"] == {"S3Bucket": {"Ref": "CodeBucket"}, "S3Key": {"Ref": "ReconcilerCodeKey"}}
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_function_logs_to_its_own_group_kept_log_retention_days(function):
+    """GIVEN a function WHEN its log group is read THEN it is /aws/lambda/<FunctionName>,
+    kept LogRetentionDays, and the function logs there."""
+    group = function.replace("Function", "LogGroup")
+    assert props(group)["LogGroupName"] == {
+        "Fn::Sub": f"/aws/lambda/{props(function)['FunctionName']['Fn::Sub']}"
+    }
+    assert props(group)["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    assert props(function)["LoggingConfig"]["LogGroup"] == {"Ref": group}
+
+
+@pytest.mark.parametrize("function", EVENTBRIDGE_INVOKED)
+def test_eventbridge_invoked_function_retries_twice_then_dead_letters_to_an_encrypted_queue(
+    function,
+):
+    """GIVEN a function EventBridge invokes WHEN its failure handling is read THEN two
+    retries, then its own SSE queue, which its role may send to."""
+    queue = function.replace("Function", "DeadLetterQueue")
+    assert props(function)["DeadLetterConfig"] == {"TargetArn": {"Fn::GetAtt": [queue, "Arn"]}}
+    assert props(queue)["SqsManagedSseEnabled"] is True
+    configs = [
+        p["Properties"]
+        for p in resources("AWS::Lambda::EventInvokeConfig").values()
+        if p["Properties"]["FunctionName"] == {"Ref": function}
+    ]
+    assert [(c["Qualifier"], c["MaximumRetryAttempts"]) for c in configs] == [("$LATEST", 2)]
+    sends = [s for s in statements(role_of(function)) if "sqs:SendMessage" in actions(s)]
+    assert [s["Resource"] for s in sends] == [{"Fn::GetAtt": [queue, "Arn"]}]
+
+
+@pytest.mark.parametrize("table", ["StatusTable", "IdempotencyTable"])
+def test_table_has_point_in_time_recovery_and_encryption(table):
+    """GIVEN a table WHEN its properties are read THEN PITR and SSE are on, on demand."""
+    p = props(table)
+    assert p["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert p["SSESpecification"] == {"SSEEnabled": True}
+    assert p["BillingMode"] == "PAY_PER_REQUEST"
+
+
+def test_tables_are_keyed_as_the_code_reads_them_and_idempotency_records_expire():
+    """GIVEN the two tables WHEN their keys are read THEN stack_name and id, the code's
+    keys, and idempotency records expire on `expiration` (TTL)."""
+    keys = {
+        t: props(t)["KeySchema"][0]["AttributeName"] for t in ("StatusTable", "IdempotencyTable")
+    }
+    assert keys == {"StatusTable": "stack_name", "IdempotencyTable": "id"}
+    ttl = props("IdempotencyTable")["TimeToLiveSpecification"]
+    assert ttl == {"AttributeName": "expiration", "Enabled": True}
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_function_environment_has_the_contract_variables(function):
+    """GIVEN a function WHEN its environment is read THEN it holds exactly the contract's
+    variables: the common ones plus the schedule's and the webhook's own."""
+    expected = {**ENVIRONMENT, **ENVIRONMENT_OF.get(function, {})}
+    assert props(function)["Environment"]["Variables"] == expected
+
+
+def test_webhook_exists_only_with_a_webhook_secret_and_its_url_is_public():
+    """GIVEN GitHubWebhookSecretArn WHEN it is empty THEN no webhook function, role, log
+    group, URL or permission is made; when set, the URL's auth is NONE (the HMAC is)."""
+    webhook = [k for k in resources() if k.startswith("Webhook")]
+    assert {resources()[k].get("Condition") for k in webhook} == {"HasWebhook"}
+    assert condition("HasWebhook", {"GitHubWebhookSecretArn": ""}) is False
+    assert props("WebhookUrl")["AuthType"] == "NONE"
+    permission = [
+        p for k, p in resources("AWS::Lambda::Permission").items() if k.startswith("Webhook")
+    ]
+    # Anyone may call the URL, and only the URL: a public InvokeFunction is refused.
+    assert {
+        (p["Properties"]["Action"], p["Properties"].get("InvokedViaFunctionUrl"))
+        for p in permission
+    } == {("lambda:InvokeFunctionUrl", None), ("lambda:InvokeFunction", True)}
+
+
+# --- the routes -------------------------------------------------------------------------------
+
+
+def _rule_named(name: str) -> tuple[str, Mapping[str, Any]]:
+    found = [
+        (k, r["Properties"])
+        for k, r in resources("AWS::Events::Rule").items()
+        if resolve(r["Properties"]["Name"], VALUES) == name
+    ]
+    assert len(found) == 1, f"{len(found)} rules named {name}"
+    return found[0]
+
+
+@pytest.mark.parametrize("route", rules("pci-db-", "my-repo"), ids=lambda r: r.name)
+def test_route_has_a_rule_with_its_pattern_invoking_its_handler(route):
+    """GIVEN a rule of handlers/routes.py (prefix pci-db-, CodeCommit repository my-repo)
+    WHEN the template's rule of the same name is resolved for that installation THEN it has
+    the same pattern or schedule, targets the function running the route's handler, and
+    EventBridge may invoke that function for this rule only."""
+    logical_id, rule = _rule_named(f"gitops-{route.name.removeprefix('gitops-')}")
+    if route.schedule_expression is not None:
+        assert rule["ScheduleExpression"] == {"Ref": "ScheduleRate"}
+        assert "EventPattern" not in rule
+    else:
+        assert resolve(rule["EventPattern"], VALUES) == route.event_pattern
+    (target,) = rule["Targets"]
+    function = target["Arn"]["Fn::GetAtt"][0]
+    assert props(function)["Handler"] == f"handlers.{route.handler}.handler"
+    permissions = [
+        p["Properties"]
+        for p in resources("AWS::Lambda::Permission").values()
+        if p["Properties"].get("SourceArn") == {"Fn::GetAtt": [logical_id, "Arn"]}
+    ]
+    assert [(p["FunctionName"], p["Principal"]) for p in permissions] == [
+        ({"Ref": function}, "events.amazonaws.com")
+    ]
+
+
+def test_template_has_no_rule_beyond_the_routes():
+    """GIVEN the routes WHEN the template's rules are counted THEN there is one per route."""
+    assert len(resources("AWS::Events::Rule")) == len(rules("pci-db-"))
+
+
+@pytest.mark.parametrize(("repository", "made"), [("codecommit:r", True), ("github:o/n", False)])
+def test_codecommit_rule_exists_only_for_a_codecommit_repository(repository, made):
+    """GIVEN a desired-state repository WHEN IsCodeCommit is evaluated THEN only a
+    codecommit: one makes the CodeCommit rule, its permission and its read policy."""
+    conditional = {k for k, r in resources().items() if r.get("Condition") == "IsCodeCommit"}
+    assert conditional == {
+        "PushCodeCommitRule",
+        "PushCodeCommitPermission",
+        "CodeCommitSourcePolicy",
+    }
+    assert condition("IsCodeCommit", {"DesiredStateRepository": repository}) is made
+
+
+# --- least privilege ----------------------------------------------------------------------------
+
+
+def test_each_function_has_a_role_of_its_own_that_is_not_the_execution_role():
+    """GIVEN the functions WHEN their roles are read THEN no two share one, and none is the
+    CloudFormation execution role."""
+    assert len(set(FUNCTION_ROLES)) == len(FUNCTIONS)
+    assert not EXEMPT_ROLES & set(FUNCTION_ROLES)
+
+
+def test_execution_role_is_assumed_by_cloudformation_only():
+    """GIVEN CloudFormationExecutionRole WHEN its trust policy is read THEN only the
+    CloudFormation service may assume it."""
+    (trust,) = props("CloudFormationExecutionRole")["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "cloudformation.amazonaws.com"}
+    assert trust["Action"] == "sts:AssumeRole"
+
+
+@pytest.mark.parametrize("handler", sorted(CALLS))
+def test_role_grants_exactly_what_its_handler_calls(handler):
+    """GIVEN the IAM actions a handler's code calls (CALLS) WHEN its function's role is
+    read THEN it grants each of them and nothing else."""
+    function = next(fn for fn, h in FUNCTIONS.items() if h == handler)
+    role = role_of(function)
+    assert {"missing": CALLS[handler] - granted(role), "extra": granted(role) - CALLS[handler]} == {
+        "missing": set(),
+        "extra": set(),
+    }
+
+
+def test_schedule_role_reads_what_drift_detection_reads_of_the_managed_templates():
+    """GIVEN the resource types of templates/*.yml WHEN their read handlers' permissions are
+    taken from cfn-lint's resource schemas THEN they are DRIFT_DETECTION_READS plus the
+    reads left out on purpose, which the schedule role gets on no resource of the stacks."""
+    from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
+
+    types = {
+        r["Type"]
+        for path in ROOT.glob("templates/*.yml")
+        for r in cfn_yaml.load(str(path))["Resources"].values()
+        if r["Type"].startswith("AWS::")
+    }
+    reads = {
+        permission
+        for region in ("us-east-1", "eu-central-1")
+        for t in types
+        for permission in PROVIDER_SCHEMA_MANAGER.get_resource_schema(region, t)
+        .schema.get("handlers", {})
+        .get("read", {})
+        .get("permissions", [])
+    }
+    assert reads - set(DRIFT_READS_LEFT_OUT) == DRIFT_DETECTION_READS
+    # GetSecretValue stays, on the GitHub token alone (the source's read, in PASS).
+    left_out = {
+        (action, str(resource))
+        for s in statements("ScheduleRole")
+        for action in set(actions(s)) & set(DRIFT_READS_LEFT_OUT)
+        for resource in _listed(s["Resource"])
+    }
+    assert left_out == {("secretsmanager:GetSecretValue", str({"Ref": "GitHubTokenSecretArn"}))}
+
+
+@pytest.mark.parametrize("item", ALL_STATEMENTS, ids=_statement_id)
+def test_statement_has_a_sid_and_no_wildcard_action(item):
+    """GIVEN a statement of a function role WHEN it is read THEN it names its concern (Sid),
+    allows, and no action holds a wildcard ("*", "service:*" or "Describe*")."""
+    _, statement = item
+    assert statement["Effect"] == "Allow"
+    assert not {"NotAction", "NotResource", "NotPrincipal"} & set(statement)
+    assert re.fullmatch(r"[A-Za-z0-9]+", statement.get("Sid", ""))
+    assert [a for a in actions(statement) if "*" in a] == []
+
+
+@pytest.mark.parametrize("role", FUNCTION_ROLES)
+def test_role_sids_are_unique(role):
+    """GIVEN a function role WHEN its statements' Sids are listed THEN none repeats."""
+    sids = [s["Sid"] for s in statements(role)]
+    assert len(sids) == len(set(sids))
+
+
+@pytest.mark.parametrize("item", ALL_STATEMENTS, ids=_statement_id)
+def test_star_resource_only_where_the_api_allows_nothing_narrower(item):
+    """GIVEN a statement of a function role WHEN a resource is "*" THEN its line says
+    `# no resource-level permissions:` and each action is one that has none."""
+    _, statement = item
+    assert star_resource_problems(statement, TEMPLATE.read_text().splitlines()) == []
+
+
+def test_star_resource_check_refuses_an_uncommented_line_and_a_scopable_action():
+    """GIVEN a statement granting DescribeStackResourceDrifts on "*" without the comment
+    WHEN it is checked THEN both faults are reported."""
+    text = 'Statement:\n  Action: cloudformation:DescribeStackResourceDrifts\n  Resource: "*"\n'
+    statement = cfn_yaml.loads(text)["Statement"]
+    assert star_resource_problems(statement, text.splitlines()) == [
+        f"line 3: '*' without {STAR_COMMENT!r}",
+        "cloudformation:DescribeStackResourceDrifts has resource-level permissions",
+    ]
+
+
+# Action -> the resources it may name: the managed stacks, the two tables, the given secrets,
+# the buses, the topic, the execution role, the outputs path.
+SCOPES: dict[str, list[Any]] = {
+    "cloudformation:": [STACK_ARN],
+    "dynamodb:": [
+        {"Fn::GetAtt": ["StatusTable", "Arn"]},
+        {"Fn::GetAtt": ["IdempotencyTable", "Arn"]},
+    ],
+    "secretsmanager:GetSecretValue": [
+        {"Ref": "GitHubTokenSecretArn"},
+        {"Ref": "GitHubWebhookSecretArn"},
+    ],
+    "events:PutEvents": [
+        {"Fn::GetAtt": ["NotificationBus", "Arn"]},
+        {
+            "Fn::Sub": "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/"
+            "default"
+        },
+    ],
+    "sns:Publish": [{"Ref": "NotificationTopic"}],
+    "iam:PassRole": [{"Fn::GetAtt": ["CloudFormationExecutionRole", "Arn"]}],
+    "ssm:": [
+        {
+            "Fn::Sub": "arn:${AWS::Partition}:ssm:*:${AWS::AccountId}:parameter/"
+            "${ManagedStackPrefix}*"
+        },
+        {"Fn::Sub": "arn:${AWS::Partition}:ssm:*:${AWS::AccountId}:parameter${OutputsPathPrefix}*"},
+    ],
+    "codecommit:": [
+        {
+            "Fn::Sub": [
+                "arn:${AWS::Partition}:codecommit:${AWS::Region}:${AWS::AccountId}:${Name}",
+                {
+                    "Name": {
+                        "Fn::Select": [1, {"Fn::Split": [":", {"Ref": "DesiredStateRepository"}]}]
+                    }
+                },
+            ]
+        }
+    ],
+}
+
+
+@pytest.mark.parametrize("prefix", SCOPES)
+def test_actions_name_only_their_own_resources(prefix):
+    """GIVEN the actions of one concern (the managed stacks, the tables, the secrets, the
+    buses, the topic, the execution role, the outputs path, the repository) WHEN a function
+    role grants one THEN only on those resources (APIs without resource-level permissions
+    aside)."""
+    granting = [
+        (role, s)
+        for role, s in ALL_STATEMENTS
+        if any(a.startswith(prefix) and a not in NO_RESOURCE_LEVEL for a in actions(s))
+    ]
+    assert granting, f"no function role grants {prefix}"
+    wrong = [
+        (_statement_id(item), resource)
+        for item in granting
+        for resource in _listed(item[1]["Resource"])
+        if resource not in SCOPES[prefix]
+    ]
+    assert wrong == []
+
+
+def test_pass_role_only_to_cloudformation():
+    """GIVEN the statements granting iam:PassRole WHEN read THEN each passes the execution
+    role to CloudFormation only, and grants nothing else."""
+    passes = [s for _, s in ALL_STATEMENTS if "iam:PassRole" in actions(s)]
+    assert passes
+    assert {(tuple(actions(s)), str(s["Condition"])) for s in passes} == {
+        (
+            ("iam:PassRole",),
+            str({"StringEquals": {"iam:PassedToService": "cloudformation.amazonaws.com"}}),
+        )
+    }
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_function_writes_only_its_own_log_group(function):
+    """GIVEN a function's role WHEN its log-writing statement is read THEN it names the
+    function's own log group."""
+    group = function.replace("Function", "LogGroup")
+    writes = [s for s in statements(role_of(function)) if "logs:PutLogEvents" in actions(s)]
+    assert [s["Resource"] for s in writes] == [{"Fn::GetAtt": [group, "Arn"]}]
