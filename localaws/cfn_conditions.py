@@ -13,8 +13,13 @@ DescribeStackResource (or DescribeStackResources with a LogicalResourceId) of an
 listed after one fails with HTTP 500 ('NoneType' object has no attribute
 'logical_resource_id').
 
-`install()` makes a moto stack's resources leave out those whose Condition is false.
-Resources of a type moto has no model for are left as moto lists them.
+On update, moto also updates such a resource whenever a parameter it references changes,
+evaluating its properties: a `!GetAtt` of another conditioned-out resource then fails the
+whole update ("Fn::GetAtt references undefined resource"). AWS never touches it.
+
+`install()` makes a moto stack's resources leave out those whose Condition is false, and
+an update skip them. Resources of a type moto has no model for are left as moto lists
+them. Not modelled: a condition turning false on update (AWS deletes the resource).
 """
 
 from __future__ import annotations
@@ -38,10 +43,22 @@ def _created(stack: Any) -> Iterable[Any]:
 
 
 def install() -> None:
-    """List only the resources a stack has. Safe to call again."""
+    """List only the resources a stack has; update only those. Safe to call again."""
+    from moto.cloudformation import parsing
     from moto.cloudformation.models import Stack
 
     if Stack.__dict__.get(_INSTALLED_MARK):
         return
     Stack.stack_resources = property(_created)
+    update = parsing.parse_and_update_resource
+
+    def parse_and_update_resource(
+        logical_id: str, resource_json: dict[str, Any], resources_map: Any, *args: Any, **kw: Any
+    ) -> Any:
+        condition = resource_json.get("Condition")
+        if condition and not resources_map.lazy_condition_map[condition]:
+            return resources_map._parsed_resources.get(logical_id)  # left as it is
+        return update(logical_id, resource_json, resources_map, *args, **kw)
+
+    parsing.parse_and_update_resource = parse_and_update_resource
     setattr(Stack, _INSTALLED_MARK, True)

@@ -443,3 +443,15 @@ def test_a_failed_change_set_is_reported_and_deleted(code_dir):
     with pytest.raises(BootstrapError, match=r"change set cs is FAILED: Template error$"):
         run_with(aws, code_dir)
     assert aws.written[-1] == "deleted cs"
+
+
+def test_an_installation_without_a_webhook_updates_too(code_dir, bucket, capsys):
+    """GIVEN an installation from a CodeCommit repository (no webhook function) WHEN a
+    changed build is bootstrapped THEN the stack updates to it."""
+    flags = ["bootstrap", "--bucket", BUCKET, "--repository", "codecommit:desired-state"]
+    flags += ["--code-dir", str(code_dir)]
+    assert main(flags) == 0
+    with zipfile.ZipFile(code_dir / "reconciler.zip", "a") as archive:
+        archive.writestr("handlers/added.py", "ADDED = True\n")
+    assert main(flags) == 0, capsys.readouterr().err
+    assert stacks()[0]["StackStatus"] == "UPDATE_COMPLETE"

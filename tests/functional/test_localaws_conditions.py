@@ -65,3 +65,46 @@ def test_an_update_that_makes_the_condition_true_lists_the_resource(local_aws_cl
     stack.update(body, {"Enabled": "yes"})
 
     assert sorted(stack.physical_ids()) == ["Always", "Optional"]
+
+
+def test_an_update_leaves_a_left_out_resource_alone(local_aws_client):
+    """GIVEN a left-out resource whose properties reference a parameter and get an
+    attribute of another left-out resource WHEN an update changes that parameter THEN the
+    update completes (moto evaluated the left-out resource and failed the update)"""
+    prefix = uuid.uuid4().hex
+    body = json.dumps(
+        {
+            "Parameters": {
+                "Enabled": {"Type": "String", "Default": "no"},
+                "Value": {"Type": "String", "Default": "one"},
+            },
+            "Conditions": {"IsEnabled": {"Fn::Equals": [{"Ref": "Enabled"}, "yes"]}},
+            "Resources": {
+                "Queue": {"Type": "AWS::SQS::Queue", "Condition": "IsEnabled"},
+                "Optional": {
+                    "Type": "AWS::SSM::Parameter",
+                    "Condition": "IsEnabled",
+                    "Properties": {
+                        "Name": f"/{prefix}/optional",
+                        "Type": "String",
+                        "Value": {"Fn::Sub": "${Value} ${Queue.Arn}"},
+                    },
+                },
+                "Always": {
+                    "Type": "AWS::SSM::Parameter",
+                    "Properties": {
+                        "Name": f"/{prefix}/always",
+                        "Type": "String",
+                        "Value": {"Ref": "Value"},
+                    },
+                },
+            },
+        }
+    )
+    stack = StackUnderTest(local_aws_client, "cond")
+    stack.create(body)
+
+    stack.update(body, {"Value": "two"})
+
+    assert stack.status() == "UPDATE_COMPLETE"
+    assert list(stack.physical_ids()) == ["Always"]
