@@ -87,7 +87,8 @@ def test_an_update_leaves_a_left_out_resource_alone(local_aws_client):
                     "Properties": {
                         "Name": f"/{prefix}/optional",
                         "Type": "String",
-                        "Value": {"Fn::Sub": "${Value} ${Queue.Arn}"},
+                        "Value": {"Fn::GetAtt": ["Queue", "Arn"]},
+                        "Description": {"Ref": "Value"},
                     },
                 },
                 "Always": {
