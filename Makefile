@@ -27,8 +27,22 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-bench: $(STAMP)
-	$(BIN)/python -m bench
+BENCH_STAMP := $(VENV)/.installed-bench
+
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,bench]'
+	@touch $(BENCH_STAMP)
+
+SCEPTRE_VENV  := .venv-sceptre
+SCEPTRE_STAMP := $(SCEPTRE_VENV)/.installed
+
+$(SCEPTRE_STAMP): pyproject.toml
+	@test -x $(SCEPTRE_VENV)/bin/python || $(PYTHON) -m venv $(SCEPTRE_VENV)
+	$(SCEPTRE_VENV)/bin/python -m pip install --quiet --disable-pip-version-check '.[sceptre]'
+	@touch $(SCEPTRE_STAMP)
+
+bench: $(BENCH_STAMP) $(SCEPTRE_STAMP)
+	SCEPTRE_PYTHON=$(SCEPTRE_VENV)/bin/python $(BIN)/python -m bench
 
 # The Lambda zips: dist/reconciler.zip (the reconciler and its dependencies, for
 # `reconciler bootstrap`) and dist/rotation_lambda.zip; RDS_CA_BUNDLE=path/to/global-bundle.pem
@@ -37,4 +51,4 @@ package: $(STAMP)
 	$(BIN)/python -m reconciler.bundle --out-dir dist
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(SCEPTRE_VENV) build dist *.egg-info .pytest_cache .ruff_cache
