@@ -91,8 +91,7 @@ class UrlResource(cfn_models.Resource):
         region_name: str,
     ) -> UrlResource:
         properties = cloudformation_json.get("Properties") or {}
-        old = cfn_models.deployed(original_resource) or {}
-        if any(old.get(key) != properties.get(key) for key in _REPLACED_BY):
+        if cfn_models.create_only_changed(original_resource, properties, _REPLACED_BY):
             original_resource.delete(account_id, region_name)
             return cls.create_from_cloudformation_json(
                 new_resource_name, cloudformation_json, account_id, region_name

@@ -209,6 +209,15 @@ def deployed(resource: Any) -> dict[str, Any] | None:
     return getattr(resource, _DEPLOYED_PROPERTIES, None)
 
 
+def create_only_changed(
+    resource: Any, properties: Mapping[str, Any], keys: tuple[str, ...]
+) -> bool:
+    """Whether an update changes a property CloudFormation can only set by replacing the
+    resource (the caller then deletes it and creates the new one)."""
+    old = deployed(resource) or {}
+    return any(old.get(key) != properties.get(key) for key in keys)
+
+
 def digest(value: Any) -> str:
     """A keyed digest of a secret value: remembered in its place to notice a change."""
     return hmac.new(_DIGEST_KEY, str(value).encode(), hashlib.sha256).hexdigest()

@@ -94,13 +94,12 @@ class SubscriptionResource(cfn_models.Resource):
         region_name: str,
     ) -> SubscriptionResource:
         properties = cloudformation_json.get("Properties") or {}
-        old = cfn_models.deployed(original_resource) or {}
-        if any(old.get(key) != properties.get(key) for key in _REPLACED_BY):
+        if cfn_models.create_only_changed(original_resource, properties, _REPLACED_BY):
             original_resource.delete(account_id, region_name)
             return cls.create_from_cloudformation_json(
                 new_resource_name, cloudformation_json, account_id, region_name
             )
-        original_resource._set_attributes(old, properties)
+        original_resource._set_attributes(cfn_models.deployed(original_resource) or {}, properties)
         cfn_models.remember(original_resource, properties)
         return original_resource
 
