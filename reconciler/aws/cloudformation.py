@@ -7,6 +7,7 @@ import contextlib
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import botocore.exceptions
@@ -104,16 +105,25 @@ class CloudFormation:
         data, error = parse(body)
         return data if isinstance(data, dict) and error is None else {}
 
-    def events(self, name: str, region: str, seen: set[str]) -> list[StackEvent]:
-        """Stack events not in `seen` (which is updated), oldest first."""
+    def events(
+        self, name: str, region: str, seen: set[str], since: datetime | None = None
+    ) -> list[StackEvent]:
+        """Stack events not in `seen` (which is updated) and not older than `since`,
+        oldest first. Pages stop at the first event already seen or too old, so a stack's
+        whole history is never read."""
         new = []
         for page in (
             self._cfn(region).get_paginator("describe_stack_events").paginate(StackName=name)
         ):
-            fresh = [e for e in page["StackEvents"] if e["EventId"] not in seen]
+            events = page["StackEvents"]
+            fresh = [
+                e
+                for e in events
+                if e["EventId"] not in seen and (since is None or e["Timestamp"] >= since)
+            ]
             new.extend(fresh)
-            if len(fresh) < len(page["StackEvents"]):
-                break  # reached events already shown
+            if len(fresh) < len(events):
+                break  # reached events already shown, or older than this operation
         seen.update(e["EventId"] for e in new)
         return [
             StackEvent(

@@ -94,7 +94,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 def cmd_apply(args: argparse.Namespace) -> int:
     from reconciler.cli import report
-    from reconciler.cli.follow import follow
+    from reconciler.cli.follow import follow, operation_start
     from reconciler.reconcile import apply, finish
     from reconciler.source import local_revision
 
@@ -106,6 +106,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
     err(f"status: {services.status.description}")
     owner = f"cli:{socket.gethostname()}:{os.getpid()}"
     revision = local_revision(state.root) or "local"
+    started = operation_start()
     result = apply(state, revision, services, owner, only={args.stack} if args.stack else None)
     _tell(result.report)
     out(report.results(result.stacks))
@@ -115,7 +116,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
             continue
         if args.wait:
             out(f"{item.stack_name}: following stack events")
-            follow(services.cfn, item.stack_name, item.region, out)
+            follow(services.cfn, item.stack_name, item.region, out, since=started)
         status = finish(item.stack_name, item.region, services)
         if status is None:
             continue
@@ -163,7 +164,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_drift(args: argparse.Namespace) -> int:
     from reconciler.cli import report
-    from reconciler.cli.follow import follow, wait_for_detection
+    from reconciler.cli.follow import follow, operation_start, wait_for_detection
     from reconciler.drift_actions import pci_violations, read_drift, repair
 
     state = _state(args)
@@ -180,9 +181,10 @@ def cmd_drift(args: argparse.Namespace) -> int:
         wait_for_detection(services.cfn, spec.stack_name, spec.region)
         found = read_drift(spec, services)
         if args.repair and not found.in_sync:
+            started = operation_start()
             outcome = repair(spec, found, services, owner)
             err(f"{spec.stack_name}: {outcome.message}")
-            follow(services.cfn, spec.stack_name, spec.region, err)
+            follow(services.cfn, spec.stack_name, spec.region, err, since=started)
             wait_for_detection(services.cfn, spec.stack_name, spec.region)
             found = read_drift(spec, services)
         violations = pci_violations(spec, services)

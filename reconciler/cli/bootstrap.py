@@ -265,7 +265,7 @@ def bootstrap(
 ) -> int:
     """Upload, create or update the stack, wait and report. `aws` is a BootstrapAws."""
     from reconciler.aws.bootstrap import template_url
-    from reconciler.cli.follow import follow
+    from reconciler.cli.follow import follow, operation_start
 
     reconciler_code, rotation_code = code
     body, declared = template
@@ -314,7 +314,7 @@ def bootstrap(
         )
     verb = "creating" if create else "updating"
     echo(f"{settings.stack_name}: {verb} ({len(change_set.changes)} resource change(s))")
-    events = NewEventsOnly(aws.cfn, settings.stack_name, settings.region)
+    started = operation_start()
     aws.execute_change_set(change_set)
     if not settings.wait:
         echo(
@@ -323,31 +323,13 @@ def bootstrap(
             "run bootstrap again to see the outputs"
         )
         return 0
-    final = follow(events, settings.stack_name, settings.region, echo)
+    final = follow(aws.cfn, settings.stack_name, settings.region, echo, since=started)
     if final is None or not final.succeeded:
         status = final.status if final else "deleted"
         reason = f": {final.status_reason}" if final and final.status_reason else ""
         raise BootstrapError(f"stack {settings.stack_name} ended {status}{reason}")
     echo(f"{settings.stack_name}: {final.status}")
     return _report(settings, final, rotation_code, echo)
-
-
-class NewEventsOnly:
-    """The CloudFormation adapter as `follow` sees it, minus the events the stack had
-    before this run: an update shows its own events, not the stack's whole history."""
-
-    def __init__(self, cfn: Any, name: str, region: str) -> None:
-        self._cfn = cfn
-        self._before: set[str] = set()
-        if cfn.describe_stack(name, region) is not None:
-            cfn.events(name, region, self._before)
-
-    def events(self, name: str, region: str, seen: set[str]) -> list[Any]:
-        seen |= self._before
-        return self._cfn.events(name, region, seen)
-
-    def describe_stack(self, name: str, region: str) -> Any:
-        return self._cfn.describe_stack(name, region)
 
 
 def stack_parameters(

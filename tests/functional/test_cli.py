@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import timedelta
+from unittest import mock
 
 import pytest
 
@@ -95,6 +97,21 @@ def test_blocked_plan_exits_1(tmp_path, capsys, aws):
     capsys.readouterr()
     assert main(["plan", str(root)]) == 1
     assert "blocked" in capsys.readouterr().out
+
+
+def test_apply_wait_prints_the_updates_events_not_the_stacks_history(tmp_path, capsys, aws):
+    """GIVEN a deployed stack WHEN an update is applied with --wait THEN the events shown
+    are the update's: none of the create's."""
+    root = make_repo(tmp_path)
+    assert main(["apply", "--wait", str(root)]) == 0
+    hi = STACK.replace("dev\n", "dev\n  Greeting: hi\n", 1)
+    make_repo(root, {"desired-state/app-dev.yml": hi})
+    capsys.readouterr()
+    with mock.patch("reconciler.cli.follow.CLOCK_SKEW", timedelta(0)):
+        assert main(["apply", "--wait", str(root)]) == 0
+    out = capsys.readouterr().out
+    assert "UPDATE_COMPLETE" in out
+    assert "CREATE_IN_PROGRESS" not in out and "CREATE_COMPLETE" not in out
 
 
 def test_apply_publishes_outputs_then_outputs_and_status_read_them(tmp_path, capsys, aws):
