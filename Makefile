@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python -m localaws demo
+	$(BIN)/python -m harness demo
 
 test: $(STAMP)
 	$(BIN)/ruff check .

@@ -1,6 +1,6 @@
 """Push-to-outputs latency through the local event path, and where the time goes.
 
-A "Git Push" event is put on the local AWS's default bus; `localaws.router.EventRouter`
+A "Git Push" event is put on the local AWS's default bus; `harness.router.EventRouter`
 delivers it to the real push handler, and the stack status events that follow to the real
 stack status handler, which publishes the stack's outputs to SSM. Timed from the PutEvents
 to the end of the handler invocation after which the outputs are readable at their new
@@ -85,7 +85,7 @@ class TimedHandlers:
     calls: list[Call] = field(default_factory=list)
 
     def functions(self) -> dict[str, Callable[[dict[str, Any], Any], Any]]:
-        from localaws.router import real_handlers
+        from harness.router import real_handlers
 
         return {name: self._timed(name, fn) for name, fn in real_handlers().items()}
 
@@ -109,7 +109,7 @@ class Round:
         import boto3
 
         from handlers import idempotency, runtime
-        from localaws.router import EventRouter
+        from harness.router import EventRouter
 
         aws.reset()
         self.repo = workdir / "desired"

@@ -1,7 +1,7 @@
 """How events reach the handlers: the EventBridge rules, in one table.
 
 `infra/bootstrap.yml` must declare exactly these rules (names, patterns, schedule), and the
-local event router (`localaws/router.py`) creates them on the local AWS, so the demo is
+local event router (`harness/router.py`) creates them on the local AWS, so the demo is
 routed by the same patterns as an account is. Patterns are filtered here rather than in the
 handlers because every event a rule lets through is a billed Lambda invocation.
 

@@ -1,5 +1,5 @@
-"""`python -m localaws serve [--port N]` runs the local AWS in the foreground;
-`python -m localaws demo` runs the demo against a fresh one.
+"""`python -m localaws serve [--port N]` runs the local AWS in the foreground. (The demo,
+which drives the reconciler on a fresh local AWS, is `python -m harness demo`.)
 
 `serve` prints the endpoint URL as the very first line of stdout, so that a script which
 starts it in the background can read the URL from its first line; the second line is a
@@ -25,7 +25,6 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--port", type=_port, default=0, help="TCP port on 127.0.0.1 (default: a free one)"
     )
-    commands.add_parser("demo", help="run the reconciler demo on a fresh local AWS")
     return parser
 
 
@@ -73,13 +72,7 @@ def serve(port: int) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if args.command == "serve":
-        return serve(args.port)
-    # The demo drives the reconciler; importing it lazily keeps `serve` independent of it.
-    from localaws import demo
-
-    result = demo.main()
-    return result if isinstance(result, int) else 0
+    return serve(args.port)
 
 
 if __name__ == "__main__":

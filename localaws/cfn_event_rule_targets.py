@@ -12,7 +12,7 @@ So once infra/bootstrap.yml is deployed, every "Git Push" and every stack status
 managed stack fails to be put on the bus.
 
 `install()` makes moto's rules pass over their Lambda targets and send to the others. moto
-would need Docker to run the function; `localaws.deployed.DeployedRouter` adds a queue
+would need Docker to run the function; `harness.deployed.DeployedRouter` adds a queue
 target beside each Lambda target and runs the function's handler in its place.
 """
 

@@ -12,7 +12,7 @@ moto 5.2.5 implements the API but has no CloudFormation model for the type: the 
 skipped with a warning and the function reports no configuration.
 
 `install()` registers a model that stores the settings on moto's function, where
-GetFunctionEventInvokeConfig reads them (and `localaws.deployed` reads them back to retry
+GetFunctionEventInvokeConfig reads them (and `harness.deployed` reads them back to retry
 as Lambda would). Differences that remain: the settings belong to the function whatever the
 qualifier (moto has one configuration per function).
 """

@@ -16,7 +16,7 @@ PassThrough, and GetFunctionConfiguration never reports DeadLetterConfig or Logg
 
 `install()` makes moto's function keep the three from a template's create and update, and
 report them. Nothing acts on them here (moto runs no code
-without Docker): `localaws.deployed` reads DeadLetterConfig back to dead-letter events as
+without Docker): `harness.deployed` reads DeadLetterConfig back to dead-letter events as
 Lambda would. Differences that remain: the target's existence and the role's permission to
 send to it are not checked; logs go nowhere.
 """

@@ -15,7 +15,7 @@ skipped, and an output that reads `!GetAtt WebhookUrl.FunctionUrl` crashes the c
 `install()` registers a model over moto's function URL configuration, so
 GetFunctionUrlConfig answers with what the template set. Nothing listens at the URL (moto
 serves no function URLs, and its Lambda runs no code without Docker):
-`localaws.deployed.DeployedRouter.post_webhook` calls the function's handler with the event
+`harness.deployed.DeployedRouter.post_webhook` calls the function's handler with the event
 a request to the URL would make. Differences that remain: the Qualifier is not applied
 (moto keeps one URL per function).
 """

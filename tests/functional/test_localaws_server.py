@@ -108,12 +108,14 @@ def test_serve_reports_a_port_in_use_and_exits_1(
 
 
 @pytest.mark.parametrize(
-    "argv", [[], ["serve", "--port", "abc"], ["serve", "--port", "70000"], ["launch"]]
+    "argv",
+    [[], ["serve", "--port", "abc"], ["serve", "--port", "70000"], ["launch"], ["demo"]],
 )
 def test_bad_usage_exits_2_with_argparse_message(
     argv: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """GIVEN a command line that is not `serve [--port N]` or `demo`
+    """GIVEN a command line that is not `serve [--port N]` (`demo` included: the demo drives
+    the reconciler, so it is `python -m harness demo`)
     WHEN it is parsed
     THEN it exits 2 with argparse's usage message"""
     with pytest.raises(SystemExit) as exit_info:

@@ -4,7 +4,7 @@ function, the managed stack's change set (run as the execution role), the stack 
 and function, and the outputs in SSM.
 
 The functions run in this process with the environment the template gave them
-(`localaws.deployed.DeployedRouter`), plus one variable the template has no parameter for:
+(`harness.deployed.DeployedRouter`), plus one variable the template has no parameter for:
 GITHUB_API_URL, pointing the GitHub source at the fake GitHub of tests/functional/fake_github.py.
 """
 
@@ -22,8 +22,8 @@ from typing import Any
 import boto3
 import pytest
 
-from localaws.deployed import DeployedRouter, HttpResponse
-from localaws.router import Delivery
+from harness.deployed import DeployedRouter, HttpResponse
+from harness.router import Delivery
 from localaws.server import LocalAws
 from reconciler.aws import session
 from reconciler.bundle import reconciler_zip

@@ -1,4 +1,4 @@
-"""The demo path end to end: `python -m localaws demo` on a real local AWS server,
+"""The demo path end to end: `python -m harness demo` on a real local AWS server,
 driving the real handlers through events routed by the EventBridge rules of
 handlers/routes.py: a push, outputs, an update, drift, the guard and status."""
 
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.integration
 def demo() -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "RECONCILER_"))}
     return subprocess.run(
-        [sys.executable, "-m", "localaws", "demo"],
+        [sys.executable, "-m", "harness", "demo"],
         capture_output=True,
         text=True,
         timeout=120,

@@ -1,4 +1,4 @@
-"""The local event path (`localaws.router`, `localaws.bus_emitter`, `handlers.routes`) on a
+"""The local event path (`harness.router`, `localaws.bus_emitter`, `handlers.routes`) on a
 real local AWS server: the rules of `handlers/routes.py` on the buses, moto matching their
 patterns, and the router handing what matched to the handlers as EventBridge would.
 
@@ -20,7 +20,7 @@ from moto.cloudformation.models import cloudformation_backends
 
 from handlers import idempotency, runtime
 from handlers.routes import HANDLERS, RouteError, rules
-from localaws.router import EventRouter, RouterError, RouterTimeoutError
+from harness.router import EventRouter, RouterError, RouterTimeoutError
 from localaws.server import LocalAws
 from reconciler.aws import session
 from tests.repo import make_repo

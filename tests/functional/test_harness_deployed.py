@@ -1,4 +1,4 @@
-"""The event path through a deployed stack (`localaws.deployed.DeployedRouter`), on a real
+"""The event path through a deployed stack (`harness.deployed.DeployedRouter`), on a real
 local AWS server: a small stack with the bootstrap stack's shapes (pattern rules and a
 schedule targeting functions, a dead-letter queue, retry settings, a function URL), whose
 functions' handlers are the recorders below."""
@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from localaws.deployed import DeployedRouter
-from localaws.router import RouterError
+from harness.deployed import DeployedRouter
+from harness.router import RouterError
 from localaws.server import LocalAws
 
 HERE = __name__  # the handlers are this module's functions

@@ -4,7 +4,7 @@ It starts the local AWS, copies desired-state/ and templates/ into a temporary g
 repository, and drives the real Lambda handlers through events, as in an account: each push
 is a "Git Push" event put on the default bus, the local AWS puts its stack status and drift
 events on its buses, and the rules of `handlers/routes.py` route them to the handlers
-(`localaws/router.py`). A push deploys the stacks, stack status events publish their
+(`harness/router.py`). A push deploys the stacks, stack status events publish their
 outputs to SSM, a committed parameter change is pushed and applied, the schedule finds
 drift and the drift events repair it, and the status table ends the run. Every delivery is
 printed as `rule => handler: event -> outcome`.
@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from localaws.router import Delivery, EventRouter
+from harness.router import Delivery, EventRouter
 from localaws.server import LocalAws
 
 PROJECT = Path(__file__).resolve().parent.parent

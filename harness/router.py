@@ -20,7 +20,7 @@ every event on the bus (moto matches an empty pattern to everything), so the sch
 has no target and `fire_schedule()` sends the tick to its queue. Retries come at once, not
 after Lambda's minutes of back-off.
 
-The pumping (`EventPump`) is shared with `localaws.deployed.DeployedRouter`, which routes by
+The pumping (`EventPump`) is shared with `harness.deployed.DeployedRouter`, which routes by
 the rules and functions a deployed infra/bootstrap.yml stack made instead of this table.
 """
 
@@ -59,7 +59,7 @@ Handler = Callable[[dict[str, Any], Any], Any]
 MAX_ATTEMPTS = 3  # Lambda's asynchronous invocation: the first try and two retries
 DEFAULT_TIMEOUT_S = 60.0
 _POLL_INTERVAL_S = 0.05
-_QUEUE_PREFIX = "localaws-router-"
+_QUEUE_PREFIX = "harness-router-"
 _SQS_BATCH = 10
 # Long enough that a handler finishes before its message could be received again.
 _VISIBILITY_TIMEOUT_S = 900

@@ -15,7 +15,7 @@ Docker, and serves no function URL. `DeployedRouter` reads what was deployed ins
 target function's configuration (GetFunctionConfiguration: Handler, Environment,
 DeadLetterConfig; GetFunctionEventInvokeConfig) and the stack's AWS::Lambda::Url. It adds an
 SQS queue target (a tap) to each pattern rule, so moto's matching of the deployed pattern
-decides what is delivered, and pumps as `localaws.router.EventPump` does. Each handler runs
+decides what is delivered, and pumps as `harness.router.EventPump` does. Each handler runs
 in this process with its function's environment: the variables any deployed function sets
 come from the function alone (a value the test process happens to hold never leaks in),
 AWS_REGION is the function's region, and `environment` adds what the template cannot say
@@ -49,8 +49,7 @@ from urllib.parse import urlsplit
 
 import botocore.exceptions
 
-from localaws.lambda_context import LambdaContext
-from localaws.router import (
+from harness.router import (
     MAX_ATTEMPTS,
     Clients,
     EventPump,
@@ -59,8 +58,9 @@ from localaws.router import (
     RouterError,
     tap_queue,
 )
+from localaws.lambda_context import LambdaContext
 
-_TAP_ID = "localaws-tap"
+_TAP_ID = "harness-tap"
 # Statuses in which the stack's resources are those of its last good template.
 _DEPLOYED = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE")
 
