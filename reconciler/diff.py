@@ -1,20 +1,33 @@
-"""Resource-level diff between the deployed template and the desired one, predicting
-replacement offline from the resource schemas' create-only properties.
-
-Only parameter references are resolved (Ref and Fn::Sub); other intrinsics are compared
-as written. A change set, where it reports Replacement, is trusted over this prediction
-(see `merge_change_set`).
+"""Resource-level diff between the deployed template and the desired one, both rendered
+for their stack (`render`), predicting replacement offline from the resource schemas'
+create-only and conditionally create-only properties and what AWS documents beyond them
+(`schemas`). A change set adds what only AWS knows; where the two disagree the graver
+verdict stands (see `merge_change_set`).
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
-from reconciler.schemas import create_only_properties
+from reconciler.render import (
+    ABSENT,
+    Rendered,
+    RenderedResource,
+    Unknown,
+    contains_unknown,
+    refs_of,
+    same,
+)
+from reconciler.schemas import (
+    IN_PLACE,
+    REPLACES,
+    conditional_create_only_paths,
+    create_only_paths,
+    refusal,
+)
 
 
 class ChangeAction(StrEnum):
@@ -37,6 +50,7 @@ class ResourceChange:
     replacement: Replacement = Replacement.FALSE
     properties: tuple[str, ...] = ()  # changed top-level properties
     causes: tuple[str, ...] = ()  # why it is (or may be) replaced, e.g. "DBName changes"
+    refused: tuple[tuple[str, str], ...] = ()  # (property, why AWS fails the update)
 
     @property
     def replaces(self) -> bool:
@@ -50,169 +64,146 @@ class ResourceChange:
             "replacement": str(self.replacement),
             "properties": list(self.properties),
             "causes": list(self.causes),
+            "refused": [{"property": p, "reason": r} for p, r in self.refused],
         }
 
 
-class _Unknown:
-    """A value that cannot be known offline (a NoEcho parameter CloudFormation masks)."""
-
-    def __repr__(self) -> str:
-        return "<unknown>"
-
-
-UNKNOWN = _Unknown()
-MASKED = "****"
-_SUB_VAR = re.compile(r"\$\{(?!!)([^}]+)\}")
-
-
-def resolve(value: Any, params: Mapping[str, Any]) -> Any:
-    """Substitute parameter values for Ref and Fn::Sub references to parameters."""
-    if isinstance(value, list):
-        return [resolve(v, params) for v in value]
-    if not isinstance(value, dict):
-        return value
-    if len(value) == 1:
-        ((fn, arg),) = value.items()
-        if fn == "Ref" and isinstance(arg, str) and arg in params:
-            return params[arg]
-        if fn == "Fn::Sub" and isinstance(arg, str):
-            names = _SUB_VAR.findall(arg)
-            if names and all(n in params for n in names):
-                if any(params[n] is UNKNOWN for n in names):
-                    return UNKNOWN
-                return _SUB_VAR.sub(lambda m: str(params[m.group(1)]), arg)
-    return {k: resolve(v, params) for k, v in value.items()}
-
-
-def references(value: Any) -> Iterator[str]:
-    """Names a value refers to through Ref, Fn::GetAtt and Fn::Sub."""
-    if isinstance(value, list):
-        for v in value:
-            yield from references(v)
-    elif isinstance(value, dict):
-        for fn, arg in value.items():
-            if fn == "Ref" and isinstance(arg, str):
-                yield arg
-            elif fn == "Fn::GetAtt":
-                target = arg[0] if isinstance(arg, list) and arg else str(arg).split(".")[0]
-                yield str(target)
-            elif fn == "Fn::Sub":
-                text = arg[0] if isinstance(arg, list) and arg else arg
-                if isinstance(text, str):
-                    yield from (n.split(".")[0] for n in _SUB_VAR.findall(text))
-                yield from references(arg)
-            else:
-                yield from references(arg)
-
-
-def _contains_unknown(value: Any) -> bool:
-    if value is UNKNOWN:
-        return True
-    if isinstance(value, dict):
-        return any(_contains_unknown(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_contains_unknown(v) for v in value)
-    return False
-
-
-def parameter_values(
-    template: Mapping[str, Any], given: Mapping[str, str], masked: bool = False
-) -> dict[str, Any]:
-    """Every declared parameter's value: given, else the template's default.
-    With masked=True (values read back from a live stack), NoEcho values are unknown."""
-    values: dict[str, Any] = {}
-    for name, spec in (template.get("Parameters") or {}).items():
-        spec = spec if isinstance(spec, dict) else {}
-        value = given.get(name, spec.get("Default"))
-        if value is None:
-            continue
-        if masked and value == MASKED:
-            values[name] = UNKNOWN
-        elif isinstance(value, list):
-            values[name] = ",".join(map(str, value))
-        else:
-            values[name] = str(value)
-    return values
-
-
-def _resources(template: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
-    found = (template or {}).get("Resources") or {}
-    return {k: v for k, v in found.items() if isinstance(v, dict)}
-
-
-def _props(resource: Mapping[str, Any]) -> dict[str, Any]:
-    props = resource.get("Properties")
-    return props if isinstance(props, dict) else {}
-
-
-def predict_changes(
-    old_template: Mapping[str, Any] | None,
-    old_params: Mapping[str, Any],
-    new_template: Mapping[str, Any],
-    new_params: Mapping[str, Any],
-    region: str,
-) -> list[ResourceChange]:
-    """Changes CloudFormation would make going from old to new, in logical-id order.
-    Parameter values must be complete (see `parameter_values`)."""
-    old, new = _resources(old_template), _resources(new_template)
+def predict_changes(old: Rendered | None, new: Rendered, region: str) -> list[ResourceChange]:
+    """Changes CloudFormation would make going from the deployed template (rendered with
+    its deployed parameters) to the desired one, in logical-id order."""
+    before = old.resources if old else {}
+    after = new.resources
     changes: dict[str, ResourceChange] = {}
-    for logical_id in sorted(old.keys() | new.keys()):
-        if logical_id not in old:
-            changes[logical_id] = ResourceChange(
-                logical_id, str(new[logical_id].get("Type")), ChangeAction.ADD
-            )
-        elif logical_id not in new:
-            changes[logical_id] = ResourceChange(
-                logical_id, str(old[logical_id].get("Type")), ChangeAction.REMOVE
-            )
+    for logical_id in sorted(before.keys() | after.keys()):
+        if logical_id not in before:
+            resource = after[logical_id]
+            changes[logical_id] = ResourceChange(logical_id, resource.type, ChangeAction.ADD)
+        elif logical_id not in after:
+            changes[logical_id] = _removed(before[logical_id], old, new)
         else:
-            change = _modify(
-                logical_id, old[logical_id], old_params, new[logical_id], new_params, region
-            )
+            change = _modify(before[logical_id], after[logical_id], region)
             if change:
                 changes[logical_id] = change
-    _propagate_replacement(changes, new, region)
+    _propagate_replacement(changes, before, after, region)
     return [changes[k] for k in sorted(changes)]
 
 
-def _modify(
-    logical_id: str,
-    old: Mapping[str, Any],
-    old_params: Mapping[str, Any],
-    new: Mapping[str, Any],
-    new_params: Mapping[str, Any],
-    region: str,
-) -> ResourceChange | None:
-    new_type = str(new.get("Type"))
-    if old.get("Type") != new.get("Type"):
-        cause = f"Type changes from {old.get('Type')} to {new_type}"
-        return ResourceChange(
-            logical_id, new_type, ChangeAction.MODIFY, Replacement.TRUE, ("Type",), (cause,)
+def _removed(resource: RenderedResource, old: Rendered | None, new: Rendered) -> ResourceChange:
+    causes = []
+    if resource.condition and new.conditions.get(resource.condition) is False:
+        causes.append(f"its condition {resource.condition} is now false")
+    renamed = sorted(
+        lid
+        for lid, r in new.resources.items()
+        if r.type == resource.type and old is not None and lid not in old.resources
+    )
+    if renamed:
+        causes.append(
+            f"{', '.join(renamed)} of the same type is added: a new logical id is a new resource"
         )
-    old_props, new_props = _props(old), _props(new)
-    create_only = create_only_properties(region, new_type)
-    changed, replacement, causes = [], Replacement.FALSE, []
-    for name in sorted(old_props.keys() | new_props.keys()):
-        before = resolve(old_props.get(name), old_params)
-        after = resolve(new_props.get(name), new_params)
-        unknown = _contains_unknown(before) or _contains_unknown(after)
-        if before == after and not unknown:
+    return ResourceChange(
+        resource.logical_id, resource.type, ChangeAction.REMOVE, causes=tuple(causes)
+    )
+
+
+def _modify(old: RenderedResource, new: RenderedResource, region: str) -> ResourceChange | None:
+    if old.type != new.type:
+        cause = f"Type changes from {old.type} to {new.type}"
+        return ResourceChange(
+            new.logical_id, new.type, ChangeAction.MODIFY, Replacement.TRUE, ("Type",), (cause,)
+        )
+    changed, causes, refused = [], [], []
+    replacement = Replacement.FALSE
+    for name in sorted(old.properties.keys() | new.properties.keys()):
+        before, after = old.properties.get(name, ABSENT), new.properties.get(name, ABSENT)
+        if same(before, after):
             continue
-        if unknown and name not in create_only:
-            continue  # cannot tell offline, and it would not replace anything
+        masked = _masked(before) or _masked(after)
+        verdict, cause = _verdict(region, old, new, name)
+        if masked and verdict is Replacement.FALSE:
+            continue  # a NoEcho value cannot be compared, and it would not replace anything
         changed.append(name)
-        if name in create_only:
-            if unknown:
-                replacement = max(replacement, Replacement.CONDITIONAL, key=_rank)
-                causes.append(f"{name} may change (a NoEcho parameter feeds it)")
-            else:
-                replacement = Replacement.TRUE
-                causes.append(f"{name} changes")
+        why = refusal(new.type, name, before, after)
+        if why:
+            refused.append((name, why))
+            continue
+        if verdict is not Replacement.FALSE and (masked or _unknown_differs(before, after)):
+            verdict, cause = (
+                Replacement.CONDITIONAL,
+                f"{name} may change ({_unknown_of(before, after)})",
+            )
+        if verdict is not Replacement.FALSE:
+            replacement = max(replacement, verdict, key=_rank)
+            causes.append(cause)
     if not changed:
         return None
     return ResourceChange(
-        logical_id, new_type, ChangeAction.MODIFY, replacement, tuple(changed), tuple(causes)
+        new.logical_id,
+        new.type,
+        ChangeAction.MODIFY,
+        replacement,
+        tuple(changed),
+        tuple(causes),
+        tuple(refused),
     )
+
+
+def _verdict(
+    region: str, old: RenderedResource, new: RenderedResource, name: str
+) -> tuple[Replacement, str]:
+    """Whether changing property `name` replaces the resource, and why."""
+    key = (new.type, name)
+    if key in REPLACES and REPLACES[key].applies(old.properties, new.properties):
+        return Replacement.TRUE, f"{name} changes ({REPLACES[key].source})"
+    for path in create_only_paths(region, new.type):
+        if path[0] == name and not same(_at(old.properties, path), _at(new.properties, path)):
+            return Replacement.TRUE, f"{'.'.join(path)} changes (create-only)"
+    for path in conditional_create_only_paths(region, new.type):
+        if path[0] == name and not same(_at(old.properties, path), _at(new.properties, path)):
+            if key in IN_PLACE and IN_PLACE[key].applies(old.properties, new.properties):
+                return Replacement.FALSE, ""
+            return (
+                Replacement.CONDITIONAL,
+                f"{'.'.join(path)} changes (the schema says this can replace the resource)",
+            )
+    return Replacement.FALSE, ""
+
+
+def _at(props: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+    """The value at a schema path; a list or wildcard on the way compares the whole."""
+    value: Any = props
+    for part in path:
+        if not isinstance(value, dict) or part == "*":
+            return value
+        value = value.get(part, ABSENT)
+    return value
+
+
+def _masked(value: Any) -> bool:
+    return isinstance(value, Unknown) and value.masked
+
+
+def _unknown_differs(before: Any, after: Any) -> bool:
+    return contains_unknown(before) or contains_unknown(after)
+
+
+def _unknown_of(before: Any, after: Any) -> str:
+    for value in (after, before):
+        found = _first_unknown(value)
+        if found is not None:
+            return f"it depends on {found.expression}, known only at deploy time"
+    return "known only at deploy time"
+
+
+def _first_unknown(value: Any) -> Unknown | None:
+    if isinstance(value, Unknown):
+        return value
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    for item in items:
+        found = _first_unknown(item)
+        if found is not None:
+            return found
+    return None
 
 
 def _rank(r: Replacement) -> int:
@@ -220,29 +211,35 @@ def _rank(r: Replacement) -> int:
 
 
 def _propagate_replacement(
-    changes: dict[str, ResourceChange], new: Mapping[str, Mapping[str, Any]], region: str
+    changes: dict[str, ResourceChange],
+    before: Mapping[str, RenderedResource],
+    after: Mapping[str, RenderedResource],
+    region: str,
 ) -> None:
-    """A create-only property that refers to a replaced resource gets a new value, so its
-    resource is replaced too (a new DB subnet group name replaces the DB instance)."""
+    """A property that refers to a replaced resource gets a new value at deploy time; if it
+    is create-only, its resource may be replaced too (a new KMS key replaces the database
+    it encrypts, a new DB subnet group name replaces the DB instance)."""
     grew = True
     while grew:
         grew = False
-        replaced = {k for k, c in changes.items() if c.replaces}
-        for logical_id, resource in new.items():
+        gone = {k for k, c in changes.items() if c.replaces}
+        for logical_id in sorted(before.keys() & after.keys()):
+            resource = after[logical_id]
             current = changes.get(logical_id)
             if current and current.action is not ChangeAction.MODIFY:
                 continue
-            create_only = create_only_properties(region, str(resource.get("Type")))
-            for name, value in sorted(_props(resource).items()):
-                hit = sorted(replaced & set(references(value)))
+            replacing = {p[0] for p in create_only_paths(region, resource.type)}
+            replacing |= {p[0] for p in conditional_create_only_paths(region, resource.type)}
+            for name, value in sorted(resource.properties.items()):
+                hit = sorted(gone & refs_of(value))
                 if not hit:
                     continue
                 current = changes.get(logical_id) or ResourceChange(
-                    logical_id, str(resource.get("Type")), ChangeAction.MODIFY
+                    logical_id, resource.type, ChangeAction.MODIFY
                 )
                 props = tuple(dict.fromkeys((*current.properties, name)))
                 updated = replace(current, properties=props)
-                if name in create_only:
+                if name in replacing:
                     cause = f"{name} refers to {hit[0]}, which is replaced"
                     if cause not in current.causes:
                         updated = replace(
@@ -273,23 +270,54 @@ class ReportedChange:
 def merge_change_set(
     predicted: list[ResourceChange], reported: list[ReportedChange]
 ) -> list[ResourceChange]:
-    """The change set wins where it says something; the prediction fills what it leaves
-    out (a missing Replacement, or a change moto's change sets do not list)."""
+    """The change set is the last word on what AWS will do, but never softens the
+    prediction: a replacement or removal either of them sees stands, so the guard sees it.
+    The prediction fills what a change set leaves out (a missing Replacement)."""
     merged = {c.logical_id: c for c in predicted}
     for r in reported:
         mine = merged.get(r.logical_id)
         known = r.action in {a.value for a in ChangeAction}
         action = ChangeAction(r.action) if known else ChangeAction.MODIFY
-        if r.replacement is not None:
-            replacement = r.replacement
-        else:
-            replacement = mine.replacement if mine else Replacement.FALSE
+        if mine and ChangeAction.REMOVE in (mine.action, action):
+            action = ChangeAction.REMOVE
+        replacement = max(
+            r.replacement or Replacement.FALSE,
+            mine.replacement if mine else Replacement.FALSE,
+            key=_rank,
+        )
+        causes = (*(mine.causes if mine else ()), *r.causes)
         merged[r.logical_id] = ResourceChange(
             r.logical_id,
             r.resource_type,
             action,
             replacement,
             mine.properties if mine else (),
-            r.causes if r.replacement is not None else (mine.causes if mine else ()),
+            tuple(dict.fromkeys(causes)),
+            mine.refused if mine else (),
         )
     return [merged[k] for k in sorted(merged)]
+
+
+def differences(predicted: list[ResourceChange], reported: list[ReportedChange]) -> list[str]:
+    """Where the change set and the prediction disagree, one line each."""
+    mine = {c.logical_id: c for c in predicted}
+    lines = []
+    for r in reported:
+        p = mine.pop(r.logical_id, None)
+        said = f"{r.action}" + (f", replacement {r.replacement}" if r.replacement else "")
+        if p is None:
+            lines.append(f"{r.logical_id}: change set says {said}; not predicted")
+        elif p.action.value != r.action or (
+            r.replacement is not None
+            and p.action is ChangeAction.MODIFY
+            and p.replacement is not r.replacement
+        ):
+            guess = p.action.value + (
+                f", replacement {p.replacement}" if p.action is ChangeAction.MODIFY else ""
+            )
+            lines.append(f"{r.logical_id}: change set says {said}; predicted {guess}")
+    lines += [
+        f"{lid}: predicted {c.action.value}; not in the change set"
+        for lid, c in sorted(mine.items())
+    ]
+    return lines

@@ -10,11 +10,16 @@ from typing import Any
 
 from reconciler import guard
 from reconciler.desired import DesiredState, StackSpec
-from reconciler.diff import ChangeAction, ResourceChange, parameter_values, predict_changes
+from reconciler.diff import ChangeAction, ResourceChange, predict_changes
+from reconciler.findings import Finding, Severity
 from reconciler.fingerprint import desired_hash
 from reconciler.live import UPDATABLE, LiveStack
 from reconciler.order import dependency_order
+from reconciler.render import Pseudo, parameter_values, render
 from reconciler.template import Template
+from reconciler.yamlfile import key_line
+
+REFUSED_RULE = "UPD001"
 
 
 class Action(StrEnum):
@@ -38,6 +43,8 @@ class StackPlan:
     changes: tuple[ResourceChange, ...] = ()
     after: tuple[str, ...] = ()  # dependencies changing in the same pass
     violations: tuple[guard.Violation, ...] = field(default=(), repr=False)
+    findings: tuple[Finding, ...] = ()  # updates AWS would refuse, at their template line
+    change_set: tuple[str, ...] = ()  # where the change set disagreed with the prediction
 
     @property
     def changes_stack(self) -> bool:
@@ -53,6 +60,8 @@ class StackPlan:
             "desired_hash": self.desired_hash,
             "after": list(self.after),
             "changes": [c.to_dict() for c in self.changes],
+            "findings": [f.to_dict() for f in self.findings],
+            "change_set_differs": list(self.change_set),
         }
 
 
@@ -70,10 +79,11 @@ def plan_stack(
         "desired_hash": digest,
         "stack_file": spec.path,
     }
-    new_params = parameter_values(template.data, spec.parameters)
+    pseudo = pseudo_parameters(spec.stack_name, spec.region, live)
+    new = render(template.data, parameter_values(template.data, spec.parameters), pseudo)
 
     if live is None or live.status == "REVIEW_IN_PROGRESS":
-        changes = predict_changes(None, {}, template.data, new_params, spec.region)
+        changes = predict_changes(None, new, spec.region)
         return StackPlan(
             action=Action.CREATE, reason="stack does not exist", changes=tuple(changes), **base
         )
@@ -90,15 +100,49 @@ def plan_stack(
 
     old_template = fetch_template(live)
     old_params = parameter_values(old_template, live.parameters, masked=True)
-    changes = tuple(
-        predict_changes(old_template, old_params, template.data, new_params, spec.region)
+    old = render(old_template, old_params, pseudo)
+    changes = tuple(predict_changes(old, new, spec.region))
+    plan = StackPlan(
+        action=Action.UPDATE, reason=_update_reason(live, changes), changes=changes, **base
     )
-    return guarded(
-        StackPlan(
-            action=Action.UPDATE, reason=_update_reason(live, changes), changes=changes, **base
-        ),
-        spec,
-    )
+    findings = tuple(_refusals(spec, template, changes))
+    if findings:
+        reason = "; ".join(f.message for f in findings)
+        return replace(plan, action=Action.BLOCKED, reason=reason, findings=findings)
+    return guarded(plan, spec)
+
+
+def pseudo_parameters(stack_name: str, region: str, live: LiveStack | None) -> Pseudo:
+    """What the pseudo parameters will be: the account and stack id are known once the
+    stack exists (from its ARN)."""
+    parts = live.stack_id.split(":") if live else []
+    account = parts[4] if len(parts) > 5 and parts[4] else None
+    stack_id = live.stack_id if live and live.stack_id else None
+    return Pseudo(region=region, stack_name=stack_name, account_id=account, stack_id=stack_id)
+
+
+def _refusals(
+    spec: StackSpec, template: Template, changes: tuple[ResourceChange, ...]
+) -> list[Finding]:
+    """An update AWS fails is an error at its line in the desired template, before any
+    change set exists."""
+    found = []
+    for change in changes:
+        node = template.resources.get(change.logical_id)
+        props = node.get("Properties") if isinstance(node, dict) else None
+        line = key_line(template.resources, change.logical_id, 1)
+        for prop, why in change.refused:
+            at = key_line(props, prop, line) if isinstance(props, dict) else line
+            message = (
+                f"{change.logical_id}.{prop} ({change.resource_type}) cannot change on an "
+                f"existing resource: AWS fails the update ({why}); stack {spec.stack_name} "
+                f"from {spec.path}. Keep the deployed value, or add a new resource under a "
+                "new logical id and move to it"
+            )
+            found.append(
+                Finding(template.path, at, REFUSED_RULE, Severity.ERROR, message, spec.stack_name)
+            )
+    return found
 
 
 def _after_failed_create(live: LiveStack, digest: str, base: dict[str, Any]) -> StackPlan:

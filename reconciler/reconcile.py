@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from reconciler.desired import DesiredState, StackSpec, managed_tags
-from reconciler.diff import merge_change_set
+from reconciler.diff import differences, merge_change_set
 from reconciler.errors import InvalidDesiredStateError
 from reconciler.findings import Finding
 from reconciler.fingerprint import desired_hash
@@ -94,7 +94,16 @@ def make_plan(
     state: DesiredState, cfn: CloudFormation, catalog: VersionCatalog | None = None
 ) -> tuple[Report, list[StackPlan]]:
     report = checked(state, catalog)
-    return report, plan_all(state, observe(state, cfn), cfn.get_template)
+    plans = plan_all(state, observe(state, cfn), cfn.get_template)
+    return with_plan_findings(report, plans), plans
+
+
+def with_plan_findings(report: Report, plans: list[StackPlan]) -> Report:
+    """The report with the errors only a plan can find (updates AWS would refuse)."""
+    found = [f for p in plans for f in p.findings]
+    if not found:
+        return report
+    return replace(report, findings=tuple(sorted({*report.findings, *found})))
 
 
 def apply(
@@ -320,19 +329,30 @@ def _run_change_set(step: _Attempt, template_body: str, stack: LiveStack | None)
             sync=Sync.FAILED, health=Health.DEGRADED, phase=Phase.FAILED,
         )  # fmt: skip
 
-    merged = merge_change_set(list(plan.changes), list(change_set.changes))
-    confirmed = guarded(replace(plan, changes=tuple(merged)), spec)
+    confirmed = confirm(plan, spec, change_set.changes)
     if confirmed.action is Action.BLOCKED:
         # A blocked change set is deleted, never executed. For a new stack the empty
         # REVIEW_IN_PROGRESS stack stays; the next attempt makes its change set again.
         cfn.delete_change_set(change_set)
-        return step.done("blocked", confirmed.reason, sync=Sync.BLOCKED, phase=Phase.BLOCKED)
+        reason = confirmed.reason
+        if confirmed.change_set:
+            reason += f" (change set {name} differs from the prediction: "
+            reason += "; ".join(confirmed.change_set) + ")"
+        return step.done("blocked", reason, sync=Sync.BLOCKED, phase=Phase.BLOCKED)
 
     cfn.execute_change_set(change_set, token=name)
     return step.done(
         "executed", f"change set {name} executed", change_set=name,
         sync=Sync.OUT_OF_SYNC, health=Health.PROGRESSING, phase=Phase.APPLYING,
     )  # fmt: skip
+
+
+def confirm(plan: StackPlan, spec: StackSpec, reported) -> StackPlan:
+    """The plan with the change set's report merged in and guarded again: the change set
+    is the last word on a replacement or removal, whatever the prediction said."""
+    merged = merge_change_set(list(plan.changes), list(reported))
+    differs = tuple(differences(list(plan.changes), list(reported)))
+    return guarded(replace(plan, changes=tuple(merged), change_set=differs), spec)
 
 
 def record_invalid(

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from reconciler.findings import Finding, Severity
+from reconciler.render import Unknown
 from reconciler.validation.stack_view import Resource, StackView
 
 DB_INSTANCE = "AWS::RDS::DBInstance"
@@ -28,7 +29,10 @@ CLUSTER_INHERITS_FROM_SOURCE = ("SnapshotIdentifier", "SourceDBClusterIdentifier
 
 
 def is_intrinsic(value: Any) -> bool:
-    """A function CloudFormation evaluates at deploy time (Ref, Fn::If, Fn::GetAtt...)."""
+    """A value CloudFormation evaluates at deploy time (a Ref to a resource, Fn::GetAtt...),
+    rendered or as written."""
+    if isinstance(value, Unknown):
+        return True
     if not isinstance(value, dict) or len(value) != 1:
         return False
     (key,) = value

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from reconciler.diff import resolve
 from reconciler.findings import Finding, Severity
 from reconciler.schemas import is_stateful
 from reconciler.validation.context import Context
@@ -58,7 +57,7 @@ def check(ctx: Context) -> Iterator[Finding]:
 
 
 def _policy(view: StackView, resource: Resource, attribute: str) -> Finding | None:
-    value = resolve(resource.attribute(attribute), view.parameters)
+    value = view.value(resource.attribute(attribute))
     if is_intrinsic(value) or value in KEEPS[attribute]:
         return None
     keep = "Snapshot" if _can_snapshot(resource) else "Retain"

@@ -9,9 +9,9 @@ from reconciler.diff import (
     ReportedChange,
     ResourceChange,
     merge_change_set,
-    parameter_values,
     predict_changes,
 )
+from reconciler.render import Pseudo, parameter_values, render
 
 REGION = "us-east-1"
 
@@ -37,13 +37,12 @@ def db_template(**props) -> dict:
 
 
 def predict(old, new, old_given=None, new_given=None, masked=False):
-    return predict_changes(
-        old,
-        parameter_values(old or {}, old_given or {}, masked=masked),
-        new,
-        parameter_values(new, new_given or {}),
-        REGION,
-    )
+    pseudo = Pseudo(REGION, "app", "123456789012")
+    before = None
+    if old is not None:
+        before = render(old, parameter_values(old, old_given or {}, masked=masked), pseudo)
+    after = render(new, parameter_values(new, new_given or {}), pseudo)
+    return predict_changes(before, after, REGION)
 
 
 def test_identical_templates_predict_no_change():
@@ -71,7 +70,7 @@ def test_parameter_feeding_an_updatable_property_modifies_without_replacement():
 def test_create_only_property_change_predicts_replacement_naming_the_property():
     (change,) = predict(db_template(), db_template(DBName="ledger"))
     assert change.replacement is Replacement.TRUE
-    assert change.causes == ("DBName changes",)
+    assert change.causes == ("DBName changes (create-only)",)
 
 
 def test_replacement_propagates_through_a_create_only_reference():
@@ -118,7 +117,9 @@ def test_fn_sub_with_parameters_is_resolved_before_comparing():
     assert change.replacement is Replacement.TRUE
 
 
-def test_change_set_replacement_is_trusted_over_the_prediction():
+def test_a_change_set_never_softens_a_predicted_replacement():
+    """GIVEN a predicted replacement WHEN the change set says Replacement False THEN the
+    graver verdict stands: the guard must see it either way."""
     predicted = [
         ResourceChange(
             "Database",
@@ -131,8 +132,30 @@ def test_change_set_replacement_is_trusted_over_the_prediction():
     ]
     reported = [ReportedChange("Database", "AWS::RDS::DBInstance", "Modify", Replacement.FALSE)]
     (merged,) = merge_change_set(predicted, reported)
-    assert merged.replacement is Replacement.FALSE
-    assert merged.causes == ()
+    assert merged.replacement is Replacement.TRUE
+    assert merged.causes == ("DBName changes",)
+
+
+def test_a_change_set_replacement_stands_over_a_predicted_modify():
+    """GIVEN a predicted in-place modify WHEN the change set reports Replacement True
+    THEN the merged change is a replacement, with the change set's cause."""
+    predicted = [
+        ResourceChange("Database", "AWS::RDS::DBInstance", ChangeAction.MODIFY, properties=("X",))
+    ]
+    reported = [
+        ReportedChange(
+            "Database", "AWS::RDS::DBInstance", "Modify", Replacement.TRUE, ("X changes",)
+        )
+    ]
+    (merged,) = merge_change_set(predicted, reported)
+    assert (merged.replacement, merged.causes) == (Replacement.TRUE, ("X changes",))
+
+
+def test_a_change_set_removal_stands_over_a_predicted_modify():
+    predicted = [ResourceChange("Key", "AWS::KMS::Key", ChangeAction.MODIFY, properties=("X",))]
+    reported = [ReportedChange("Key", "AWS::KMS::Key", "Remove")]
+    (merged,) = merge_change_set(predicted, reported)
+    assert merged.action is ChangeAction.REMOVE
 
 
 def test_prediction_fills_what_a_change_set_leaves_out():

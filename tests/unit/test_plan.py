@@ -185,6 +185,8 @@ def test_plan_json_shape(tmp_path):
         "desired_hash",
         "after",
         "changes",
+        "findings",
+        "change_set_differs",
     }
     assert data["changes"][0] == {
         "logical_id": "Logs",
@@ -193,6 +195,7 @@ def test_plan_json_shape(tmp_path):
         "replacement": "False",
         "properties": [],
         "causes": [],
+        "refused": [],
     }
 
 

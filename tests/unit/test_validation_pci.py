@@ -562,8 +562,8 @@ def test_the_compliant_template_passes_every_pci_rule(tmp_path, rule):
 PASSING = [
     pytest.param(
         "PCI001",
-        replaced("StorageEncrypted: true", "StorageEncrypted: !If [IsProd, true, false]"),
-        id="PCI001-fn-if-is-not-known-offline",
+        replaced("StorageEncrypted: true", "StorageEncrypted: !If [IsProd, false, true]"),
+        id="PCI001-the-fn-if-branch-the-parameters-select-is-judged",
     ),
     pytest.param(
         "PCI001",
@@ -596,8 +596,8 @@ PASSING = [
     ),
     pytest.param(
         "PCI003",
-        replaced("MultiAZ: true", "MultiAZ: !Ref AWS::NoValue"),
-        id="PCI003-pseudo-parameter-is-not-known-offline",
+        replaced("MultiAZ: true", "MultiAZ: !If [IsProd, !Ref AWS::NoValue, true]"),
+        id="PCI003-a-no-value-branch-no-parameter-selects-is-not-reported",
     ),
     pytest.param(
         "PCI003",
