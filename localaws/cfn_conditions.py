@@ -19,7 +19,8 @@ whole update ("Fn::GetAtt references undefined resource"). AWS never touches it.
 
 `install()` makes a moto stack's resources leave out those whose Condition is false, and
 an update skip them. Resources of a type moto has no model for are left as moto lists
-them. Not modelled: a condition turning false on update (AWS deletes the resource).
+them. A condition that turns on update is `localaws.cfn_policies`'s: the resource is
+created (true) or deleted by its DeletionPolicy (false).
 """
 
 from __future__ import annotations

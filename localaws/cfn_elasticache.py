@@ -73,7 +73,7 @@ from moto.elasticache.models import (
     elasticache_backends,
 )
 
-from localaws import cfn_models
+from localaws import cfn_models, cfn_policies
 from localaws.cfn_models import ABSENT, as_bool, as_strs, diff, require, retag, tag_list
 from localaws.rollback import ResourceFailed, service_failure
 
@@ -160,14 +160,15 @@ def _custom_name_unchanged(
     return None
 
 
-def _delete_replaced(resource: Any, account_id: str, region_name: str) -> None:
-    """Delete the replaced resource, as CloudFormation's cleanup phase does. When that fails
-    (a subnet group still used by a replication group moto did not re-read) AWS keeps the
-    resource and completes the update."""
-    try:
-        resource.delete(account_id, region_name)
-    except ElastiCacheException as error:
-        logger.warning("localaws: replaced resource kept, its deletion failed: %s", error)
+def _delete_replaced(
+    resource: Any, resource_json: Mapping[str, Any], account_id: str, region_name: str
+) -> None:
+    """Delete the replaced resource, as CloudFormation's cleanup phase does, unless its
+    UpdateReplacePolicy keeps it (Retain) or asks for a snapshot first (Snapshot; see
+    `localaws.cfn_policies`). When the deletion fails (a subnet group still used by a
+    replication group moto did not re-read) AWS keeps the resource and completes the
+    update."""
+    cfn_policies.dispose_replaced(resource, resource_json, account_id, region_name)
 
 
 def _refuse_custom_name_replacement(name: str) -> None:
@@ -244,7 +245,7 @@ class SubnetGroupResource(cfn_models.Resource):
                 region_name,
                 LogicalId=original_resource._logical_id,
             )
-            _delete_replaced(original_resource, account_id, region_name)
+            _delete_replaced(original_resource, cloudformation_json, account_id, region_name)
             return replacement
         require(new, ("Description", "SubnetIds"), original_resource._logical_id)
         original_resource._modify(changes)
@@ -536,7 +537,7 @@ class ReplicationGroupResource(cfn_models.Resource):
                 region_name,
                 LogicalId=original_resource._logical_id,
             )
-            _delete_replaced(original_resource, account_id, region_name)
+            _delete_replaced(original_resource, cloudformation_json, account_id, region_name)
             return replacement
         original_resource._modify(changes, new)
         original_resource._deployed = _remembered(new)

@@ -20,6 +20,15 @@ goes back to AWS's default where AWS has one (listed per type below) and is othe
 as it is. Deciding whether a replacement is acceptable is the reconciler's job, before any
 change set runs; here a create-only change simply replaces the resource as AWS would.
 
+Some changes AWS refuses instead of replacing: changing an existing KMS key's KeySpec,
+KeyUsage, Origin or MultiRegion fails the update whatever the UpdateReplacePolicy (the
+AWS::KMS::Key page: "This prevents you from accidentally deleting a KMS key"), and an RDS
+instance cannot move to another database engine (ModifyDBInstance takes Engine only to
+convert an Oracle database to the CDB architecture; the DBInstance page's `Engine`). Both
+fail the resource (UPDATE_FAILED) and roll the stack back (`localaws.rollback`), leaving
+the resource as it was; the reasons are localaws's own wording. A replaced resource is
+then kept, snapshot or deleted by its UpdateReplacePolicy (`localaws.cfn_policies`).
+
 Limits: moto re-reads only resources whose own template text (or a parameter they use)
 changed, so a resource that refers to a replaced one keeps the old reference, where AWS
 would update it too. A resource created before `install()` has no remembered properties:
@@ -39,7 +48,7 @@ from moto.kms.models import Key, kms_backends
 from moto.logs.models import LogGroup, logs_backends
 from moto.rds.models import DBInstance, DBSubnetGroup, rds_backends
 
-from localaws import cfn_models
+from localaws import cfn_models, cfn_policies
 from localaws.cfn_models import (
     ABSENT,
     as_bool,
@@ -52,6 +61,7 @@ from localaws.cfn_models import (
     retag,
     tag_list,
 )
+from localaws.rollback import ResourceFailed, service_failure
 
 logger = logging.getLogger(__name__)
 
@@ -192,6 +202,50 @@ def _update_key(key: Key, changes: Changes, account_id: str, region_name: str) -
             _not_applied("AWS::KMS::Key", prop)
 
 
+# --- per type: changes AWS refuses ------------------------------------------------------------
+
+# KMS key properties whose change fails the update instead of replacing the key, with
+# the value a key has when the template leaves the property out.
+_KEY_IMMUTABLE = {
+    "KeySpec": "SYMMETRIC_DEFAULT",
+    "KeyUsage": "ENCRYPT_DECRYPT",
+    "Origin": "AWS_KMS",
+    "MultiRegion": "false",
+}
+# Engine changes ModifyDBInstance accepts: an Oracle non-CDB to its CDB edition.
+_ENGINE_CONVERSIONS = {("oracle-ee", "oracle-ee-cdb"), ("oracle-se2", "oracle-se2-cdb")}
+
+
+def _refuse_key_change(key: Key, old: Mapping[str, Any], changes: Changes) -> None:
+    def value(prop: str, given: Any) -> str:
+        return str(_KEY_IMMUTABLE[prop] if given is ABSENT else given).lower()
+
+    changed = [
+        prop
+        for prop in _KEY_IMMUTABLE
+        if prop in changes and value(prop, old.get(prop, ABSENT)) != value(prop, changes[prop])
+    ]
+    if changed:
+        raise ResourceFailed(
+            f"You cannot change the {', '.join(changed)} of an existing KMS key "
+            f"({key.id}): the update fails whatever the UpdateReplacePolicy, so that no "
+            "KMS key is deleted by a replacement. Create a new AWS::KMS::Key instead."
+        )
+
+
+def _refuse_engine_change(instance: DBInstance, old: Mapping[str, Any], changes: Changes) -> None:
+    if "Engine" not in changes or changes["Engine"] is ABSENT:
+        return
+    before, after = str(old.get("Engine", instance.engine)).lower(), str(changes["Engine"]).lower()
+    if before != after and (before, after) not in _ENGINE_CONVERSIONS:
+        raise service_failure(
+            "Rds",
+            "InvalidParameterCombination",
+            f"Cannot change the engine of DB instance {instance.db_instance_identifier} "
+            f"from {before} to {after}",
+        )
+
+
 def _not_applied(resource_type: str, prop: str) -> None:
     logger.warning("localaws: %s property %s changed but is not applied", resource_type, prop)
 
@@ -208,6 +262,8 @@ class _Updater:
     # properties the user guide marks "Update requires: Replacement").
     replaced_by: frozenset[str]
     apply: Callable[[Any, Changes, str, str], None]
+    # Raises ResourceFailed for a change AWS refuses (given the deployed properties).
+    refuse: Callable[[Any, Mapping[str, Any], Changes], None] | None = None
 
 
 UPDATERS: tuple[_Updater, ...] = (
@@ -232,10 +288,16 @@ UPDATERS: tuple[_Updater, ...] = (
             }
         ),
         _update_db_instance,
+        _refuse_engine_change,
     ),
     _Updater(DBSubnetGroup, frozenset({"DBSubnetGroupName"}), _update_db_subnet_group),
     _Updater(LogGroup, frozenset({"LogGroupName"}), _update_log_group),
-    _Updater(Key, frozenset({"KeySpec", "KeyUsage", "MultiRegion", "Origin"}), _update_key),
+    _Updater(
+        Key,
+        frozenset({"KeySpec", "KeyUsage", "MultiRegion", "Origin"}),
+        _update_key,
+        _refuse_key_change,
+    ),
 )
 
 
@@ -264,13 +326,17 @@ def _patch(updater: _Updater) -> None:
         # None when the resource predates install(): then every given property counts.
         old = deployed(original_resource)
         changes = diff(old or {}, new)
+        if old is not None and updater.refuse is not None:
+            updater.refuse(original_resource, old, changes)
         replacing = sorted(prop for prop in changes if prop in updater.replaced_by)
         if old is not None and replacing:
             name = _replacement_name(cls, original_resource, new_resource_name, new, replacing)
             replacement = cls.create_from_cloudformation_json(
                 name, cloudformation_json, account_id, region_name
             )
-            _delete_replaced(original_resource, account_id, region_name)
+            cfn_policies.dispose_replaced(
+                original_resource, cloudformation_json, account_id, region_name
+            )
             return replacement
         updater.apply(original_resource, changes, account_id, region_name)
         remember(original_resource, new)
@@ -298,12 +364,3 @@ def _replacement_name(
         )
     logger.info("localaws: replacing %s because %s changed", cls.__name__, ", ".join(replacing))
     return new_resource_name
-
-
-def _delete_replaced(resource: Any, account_id: str, region_name: str) -> None:
-    """Delete the replaced resource, as CloudFormation's cleanup phase does; when that
-    fails (say, deletion protection) AWS keeps the resource and completes the update."""
-    try:
-        resource.delete(account_id, region_name)
-    except Exception as error:
-        logger.warning("localaws: replaced resource kept, its deletion failed: %s", error)
