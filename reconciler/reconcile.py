@@ -98,6 +98,43 @@ def make_plan(
     return with_plan_findings(report, plans), plans
 
 
+PREVIEW_PREFIX = "gitops-preview-"
+
+
+def preview(
+    plans: list[StackPlan], state: DesiredState, cfn: CloudFormation, wait_seconds: int = 60
+) -> list[StackPlan]:
+    """Each update confirmed by CloudFormation itself: a preview change set is created,
+    described, guarded and deleted (never executed). New stacks are left to the
+    prediction: a change set for them would leave an empty stack behind."""
+    confirmed = []
+    for plan in plans:
+        live_update = plan.action is Action.UPDATE or (
+            plan.action is Action.BLOCKED and plan.violations
+        )
+        if not live_update:
+            confirmed.append(plan)
+            continue
+        spec = state.stack(plan.stack_name)
+        change_set = cfn.create_change_set(
+            name=f"{PREVIEW_PREFIX}{plan.desired_hash[:16]}",
+            stack_name=spec.stack_name,
+            region=spec.region,
+            template_body=state.templates[spec.template_file_path].body,
+            parameters=spec.parameters,
+            tags=managed_tags(spec, plan.desired_hash),
+            create=False,
+            wait_seconds=wait_seconds,
+        )
+        try:
+            checked_plan = confirm(plan, spec, change_set.changes)
+        finally:
+            if not change_set.pending:
+                cfn.delete_change_set(change_set)
+        confirmed.append(checked_plan)
+    return confirmed
+
+
 def with_plan_findings(report: Report, plans: list[StackPlan]) -> Report:
     """The report with the errors only a plan can find (updates AWS would refuse)."""
     found = [f for p in plans for f in p.findings]

@@ -52,6 +52,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     state = _state(args)
     result = validate(state, _catalog(args))
+    if not args.offline and not result.has_errors:
+        # Updates AWS would refuse are known only against the deployed stacks.
+        from reconciler.aws.cloudformation import CloudFormation
+        from reconciler.plan import plan_all
+        from reconciler.reconcile import observe, with_plan_findings
+
+        cfn = CloudFormation()
+        result = with_plan_findings(result, plan_all(state, observe(state, cfn), cfn.get_template))
     if args.json:
         out(json.dumps(result.to_dict(), indent=2))
     else:
@@ -77,13 +85,13 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from reconciler.aws.cloudformation import CloudFormation
     from reconciler.cli import report
     from reconciler.plan import Action
-    from reconciler.reconcile import make_plan
+    from reconciler.reconcile import make_plan, preview
 
-    checks, plans = make_plan(
-        _state(args),
-        CloudFormation(role_arn=os.environ.get("CLOUDFORMATION_ROLE_ARN", "")),
-        _catalog(args),
-    )
+    state = _state(args)
+    cfn = CloudFormation(role_arn=os.environ.get("CLOUDFORMATION_ROLE_ARN", ""))
+    checks, plans = make_plan(state, cfn, _catalog(args))
+    if args.change_set:
+        plans = preview(plans, state, cfn)
     _tell(checks)
     if args.json:
         out(json.dumps({"stacks": [p.to_dict() for p in plans]}, indent=2))
@@ -249,6 +257,11 @@ def parser() -> argparse.ArgumentParser:
     c = command("plan", cmd_plan, "show what apply would do, per stack and resource")
     c.add_argument("--json", action="store_true", help="the plan as JSON (docs/plan-json.md)")
     c.add_argument("--offline", action="store_true", help=offline)
+    c.add_argument(
+        "--change-set",
+        action="store_true",
+        help="confirm each update with a preview change set (created, described, deleted)",
+    )
     c = command("apply", cmd_apply, "create, guard and execute change sets in depends-on order")
     c.add_argument("--offline", action="store_true", help=offline)
     c.add_argument("--stack", help="only this stack")

@@ -49,10 +49,13 @@ def plan(plans: Sequence[StackPlan]) -> str:
                     ),
                 )
             )
+        out.extend(f"  change set differs from the prediction: {d}" for d in p.change_set)
     return "\n".join(out)
 
 
 def _replacement(change) -> str:
+    if change.refused:
+        return "refused: " + "; ".join(f"{p} cannot change" for p, _ in change.refused)
     if change.action.value != "Modify":
         return "-"
     text = change.replacement.value
