@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from importlib import resources
+
 import pytest
 
 from reconciler import guard
 from reconciler.diff import ChangeAction, Replacement, ResourceChange
+from reconciler.schemas import is_stateful
 
 DB = "AWS::RDS::DBInstance"
 FILE = "desired-state/pci-db-dev.yml"
@@ -67,3 +71,32 @@ def test_allow_replacement_names_one_resource_only():
 )
 def test_changes_that_lose_no_data_pass(change):
     assert guard.check([change], [], FILE) == []
+
+
+@pytest.mark.parametrize(
+    "resource_type",
+    [
+        "AWS::RDS::DBInstance",
+        "AWS::RDS::DBCluster",
+        "AWS::ElastiCache::ReplicationGroup",
+        "AWS::ElastiCache::CacheCluster",
+        "AWS::KMS::Key",
+        "AWS::SecretsManager::Secret",
+        "AWS::Logs::LogGroup",
+        "AWS::DynamoDB::Table",
+        "AWS::S3::Bucket",
+        "AWS::EFS::FileSystem",
+        "AWS::OpenSearchService::Domain",
+    ],
+)
+def test_stateful_means_stateful(resource_type):
+    """The types docs/guard.md promises to protect are protected: their removal blocks."""
+    removal = ResourceChange("Thing", resource_type, ChangeAction.REMOVE)
+    (violation,) = guard.check([removal], [], "desired-state/app.yml")
+    assert "would be deleted" in violation.message
+
+
+def test_every_type_of_cfn_lint_stateful_list_is_protected():
+    spec = resources.files("cfnlint.data.AdditionalSpecs").joinpath("StatefulResources.json")
+    listed = json.loads(spec.read_text())["ResourceTypes"]
+    assert listed and all(is_stateful(t) for t in listed)
