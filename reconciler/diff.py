@@ -22,7 +22,6 @@ from reconciler.render import (
     same,
 )
 from reconciler.schemas import (
-    IN_PLACE,
     REPLACES,
     conditional_create_only_paths,
     create_only_paths,
@@ -160,8 +159,6 @@ def _verdict(
             return Replacement.TRUE, f"{'.'.join(path)} changes (create-only)"
     for path in conditional_create_only_paths(region, new.type):
         if path[0] == name and not same(_at(old.properties, path), _at(new.properties, path)):
-            if key in IN_PLACE and IN_PLACE[key].applies(old.properties, new.properties):
-                return Replacement.FALSE, ""
             return (
                 Replacement.CONDITIONAL,
                 f"{'.'.join(path)} changes (the schema says this can replace the resource)",

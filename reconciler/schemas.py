@@ -100,21 +100,9 @@ class Documented:
     applies: Callable[[Props, Props], bool] = lambda old, new: True
 
 
-def _standalone(old: Props, new: Props) -> bool:
-    return (
-        ABSENT is old.get("DBClusterIdentifier", ABSENT) is new.get("DBClusterIdentifier", ABSENT)
-    )
-
-
 def _had_token(old: Props, new: Props) -> bool:
     return old.get("AuthToken", ABSENT) is not ABSENT
 
-
-_RDS_MODIFY = (
-    "CloudFormation User Guide, AWS::RDS::DBInstance: for an instance outside a DB cluster "
-    "this property is changed with ModifyDBInstance (Update requires: No interruption or "
-    "Some interruptions)"
-)
 
 # Replacement AWS documents where the schema says nothing, or says "conditionally".
 REPLACES: dict[tuple[str, str], Documented] = {
@@ -129,25 +117,12 @@ REPLACES: dict[tuple[str, str], Documented] = {
     ),
 }
 
-# Conditionally create-only properties AWS documents as updated in place in the case at
-# hand: every other conditional one is predicted `Conditional`.
-IN_PLACE: dict[tuple[str, str], Documented] = {
-    **{
-        ("AWS::RDS::DBInstance", name): Documented(_RDS_MODIFY, _standalone)
-        for name in (
-            "AutoMinorVersionUpgrade",
-            "BackupRetentionPeriod",
-            "DBParameterGroupName",
-            "MultiAZ",
-            "PreferredMaintenanceWindow",
-        )
-    },
-    ("AWS::ElastiCache::ReplicationGroup", "AuthToken"): Documented(
-        "ElastiCache API Reference, ModifyReplicationGroup AuthTokenUpdateStrategy: an "
-        "existing token is rotated or set in place",
-        _had_token,
-    ),
-}
+# No table lowers a conditionally create-only property to an in-place update (an RDS
+# instance's MultiAZ or BackupRetentionPeriod, say), though AWS often applies them in place:
+# CloudFormation's change set reports such a change `Replacement: Conditional` (the
+# schema's `conditionalCreateOnlyProperties` are what it reports "Conditionally" from), and
+# the change set is the last word. A prediction softer than the change set would make
+# `plan` say "update" where `apply` then blocks.
 
 # Updates AWS fails rather than applies: (type, property) -> (value when absent, source).
 REFUSED: dict[tuple[str, str], tuple[Any, str]] = {
