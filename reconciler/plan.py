@@ -15,7 +15,7 @@ from reconciler.findings import Finding, Severity
 from reconciler.fingerprint import desired_hash
 from reconciler.live import UPDATABLE, LiveStack
 from reconciler.order import dependency_order
-from reconciler.render import Pseudo, parameter_values, render
+from reconciler.render import Pseudo, Rendered, parameter_values, render
 from reconciler.template import Template
 from reconciler.yamlfile import key_line
 
@@ -80,10 +80,12 @@ def plan_stack(
         "stack_file": spec.path,
     }
     pseudo = pseudo_parameters(spec.stack_name, spec.region, live)
-    new = render(template.data, parameter_values(template.data, spec.parameters), pseudo)
+
+    def desired() -> Rendered:  # only for a stack that changes: a no-op pass renders nothing
+        return render(template.data, parameter_values(template.data, spec.parameters), pseudo)
 
     if live is None or live.status == "REVIEW_IN_PROGRESS":
-        changes = predict_changes(None, new, spec.region)
+        changes = predict_changes(None, desired(), spec.region)
         return StackPlan(
             action=Action.CREATE, reason="stack does not exist", changes=tuple(changes), **base
         )
@@ -101,7 +103,7 @@ def plan_stack(
     old_template = fetch_template(live)
     old_params = parameter_values(old_template, live.parameters, masked=True)
     old = render(old_template, old_params, pseudo)
-    changes = tuple(predict_changes(old, new, spec.region))
+    changes = tuple(predict_changes(old, desired(), spec.region))
     plan = StackPlan(
         action=Action.UPDATE, reason=_update_reason(live, changes), changes=changes, **base
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Protocol
+from typing import Any, Protocol
 
 from reconciler.desired import DesiredState
 
@@ -48,3 +48,5 @@ class Context:
     state: DesiredState
     catalog: VersionCatalog
     today: date = field(default_factory=date.today)
+    # Each stack's rendered view, made once and read by every rule.
+    views: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)

@@ -74,6 +74,9 @@ def stack_views(ctx: Context) -> Iterator[StackView]:
     loading reported them)."""
     for spec in ctx.state.stacks:
         template = ctx.state.templates.get(spec.template_file_path)
-        if template is not None:
+        if template is None:
+            continue
+        if spec.path not in ctx.views:
             values = parameter_values(template.data, spec.parameters)
-            yield StackView(spec, template, values)
+            ctx.views[spec.path] = StackView(spec, template, values)
+        yield ctx.views[spec.path]
