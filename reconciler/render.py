@@ -104,8 +104,8 @@ def parameter_values(
             continue
         kind = str(spec.get("Type", "String"))
         if isinstance(value, list):
-            value = ",".join(map(str, value))
-        value = str(value)
+            value = ",".join(map(_scalar, value))
+        value = _scalar(value)  # YAML `Default: true` is the string "true", not "True"
         if masked and value == "****":
             values[name] = Unknown(f"NoEcho parameter {name}", masked=True)
         elif kind.startswith("AWS::SSM::Parameter::Value<"):
@@ -358,9 +358,12 @@ class _Renderer:
         index, items = self.value(arg[0]), self.value(arg[1])
         if isinstance(items, list) and not contains_unknown(index):
             try:
-                return items[int(_scalar(index))]
-            except (ValueError, IndexError):
-                return Unknown("Fn::Select (out of range)")
+                position = int(_scalar(index))
+            except ValueError:
+                position = -1
+            if 0 <= position < len(items):  # no counting from the end
+                return items[position]
+            return Unknown("Fn::Select (out of range)")
         return Unknown("Fn::Select", refs_of(items))
 
     def _fn_split(self, arg: Any) -> Any:
@@ -394,6 +397,8 @@ class _Renderer:
         try:
             block = ipaddress.ip_network(_scalar(values[0]), strict=False)
             count, bits = int(_scalar(values[1])), int(_scalar(values[2]))
+            if not 1 <= count <= 256:  # CloudFormation's own bounds for the count
+                return Unknown("Fn::Cidr (count out of range)")
             prefix = block.max_prefixlen - bits
             return [str(n) for n in itertools.islice(block.subnets(new_prefix=prefix), count)]
         except ValueError:
@@ -403,7 +408,8 @@ class _Renderer:
         value = self.value(arg)
         if contains_unknown(value):
             return Unknown("Fn::ToJsonString", refs_of(value))
-        return json.dumps(value, separators=(",", ":"))
+        # An unquoted YAML date (`Version: 2012-10-17`) is text to CloudFormation.
+        return json.dumps(value, separators=(",", ":"), default=str)
 
     def _fn_length(self, arg: Any) -> Any:
         value = self.value(arg)

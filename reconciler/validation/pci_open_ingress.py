@@ -14,7 +14,7 @@ from reconciler.validation.context import Context
 from reconciler.validation.pci_common import as_int, finding, is_intrinsic, raw_property
 from reconciler.validation.rule import Rule
 from reconciler.validation.stack_view import Resource, StackView, stack_views
-from reconciler.yamlfile import key_line
+from reconciler.yamlfile import key_line, line_of
 
 RULE_ID = "PCI010"
 DATA_PORTS = {
@@ -34,17 +34,28 @@ FIX = "allow only the application's security group (SourceSecurityGroupId) or a 
 def check(ctx: Context) -> Iterator[Finding]:
     for view in stack_views(ctx):
         for group in view.resources("AWS::EC2::SecurityGroup"):
-            written = raw_property(group, "SecurityGroupIngress")
-            rules = group.props.get("SecurityGroupIngress")
-            if isinstance(written, list) and isinstance(rules, list):
-                for raw, rule in zip(written, rules, strict=False):
-                    found = _ingress(view, group, raw, rule)
-                    if found:
-                        yield found
+            for raw, rule in _rules(view, group):
+                found = _ingress(view, group, raw, rule)
+                if found:
+                    yield found
         for ingress in view.resources("AWS::EC2::SecurityGroupIngress"):
             found = _ingress(view, ingress, ingress.node.get("Properties"), ingress.props)
             if found:
                 yield found
+
+
+def _rules(view: StackView, group: Resource) -> Iterator[tuple[Any, Any]]:
+    """Each ingress rule the stack gets, with the node it is written in: rendered item by
+    item, so an item Fn::If removes does not shift the lines of those after it; when
+    Fn::If chooses the whole list, each rule is found at that Fn::If."""
+    written = raw_property(group, "SecurityGroupIngress")
+    if isinstance(written, list):
+        for raw in written:
+            yield raw, view.value(raw)
+        return
+    rules = group.props.get("SecurityGroupIngress")
+    for rule in rules if isinstance(rules, list) else []:
+        yield written, rule
 
 
 def _ingress(view: StackView, resource: Resource, raw: Any, rule: Any) -> Finding | None:
@@ -56,7 +67,8 @@ def _ingress(view: StackView, resource: Resource, raw: Any, rule: Any) -> Findin
         return None
     protocol = str(protocol).lower()
     key = "CidrIp" if rule.get("CidrIp") == source else "CidrIpv6"
-    line = key_line(raw, key, resource.line) if isinstance(raw, dict) else resource.line
+    line = line_of(raw, resource.line)  # a rule written inside Fn::If: the Fn::If's line
+    line = key_line(raw, key, line) if isinstance(raw, dict) else line
     if protocol in ALL_PROTOCOLS:
         msg = f"ingress from {source} on every protocol and port: {FIX}"
         return finding(view, resource, None, RULE_ID, msg, line=line)

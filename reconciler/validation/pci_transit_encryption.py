@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterator
 
 from reconciler.findings import Finding, Severity
+from reconciler.render import Unknown
 from reconciler.validation.context import Context
 from reconciler.validation.pci_common import (
     CACHE_GROUP,
@@ -76,8 +77,8 @@ def _database(view: StackView, db: Resource) -> Finding | None:
         )
         return finding(view, db, None, RULE_ID, msg, Severity.WARNING)
 
-    target = ref_target(raw_property(db, group_prop))
     value = db.props[group_prop]
+    target = _resource_ref(value) or ref_target(raw_property(db, group_prop))
     if target is not None and target in view.template.resources:
         group = view.by_id(target)
         if group is None or group.type != group_type:
@@ -93,6 +94,14 @@ def _database(view: StackView, db: Resource) -> Finding | None:
     else:
         return None  # Fn::If and the like: not known offline
     return _group(view, db, group, name)
+
+
+def _resource_ref(value: object) -> str | None:
+    """The resource a rendered value is a Ref to (the group Fn::If chose, say)."""
+    if isinstance(value, Unknown) and len(value.refs) == 1:
+        (target,) = value.refs
+        return target if value.expression == f"Ref {target}" else None
+    return None
 
 
 def _group(view: StackView, db: Resource, group: Resource, name: str) -> Finding | None:
