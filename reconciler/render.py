@@ -258,7 +258,7 @@ class _Renderer:
         if fn is None:
             items = {str(k): self.value(v) for k, v in node.items()}
             return {k: v for k, v in items.items() if v is not NO_VALUE}
-        method = getattr(self, "_" + fn.replace("Fn::", "fn_").lower(), None)
+        method = getattr(self, _METHODS.get(fn, ""), None)
         if method is None:
             return Unknown(fn)  # Fn::Transform and other functions evaluated only by AWS
         return method(arg)
@@ -417,6 +417,17 @@ class _Renderer:
 
     def _condition(self, arg: Any) -> Any:
         return self.condition(arg) if isinstance(arg, str) else Unknown("Condition")
+
+
+# Function names as CloudFormation spells them (case matters) -> the method evaluating it.
+_METHODS = {
+    name: "_" + name.replace("Fn::", "fn_").lower()
+    for name in (
+        "Ref", "Condition", "Fn::GetAtt", "Fn::ImportValue", "Fn::If", "Fn::FindInMap",
+        "Fn::Sub", "Fn::Join", "Fn::Select", "Fn::Split", "Fn::Base64", "Fn::GetAZs",
+        "Fn::Cidr", "Fn::ToJsonString", "Fn::Length",
+    )
+}  # fmt: skip
 
 
 def _function(node: Any) -> tuple[str | None, Any]:

@@ -704,3 +704,10 @@ def test_the_bootstrap_template_has_the_resources_its_conditions_select(given, h
     for logical_id, node in template["Resources"].items():
         condition = node.get("Condition")
         assert (logical_id in result.resources) == (condition is None or condition in holding)
+
+
+def test_function_names_are_case_sensitive_as_in_cloudformation():
+    """GIVEN `Fn::GETATT` (no function CloudFormation knows) WHEN rendered THEN it is not
+    evaluated as a GetAtt: an unknown function, depending on nothing it could name."""
+    assert value_of({"Fn::GETATT": ["Db", "Port"]}) == Unknown("Fn::GETATT")
+    assert value_of({"fn::if": ["IsProd", "a", "b"]}) == {"fn::if": ["IsProd", "a", "b"]}
