@@ -107,9 +107,11 @@ def _removed(resource: RenderedResource, old: Rendered | None, new: Rendered) ->
 
 def _modify(old: RenderedResource, new: RenderedResource, region: str) -> ResourceChange | None:
     if old.type != new.type:
+        # The deployed resource is the one replaced: the guard judges its type, so a log
+        # group turned into a parameter is not waved through as a parameter.
         cause = f"Type changes from {old.type} to {new.type}"
         return ResourceChange(
-            new.logical_id, new.type, ChangeAction.MODIFY, Replacement.TRUE, ("Type",), (cause,)
+            new.logical_id, old.type, ChangeAction.MODIFY, Replacement.TRUE, ("Type",), (cause,)
         )
     changed, causes, refused = [], [], []
     replacement = Replacement.FALSE

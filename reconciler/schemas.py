@@ -139,6 +139,11 @@ REFUSED: dict[tuple[str, str], tuple[Any, str]] = {
         "AWS KMS Developer Guide: a single-Region key cannot be made multi-Region, nor the "
         "reverse; CloudFormation fails the update instead of replacing the key",
     ),
+    ("AWS::KMS::Key", "Origin"): (
+        "AWS_KMS",
+        "CloudFormation User Guide, AWS::KMS::Key: a change to KeySpec, KeyUsage, Origin or "
+        "MultiRegion of an existing key fails the update, whatever the UpdateReplacePolicy",
+    ),
     ("AWS::RDS::DBInstance", "Engine"): (
         ABSENT,
         "Amazon RDS User Guide: a DB instance's engine cannot be changed by "
