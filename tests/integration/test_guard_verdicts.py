@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import re
 import textwrap
 from collections.abc import Callable, Iterator
@@ -400,7 +401,7 @@ class Row:
     verdict: str
     logical_id: str
     names: str  # the property (or words) the plan names for this resource
-    replacement: str = "False"  # the predicted Replacement of a Modify
+    replacement: str = "False"  # the predicted Replacement of a Modify; "" for a Remove
     params: dict[str, str] = field(default_factory=dict)
     new_params: dict[str, str] | None = None
     allow: tuple[str, ...] = ()  # allow-replacement in the changed stack file
@@ -439,6 +440,10 @@ ROWS = [
         "kms-origin-external-refused",
         KMS, edit(KMS, ("EnableKeyRotation: true", "Origin: EXTERNAL")),
         REFUSED, "Key", "Origin",
+    ),
+    row(
+        "kms-multiregion-refused-even-with-allow-replacement",
+        KMS, edit(KMS, MULTI_REGION), REFUSED, "Key", "MultiRegion", allow=("Key",),
     ),
     row(
         "kms-description-modify",
@@ -522,6 +527,11 @@ ROWS = [
         "rds-logical-id-rename-remove",
         RDS, edit(RDS, ("  Db:", "  Database:")),
         REMOVE, "Db", "Database of the same type is added",
+    ),
+    row(
+        "rds-logical-id-rename-allowed-by-allow-replacement",
+        RDS, edit(RDS, ("  Db:", "  Database:")),
+        ALLOWED, "Db", "Database of the same type is added", "", allow=("Db",),
     ),
     row(
         "rds-dbname-allowed-by-allow-replacement",
@@ -739,8 +749,6 @@ def aws(local_aws: LocalAws) -> Iterator[LocalAws]:
     """The CLI pointed at the module's local AWS, and nothing from the developer's AWS
     configuration."""
     with pytest.MonkeyPatch.context() as patch:
-        import os
-
         for name in [n for n in os.environ if n.startswith(("AWS_", "RECONCILER_"))]:
             patch.delenv(name)
         for name, value in local_aws.env().items():
@@ -950,6 +958,9 @@ def assert_plan(row: Row, name: str, stack: dict[str, Any], exit_code: int) -> N
         assert (row.names, change["action"]) in [
             (r["property"], "Modify") for r in change["refused"]
         ]
+        # allow-replacement cannot allow what AWS refuses: the way out is a new resource
+        assert "cannot change on an existing resource" in stack["reason"]
+        assert "add a new resource under a new logical id" in stack["reason"]
     elif row.verdict == REPLACE:
         assert (change["action"], change["replacement"]) == ("Modify", row.replacement), change
         assert row.names in " ".join(change["causes"]), change
@@ -959,6 +970,9 @@ def assert_plan(row: Row, name: str, stack: dict[str, Any], exit_code: int) -> N
         assert f"{row.logical_id} ({change['resource_type']}) would be deleted" in stack["reason"]
         assert row.names in stack["reason"] + " ".join(change["causes"])
         assert hint(name, row.logical_id) in stack["reason"]
+    elif row.verdict == ALLOWED and row.replacement == "":
+        assert change["action"] == "Remove", change
+        assert row.names in " ".join(change["causes"]), change
     elif row.verdict == ALLOWED:
         assert (change["action"], change["replacement"]) == ("Modify", row.replacement), change
         assert row.names in " ".join(change["causes"]), change
@@ -1029,6 +1043,11 @@ def test_push_applies_only_what_the_guard_allows(row: Row, scenario, client) -> 
         assert after == made.base_ids  # nothing to change: only the stack's tags moved
         return
     assert body == row.desired
+    if row.verdict == ALLOWED and row.replacement == "":
+        assert row.logical_id not in after  # the allowed removal was executed
+        for added in after.keys() - made.base_ids.keys():
+            assert exists(client, resource_type(row.desired, added), after[added])
+        return
     new_kind = resource_type(row.desired, row.logical_id)
     if row.verdict == ADD:
         assert row.logical_id not in made.base_ids
