@@ -7,7 +7,9 @@ input: every problem becomes a finding with the file and line.
 
 from __future__ import annotations
 
+import errno
 import re
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -47,6 +49,10 @@ class StackSpec:
     def line(self, key: str) -> int:
         return self.lines.get(key, 1)
 
+    def item_line(self, section: str, name: str) -> int:
+        """The line of one tag or parameter (`section` is `tags` or `parameters`)."""
+        return self.lines.get(f"{section}.{name}", self.line(section))
+
 
 @dataclass(frozen=True)
 class DesiredState:
@@ -64,9 +70,10 @@ class DesiredState:
 
 # --- value checkers: each returns (value, problem) ------------------------------------
 
-STACK_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
-REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$")
-SSM_PATH = re.compile(r"^(/[A-Za-z0-9_.\-]+)+$")
+# Matched with fullmatch: `$` would let a trailing newline through.
+STACK_NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,127}")
+REGION = re.compile(r"[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d")
+SSM_PATH = re.compile(r"(/[A-Za-z0-9_.\-]+)+")
 RESERVED_TAG_PREFIXES = ("aws:", "gitops-reconciler:")
 Check = Callable[[Any], tuple[Any, str | None]]
 
@@ -83,7 +90,7 @@ def _string(pattern: re.Pattern[str], what: str) -> Check:
     def check(value: Any) -> tuple[Any, str | None]:
         if not isinstance(value, str):
             return None, f"must be a string ({what}), not {_kind(value)}"
-        if not pattern.match(value):
+        if not pattern.fullmatch(value):
             return None, f"{value!r} is not {what}"
         return value, None
 
@@ -93,6 +100,8 @@ def _string(pattern: re.Pattern[str], what: str) -> Check:
 def _path(value: Any) -> tuple[Any, str | None]:
     if not isinstance(value, str) or not value.strip():
         return None, f"must be a non-empty string, not {_kind(value)}"
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        return None, f"{value!r} holds a control character (NUL, newline, ...)"
     return value, None
 
 
@@ -119,7 +128,7 @@ def _tags(value: Any) -> tuple[Any, str | None]:
         text = _scalar(raw)
         if text is None:
             return None, f"tag {key!r} must have a scalar value, not {_kind(raw)}"
-        if str(key).startswith(RESERVED_TAG_PREFIXES):
+        if str(key).lower().startswith(RESERVED_TAG_PREFIXES):  # aws: in any case
             return None, f"tag {key!r} uses a reserved prefix ({', '.join(RESERVED_TAG_PREFIXES)})"
         result[str(key)] = text
     return result, None
@@ -172,7 +181,13 @@ KEYS: dict[str, tuple[str, Check, bool]] = {
     "template-file-path": ("template_file_path", _path, True),
     "parameters": ("parameters", _parameters, False),
     "tags": ("tags", _tags, False),
-    "stack-name": ("stack_name", _string(STACK_NAME, "a valid CloudFormation stack name"), True),
+    "stack-name": (
+        "stack_name",
+        _string(
+            STACK_NAME, "a stack name: a letter, then letters, digits and hyphens, 128 at most"
+        ),
+        True,
+    ),
     "region": ("region", _string(REGION, "an AWS region name like us-east-1"), True),
     "outputs-path": ("outputs_path", _string(SSM_PATH, "an SSM path like /pci-db/prod"), False),
     "drift": ("drift", _drift, False),
@@ -206,6 +221,8 @@ def load_stack_file(root: Path, path: Path) -> tuple[StackSpec | None, list[Find
             findings.append(_finding(rel, line, "DS002", f"unknown key {key!r} (known: {known})"))
             continue
         field_name, check, _ = KEYS[key]
+        if key in ("tags", "parameters") and isinstance(data[key], dict):
+            lines.update({f"{key}.{name}": line_of(name, line) for name in data[key]})
         value, problem = check(data[key])
         if problem:
             findings.append(_finding(rel, line, "DS003", f"{key}: {problem}"))
@@ -233,9 +250,9 @@ def load_desired_state(root: Path) -> DesiredState:
         findings.append(_finding(DESIRED_DIR, 0, "DS000", f"no {DESIRED_DIR}/ folder in {root}"))
     broken = {}
     for path in stack_files(root):
-        if not _inside(root, path.relative_to(root).as_posix()):
-            rel = path.relative_to(root).as_posix()
-            findings.append(_finding(rel, 0, "DS001", "a symlink that leaves the repository"))
+        rel = path.relative_to(root).as_posix()
+        if problem := _locate(root, rel):
+            findings.append(_finding(rel, 0, "DS001", problem))
             continue
         spec, problems = load_stack_file(root, path)
         findings.extend(problems)
@@ -247,15 +264,14 @@ def load_desired_state(root: Path) -> DesiredState:
     templates: dict[str, Template] = {}
     for spec in stacks:
         rel = spec.template_file_path
-        if rel in templates or not _inside(root, rel):
-            continue
-        if (root / rel).is_file():
-            template, error = load_template(root, rel)
-            if template:
-                templates[rel] = template
-            elif not any(f.path == rel for f in findings):
-                msg = f"cannot parse template: {error.message}"
-                findings.append(_finding(rel, error.line, "DS008", msg))
+        if rel in templates or template_path_problem(root, rel):
+            continue  # the template_path rule reports it
+        template, error = load_template(root, rel)
+        if template:
+            templates[rel] = template
+        elif not any(f.path == rel for f in findings):
+            msg = f"cannot parse template: {error.message}"
+            findings.append(_finding(rel, error.line, "DS008", msg))
     return DesiredState(root, tuple(stacks), templates, tuple(findings), broken)
 
 
@@ -263,20 +279,44 @@ def _declared_name(path: Path) -> str | None:
     text, error = read_text(path)
     data, error = parse(text) if error is None else (None, error)
     name = data.get("stack-name") if isinstance(data, dict) else None
-    return name if isinstance(name, str) and STACK_NAME.match(name) else None
+    return name if isinstance(name, str) and STACK_NAME.fullmatch(name) else None
 
 
-def _inside(root: Path, rel: str) -> bool:
-    target = (root / rel).resolve()
-    return target == root or root in target.parents
+LEAVES = "a symlink that leaves the repository"
 
 
-def template_path_problem(root: Path, rel: str) -> str | None:
-    if Path(rel).is_absolute() or not _inside(root, rel):
-        return f"template-file-path {rel!r} leaves the repository"
-    if not (root / rel).is_file():
-        return f"template-file-path {rel!r} does not exist"
+def _locate(root: Path, rel: str) -> str | None:
+    """Why `rel` cannot be read as a file of the repository, or None. Symlinks are
+    followed, but neither out of the repository nor round in a loop."""
+    try:
+        target = (root / rel).resolve()
+        if target != root and root not in target.parents:
+            return LEAVES
+        if not stat.S_ISREG((root / rel).stat().st_mode):  # the path as it will be read
+            return "not a regular file"
+    except (RuntimeError, ValueError, OSError) as err:
+        # Python 3.11 raises RuntimeError on a symlink loop, 3.13 OSError(ELOOP).
+        if isinstance(err, RuntimeError) or getattr(err, "errno", None) == errno.ELOOP:
+            return "a symlink loop"
+        if isinstance(err, ValueError):
+            return "the path holds a NUL byte"
+        if err.errno == errno.ENOENT:
+            return "does not exist"
+        return f"cannot be read: {err.strerror}"
     return None
+
+
+def template_path_problem(root: Path, rel: str) -> tuple[str, str] | None:
+    """(rule, message): DS006 when the path leaves the repository, DS007 when it names
+    no readable file there."""
+    shown = repr(rel if len(rel) <= 200 else f"{rel[:120]}...{rel[-40:]}")
+    if Path(rel).is_absolute():
+        return "DS006", f"template-file-path {shown} leaves the repository"
+    problem = _locate(root, rel)
+    if problem is None:
+        return None
+    rule = "DS006" if problem == LEAVES else "DS007"
+    return rule, f"template-file-path {shown}: {problem}"
 
 
 def managed_tags(spec: StackSpec, desired_hash: str) -> dict[str, str]:

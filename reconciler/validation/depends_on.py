@@ -23,7 +23,10 @@ def check(ctx: Context) -> Iterator[Finding]:
     )
     if cycle:
         spec = state.stack(cycle[0])
-        msg = "depends-on forms a cycle: " + " -> ".join([*cycle, cycle[0]])
+        names = [*cycle, cycle[0]]
+        if len(names) > 12:  # a cycle thousands long stays a one-line finding
+            names = [*names[:6], f"... ({len(names) - 10} more) ...", *names[-4:]]
+        msg = "depends-on forms a cycle: " + " -> ".join(names)
         yield error(spec.path, spec.line("depends-on"), "DS012", msg)
 
 

@@ -25,7 +25,7 @@ ATTACHMENT_KEYS = {
     "dbClusterIdentifier",
     "dbname",
 }
-SECRET_SYNTAX = re.compile(r"^[^:]+(:SecretString(:[^:]*(:[^:]*(:[^:]*)?)?)?)?$")
+SECRET_SYNTAX = re.compile(r"[^:]+(:SecretString(:[^:]*(:[^:]*(:[^:]*)?)?)?)?")  # fullmatch
 
 
 def secret_keys(view: StackView, logical_id: str) -> set[str] | None:
@@ -89,7 +89,7 @@ def problem(view: StackView, ref: dynrefs.DynamicReference) -> tuple[str, str] |
     if ref.service != "secretsmanager":
         return None
     rest = ":".join(ref.parts[1:])
-    if not SECRET_SYNTAX.match("x" + (":" + rest if rest else "")):
+    if not SECRET_SYNTAX.fullmatch("x" + (":" + rest if rest else "")):
         return "DYN001", f"{ref.text}: expected secret-id:SecretString:json-key:stage:version"
     target = ref.template_secret
     if target is None:

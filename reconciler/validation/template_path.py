@@ -13,10 +13,9 @@ from reconciler.validation.rule import Rule, error
 def check(ctx: Context) -> Iterator[Finding]:
     state = ctx.state
     for spec in state.stacks:
-        problem = template_path_problem(state.root, spec.template_file_path)
-        if problem:
-            rule = "DS006" if "leaves" in problem else "DS007"
-            yield error(spec.path, spec.line("template-file-path"), rule, problem)
+        if problem := template_path_problem(state.root, spec.template_file_path):
+            rule, message = problem
+            yield error(spec.path, spec.line("template-file-path"), rule, message)
 
 
 RULE = Rule(("DS006", "DS007"), "the template file exists inside the repository", check)
