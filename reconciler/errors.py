@@ -43,3 +43,15 @@ class OutputsConflictError(ReconcilerError):
             for name, owner in sorted(owners.items())
         )
         super().__init__(f"outputs not published, SSM parameters are taken: {taken}")
+
+
+class OutputsNotPublishedError(AwsError):
+    """An SSM write failed past botocore's retries, part way through a stack's outputs.
+    Transient: the next pass (or the event's retry) publishes what differs. Its message
+    names the parameter and AWS's error code, never a value."""
+
+
+class OutputsRefusedError(ReconcilerError):
+    """SSM refused an output's write itself (access denied, a value over SSM's limit, a
+    parameter quota): the same write fails the same way, so it is recorded, not retried.
+    Its message names the parameter and AWS's error code, never a value."""

@@ -23,6 +23,7 @@ class Kind(StrEnum):
     BLOCKED = "Reconcile Blocked"
     DRIFT_DETECTED = "Drift Detected"
     DRIFT_REPAIRED = "Drift Repaired"
+    OUTPUTS_DRIFT_REPAIRED = "Outputs Drift Repaired"  # SSM parameters put back by the schedule
 
 
 @dataclass(frozen=True)

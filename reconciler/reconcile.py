@@ -7,18 +7,24 @@ status event (or the CLI, which may wait) calls `finish`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from reconciler.desired import DesiredState, StackSpec, managed_tags
 from reconciler.diff import differences, merge_change_set
-from reconciler.errors import InvalidDesiredStateError
+from reconciler.errors import (
+    InvalidDesiredStateError,
+    OutputsConflictError,
+    OutputsNotPublishedError,
+    OutputsRefusedError,
+)
 from reconciler.findings import Finding
 from reconciler.fingerprint import desired_hash
 from reconciler.live import LiveStack
 from reconciler.notify import Collected, Kind, Notification, Notifier
+from reconciler.outputs import OutputsChange, outputs_digest
 from reconciler.plan import Action, StackPlan, guarded, plan_all, way_out
 from reconciler.schemas import is_stateful
 from reconciler.status import Health, Phase, StackStatus, StatusStore, Sync
@@ -86,15 +92,26 @@ def checked(state: DesiredState, catalog: VersionCatalog | None = None) -> Repor
     return report
 
 
-def observe(state: DesiredState, cfn: CloudFormation) -> dict[tuple[str, str], LiveStack]:
-    return cfn.list_stacks(s.region for s in state.stacks)
+def observe(
+    state: DesiredState, cfn: CloudFormation, recorded: Iterable[StackStatus] = ()
+) -> dict[tuple[str, str], LiveStack]:
+    """Every stack in the regions the stack files name, and in the regions where the
+    status table records stacks (`recorded`): a managed stack whose region lost its last
+    stack file is still seen, as orphaned. One DescribeStacks (paginated) per region."""
+    regions = {s.region for s in state.stacks} | {r.region for r in recorded if r.region}
+    return cfn.list_stacks(regions)
 
 
 def make_plan(
-    state: DesiredState, cfn: CloudFormation, catalog: VersionCatalog | None = None
+    state: DesiredState,
+    cfn: CloudFormation,
+    catalog: VersionCatalog | None = None,
+    recorded: Callable[[], Iterable[StackStatus]] = tuple,
 ) -> tuple[Report, list[StackPlan]]:
+    """`recorded`: reads the status table's records (for their regions), once the
+    desired state is known to be valid."""
     report = checked(state, catalog)
-    plans = plan_all(state, observe(state, cfn), cfn.get_template)
+    plans = plan_all(state, observe(state, cfn, recorded()), cfn.get_template)
     return with_plan_findings(report, plans), plans
 
 
@@ -158,16 +175,17 @@ def apply(
     an older commit never overwrites a newer one. Without `retry_failed` (events), a
     stack whose last attempt at the same inputs failed is left for a human."""
     report = checked(state, services.catalog)
-    live = observe(state, services.cfn)
-    plans = plan_all(state, live, services.cfn.get_template)
     recorded = {s.stack_name: s for s in services.status.all()}  # one Scan per pass
+    live = observe(state, services.cfn, recorded.values())
+    plans = plan_all(state, live, services.cfn.get_template)
     results = []
     for plan in plans:
         if only is not None and plan.stack_name not in only:
             continue
         spec = state.stack(plan.stack_name)
         status = recorded.get(plan.stack_name)
-        if plan.action is Action.NONE and _settled(status, plan):
+        stack = live.get((plan.region, plan.stack_name))
+        if plan.action is Action.NONE and _settled(status, plan, spec, stack):
             if status.deferred_revision:
                 _consume_deferral(plan.stack_name, services, owner)
             results.append(
@@ -201,13 +219,18 @@ def _consume_deferral(stack_name: str, services: Services, owner: str) -> None:
         services.status.release(stack_name, owner)
 
 
-def _settled(status: StackStatus | None, plan: StackPlan) -> bool:
-    """Whether the record already says what an unchanged stack's record should say."""
+def _settled(
+    status: StackStatus | None, plan: StackPlan, spec: StackSpec, stack: LiveStack | None
+) -> bool:
+    """Whether the record already says what an unchanged stack's record should say,
+    outputs included: SSM was last given exactly the live stack's outputs."""
     return (
         status is not None
         and status.sync is Sync.SYNCED
         and status.phase is Phase.IDLE
         and status.desired_hash == plan.desired_hash
+        and stack is not None
+        and status.outputs_hash == outputs_digest(spec.outputs_path, stack.outputs)
     )
 
 
@@ -270,9 +293,9 @@ def _apply_one(
 ) -> StackResult:
     step = _Attempt(plan, spec, services, revision)
     if plan.action is Action.NONE:
-        # The live stack already matches (a revert, or a change applied elsewhere).
-        message = "up to date: the live stack matches the desired state"
-        return step.done("unchanged", message, sync=Sync.SYNCED, phase=Phase.IDLE)
+        # The live stack already matches (a revert, a change applied elsewhere, or its
+        # outputs not yet fully published): SSM is given whatever differs first.
+        return _up_to_date(step, live[(plan.region, plan.stack_name)])
     if plan.action is Action.ORPHANED:
         return step.done("orphaned", plan.reason, attempted=False, sync=Sync.ORPHANED)
     if plan.action is Action.WAIT:
@@ -323,6 +346,39 @@ def _recreate(step: _Attempt, stack: LiveStack) -> StackResult:
     kept = f" (kept by the rollback: {', '.join(lid for lid, _ in retained)})" if retained else ""
     message = f"deleting the empty stack a failed create left; created again once gone{kept}"
     return step.done("deleting", message, health=Health.MISSING, phase=Phase.APPLYING)
+
+
+def _up_to_date(step: _Attempt, stack: LiveStack) -> StackResult:
+    """Publish what differs in SSM, then record Synced with the outputs' digest. An SSM
+    write failing past the retries is recorded (never Synced) and raised, so the event
+    is retried; a parameter name another owner holds is a failure the user must fix."""
+    spec = step.spec
+    try:
+        change = step.services.outputs_for(spec.region).publish(
+            spec.outputs_path, spec.stack_name, stack.outputs
+        )
+    except (OutputsConflictError, OutputsRefusedError) as err:
+        recorded = step.services.status.get(spec.stack_name)
+        if recorded and (recorded.sync, recorded.message) == (Sync.FAILED, str(err)):
+            return step.result("failed", str(err))  # said already, by the stack's event
+        return step.done("failed", str(err), sync=Sync.FAILED, phase=Phase.FAILED)
+    except OutputsNotPublishedError as err:
+        step.done("waiting", f"{err}; {RETRIED}", sync=Sync.OUT_OF_SYNC)
+        raise
+    message = "up to date: the live stack matches the desired state"
+    if not change.empty:
+        message += f"; outputs republished: {_counts(change)}"
+    return step.done(
+        "unchanged", message, sync=Sync.SYNCED, phase=Phase.IDLE,
+        outputs_hash=outputs_digest(spec.outputs_path, stack.outputs),
+    )  # fmt: skip
+
+
+RETRIED = "published by the event's retry or the next pass"
+
+
+def _counts(change: OutputsChange) -> str:
+    return f"{len(change.put)} written, {change.unchanged} unchanged, {len(change.delete)} deleted"
 
 
 def _unready_dependencies(spec: StackSpec, state: DesiredState, services: Services) -> list[str]:
@@ -436,28 +492,46 @@ def finish(stack_name: str, region: str, services: Services) -> StackStatus | No
     pending = current.phase is Phase.WAITING
     ours = current.phase is Phase.APPLYING
     if stack.succeeded:
-        change = services.outputs_for(region).publish(
-            current.outputs_path or f"/{stack_name}", stack_name, stack.outputs
-        )
-        applied = (
-            current.attempted_revision
-            if stack.desired_hash == current.desired_hash
-            else current.applied_revision
-        )
-        message = (
-            f"{stack.status}; outputs: {len(change.put)} written, {change.unchanged} unchanged, "
-            f"{len(change.delete)} deleted"
-        )
-        reverted = ours and current.change_set.startswith(REVERT_PREFIX)
-        status = current.but(
-            sync=Sync.SYNCED,
-            health=Health.HEALTHY,
-            phase=Phase.WAITING if pending else Phase.IDLE,
-            applied_revision=applied,
-            message=f"drift reverted; {message}" if reverted else message,
-            drift_status="REVERTED" if reverted else current.drift_status,
-        )
-        kind = (Kind.DRIFT_REPAIRED if reverted else Kind.SUCCEEDED) if ours else None
+        path = current.outputs_path or f"/{stack_name}"
+        try:
+            change = services.outputs_for(region).publish(path, stack_name, stack.outputs)
+        except OutputsNotPublishedError as err:
+            # Never Synced while SSM may hold a stale value; the phase is kept, so the
+            # event's retry still ends the operation (and notifies it) once published.
+            message = f"{stack.status}; {err}; {RETRIED}"
+            services.status.put(
+                current.but(sync=Sync.OUT_OF_SYNC, health=Health.HEALTHY, message=message)
+            )
+            raise
+        except (OutputsConflictError, OutputsRefusedError) as err:
+            # The same write fails the same way until a human acts: Failed, notified once
+            # (recorded as a pass records it, so the next pass notifies nothing again).
+            change = None
+            status = current.but(
+                sync=Sync.FAILED,
+                health=Health.HEALTHY,
+                phase=Phase.WAITING if pending else Phase.FAILED,
+                message=str(err),
+            )
+            kind = Kind.FAILED
+        if change is not None:
+            applied = (
+                current.attempted_revision
+                if stack.desired_hash == current.desired_hash
+                else current.applied_revision
+            )
+            message = f"{stack.status}; outputs: {_counts(change)}"
+            reverted = ours and current.change_set.startswith(REVERT_PREFIX)
+            status = current.but(
+                sync=Sync.SYNCED,
+                health=Health.HEALTHY,
+                phase=Phase.WAITING if pending else Phase.IDLE,
+                applied_revision=applied,
+                message=f"drift reverted; {message}" if reverted else message,
+                drift_status="REVERTED" if reverted else current.drift_status,
+                outputs_hash=outputs_digest(path, stack.outputs),
+            )
+            kind = (Kind.DRIFT_REPAIRED if reverted else Kind.SUCCEEDED) if ours else None
     else:
         # After UPDATE_ROLLBACK_COMPLETE the stack works at its previous inputs.
         health = Health.HEALTHY if stack.status == "UPDATE_ROLLBACK_COMPLETE" else Health.DEGRADED

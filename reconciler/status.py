@@ -51,6 +51,9 @@ class StackStatus:
     drift_detection_id: str = ""
     drift_checked_at: str = ""
     drift_not_checked: str = ""  # logical ids drift detection could not check, comma-joined
+    # outputs.outputs_digest of the outputs last published to SSM, written only once
+    # every put and delete succeeded: Synced needs it to match the live stack's outputs.
+    outputs_hash: str = ""
     updated_at: str = ""
     # Set by `StatusStore.defer` (an event found the stack's lease taken), cleared by
     # `acquire`; never written by `put`, so a status write cannot lose a deferral.

@@ -13,6 +13,7 @@ from reconciler.desired import load_desired_state
 from reconciler.drift_actions import on_detection, start_detections
 from reconciler.errors import InvalidDesiredStateError
 from reconciler.fingerprint import desired_hash
+from reconciler.outputs_drift import repair_outputs_drift
 from reconciler.reconcile import PassResult, Services, apply, finish, record_invalid
 from reconciler.source import Source, ref_of
 from reconciler.status import Phase
@@ -115,12 +116,17 @@ def on_stack_status(
 def on_schedule(
     services: Services, limit: int, source: Source | None = None, owner: str = "schedule"
 ) -> Outcome:
-    """The schedule starts drift detection on a few managed stacks at a time. With a
-    source it first reconciles the head: the safety net for an event that was lost."""
+    """The schedule starts drift detection on a few managed stacks at a time, and puts
+    back SSM parameters changed or deleted behind the reconciler's back. With a source it
+    first reconciles the head: the safety net for an event that was lost."""
     resync = reconcile_head(source, services, owner) if source is not None else None
     started = start_detections(services, limit)
     stacks = [{"stack_name": name, "detection_id": detection} for name, detection in started]
     reason = f"{len(started)} detection(s) started"
+    repaired = repair_outputs_drift(services, owner)
+    stacks += [r.to_dict() for r in repaired]
+    if repaired:
+        reason += f"; outputs drift repaired on {len(repaired)} stack(s)"
     if resync is not None:
         changed = [s for s in resync.stacks if s.get("outcome") != "unchanged"]
         reason = f"resync at {resync.revision[:12]}: {len(changed)} stack(s) acted on; {reason}"

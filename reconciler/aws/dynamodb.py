@@ -67,6 +67,21 @@ class DynamoStatusStore:
 
         return sorted(self._call(scan), key=lambda s: s.stack_name)
 
+    def existing(self) -> list[StackStatus]:
+        """As `all`, but never creates the table: none while it does not exist (a
+        `plan` writes nothing)."""
+        missing = self._client.exceptions.ResourceNotFoundException
+        with session.aws_errors():
+            try:
+                pages = self._client.get_paginator("scan").paginate(
+                    TableName=self.table_name, ConsistentRead=True
+                )
+                items = [item for page in pages for item in page["Items"]]
+            except missing:
+                return []
+        found = [_status(item) for item in items if _has_status(item)]
+        return sorted(found, key=lambda s: s.stack_name)
+
     def put(self, status: StackStatus) -> None:
         # SET of the status fields only: the lease attributes stay as they are.
         attributes = {name: str(getattr(status, name)) for name in STATUS_FIELDS}
@@ -170,10 +185,17 @@ class DynamoStatusStore:
         return where
 
 
-def store_from_env(env: Mapping[str, str] = os.environ) -> DynamoStatusStore:
+def store_from_env(
+    env: Mapping[str, str] = os.environ, *, create_if_missing: bool = True
+) -> DynamoStatusStore:
     name = env.get("RECONCILER_TABLE", "")
     region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None
-    return DynamoStatusStore(name or DEFAULT_TABLE, region, default_name_used=not name)
+    return DynamoStatusStore(
+        name or DEFAULT_TABLE,
+        region,
+        create_if_missing=create_if_missing,
+        default_name_used=not name,
+    )
 
 
 def _key(stack_name: str) -> dict[str, dict[str, str]]:

@@ -5,10 +5,13 @@ by another tool, or by another stack) is never overwritten or deleted."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
+import botocore.exceptions
+
 from reconciler.aws import session
-from reconciler.errors import OutputsConflictError
+from reconciler.errors import OutputsConflictError, OutputsNotPublishedError, OutputsRefusedError
 from reconciler.outputs import OutputsChange, outputs_change
 
 OWNER_TAG = "gitops-reconciler:stack"
@@ -38,15 +41,27 @@ class SsmOutputs:
             if taken := self._values(new):
                 raise OutputsConflictError({name: self._owner(name) for name in taken})
             for name, value in change.put.items():
-                if name in existing:
-                    self._client.put_parameter(
-                        Name=name, Value=value, Type="String", Overwrite=True
-                    )
-                else:
-                    self._create(name, value, stack_name)
+                with _naming(name):
+                    if name in existing:
+                        self._client.put_parameter(
+                            Name=name, Value=value, Type="String", Overwrite=True
+                        )
+                    else:
+                        self._create(name, value, stack_name)
             for batch in _batches(change.delete):
-                self._client.delete_parameters(Names=batch)
+                with _naming(", ".join(batch)):
+                    self._client.delete_parameters(Names=batch)
         return change
+
+    def under(self, outputs_path: str) -> dict[str, str]:
+        """Name -> value of every parameter directly under outputs_path, whoever owns it:
+        one GetParametersByPath per 10 parameters (no per-output call), for the schedule's
+        comparison with the stacks' outputs."""
+        with session.aws_errors():
+            pages = self._client.get_paginator("get_parameters_by_path").paginate(
+                Path=outputs_path.rstrip("/") or "/", Recursive=False
+            )
+            return {p["Name"]: p["Value"] for page in pages for p in page["Parameters"]}
 
     def _owned(self, outputs_path: str, stack_name: str) -> list[str]:
         filters = [
@@ -80,6 +95,35 @@ class SsmOutputs:
     def _owner(self, name: str) -> str | None:
         tags = self._client.list_tags_for_resource(ResourceType="Parameter", ResourceId=name)
         return next((t["Value"] for t in tags["TagList"] if t["Key"] == OWNER_TAG), None)
+
+
+@contextmanager
+def _naming(names: str) -> Iterator[None]:
+    """A write that failed past botocore's retries, said with the parameter's name and
+    AWS's error code only: an error message may echo the value, which may be sensitive."""
+    try:
+        yield
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as err:
+        operation = getattr(err, "operation_name", "") or "SSM call"
+        code = session.error_code(err) or type(err).__name__
+        kind = OutputsNotPublishedError if _transient(err) else OutputsRefusedError
+        # `from None`: a traceback of the chained error would show AWS's message.
+        raise kind(
+            f"outputs not fully published: AWS {operation} of {names} failed ({code})"
+        ) from None
+
+
+TRANSIENT_CODES = frozenset({"TooManyUpdates"})  # a concurrent update of the parameter
+
+
+def _transient(err: Exception) -> bool:
+    """Throttling, 5xx and connection errors may pass next time; any other 4xx is SSM
+    refusing the write itself."""
+    if not isinstance(err, botocore.exceptions.ClientError):
+        return True
+    status = err.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 500
+    code = session.error_code(err)
+    return status >= 500 or status == 429 or "Throttl" in code or code in TRANSIENT_CODES
 
 
 def _batches(names: Sequence[str]) -> Iterator[list[str]]:

@@ -83,13 +83,17 @@ def _tell(checks) -> None:
 
 def cmd_plan(args: argparse.Namespace) -> int:
     from reconciler.aws.cloudformation import CloudFormation
+    from reconciler.aws.dynamodb import store_from_env
     from reconciler.cli import report
     from reconciler.plan import Action
     from reconciler.reconcile import make_plan, preview
 
     state = _state(args)
     cfn = CloudFormation(role_arn=os.environ.get("CLOUDFORMATION_ROLE_ARN", ""))
-    checks, plans = make_plan(state, cfn, _catalog(args))
+    # Stacks are looked for in the stack files' regions and where the status table
+    # records stacks, so a region's last stack removed still shows it as orphaned.
+    records = store_from_env(create_if_missing=False).existing
+    checks, plans = make_plan(state, cfn, _catalog(args), records)
     if args.change_set:
         plans = preview(plans, state, cfn)
     _tell(checks)

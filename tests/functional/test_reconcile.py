@@ -70,7 +70,7 @@ def test_unchanged_stack_costs_one_describe_stacks_call(tmp_path, services, call
     calls.clear()
     (result,) = run(root, services, revision="rev2").stacks
     assert result.outcome == "unchanged"
-    assert calls == ["DescribeStacks", "Scan"]
+    assert calls == ["Scan", "DescribeStacks"]
 
 
 def test_parameter_change_updates_the_stack_and_its_outputs(tmp_path, services):
