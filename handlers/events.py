@@ -13,6 +13,8 @@ class PushEvent(BaseModel):
     repository: str | None = None
     ref: str
     after: str | None = None
+    # Set when a push Lambda near its timeout handed these stacks on (push_events.py).
+    stacks: list[str] | None = None
 
 
 class GitPushEvent(EventBridgeModel):

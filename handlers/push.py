@@ -4,12 +4,17 @@ CodeCommit "Repository State Change" and a "Git Push" from EventBridge, and a ba
 
 from __future__ import annotations
 
+import os
+from dataclasses import replace
+
 from aws_lambda_powertools.utilities.parser import ValidationError, parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handlers.events import CodeCommitEvent, GitPushEvent, PushEvent
 from handlers.runtime import handle, logger, metrics, services, source, tracer
-from reconciler.triggers import Outcome, on_push
+from reconciler.aws.push_events import forward_push
+from reconciler.deadline import Deadline
+from reconciler.triggers import Outcome, handed_on, on_push
 
 CODECOMMIT = ("aws.codecommit", "CodeCommit Repository State Change")
 
@@ -19,7 +24,7 @@ CODECOMMIT = ("aws.codecommit", "CodeCommit Repository State Change")
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict, context: LambdaContext) -> dict:
     try:
-        repository, ref = _push_of(event)
+        repository, ref, stacks = _push_of(event)
     except ValidationError as err:
         logger.error("rejected push event", extra={"errors": err.errors(include_input=False)})
         return {"status": "rejected", "reason": "not a push event: " + str(err.errors()[0]["msg"])}
@@ -27,22 +32,40 @@ def handler(event: dict, context: LambdaContext) -> dict:
     def work() -> Outcome:
         if ref is None:
             return Outcome("skipped", f"{event['detail'].get('event')} of a non-branch reference")
-        return on_push(repository, ref, source(), services(), owner=context.aws_request_id)
+        outcome = on_push(
+            repository,
+            ref,
+            source(),
+            services(),
+            owner=context.aws_request_id,
+            only=set(stacks) if stacks else None,
+            deadline=Deadline.of_lambda(context),
+        )
+        rest = handed_on(outcome)
+        if not rest:
+            return outcome
+        # Near the timeout: the stacks not started go on in a new invocation, rather
+        # than being cut off mid-stack. If the event cannot be put, the retry does them.
+        bus = os.environ.get("PUSH_EVENT_BUS") or "default"
+        delivery = f"handed-on:{context.aws_request_id}"
+        sent = forward_push(repository, ref, outcome.revision, delivery, bus, stacks=rest)
+        return replace(outcome, reason=f"{len(rest)} stack(s) handed on as event {sent}")
 
     result = handle(__name__, event, context, work)
     logger.info("push handled", extra={**result, "status_store": services().status.description})
     return result
 
 
-def _push_of(event: dict) -> tuple[str | None, str | None]:
-    """(repository, ref) of a push; ref None for a deleted branch or a tag."""
+def _push_of(event: dict) -> tuple[str | None, str | None, list[str] | None]:
+    """(repository, ref, stacks handed on) of a push; ref None for a deleted branch or
+    a tag."""
     if (event.get("source"), event.get("detail-type")) == CODECOMMIT:
         detail = parse(event=event, model=CodeCommitEvent).detail
         if detail.reference_type != "branch" or detail.event == "referenceDeleted":
-            return detail.repository_name, None
-        return detail.repository_name, f"refs/heads/{detail.reference_name}"
+            return detail.repository_name, None, None
+        return detail.repository_name, f"refs/heads/{detail.reference_name}", None
     if "detail" in event:
         push = parse(event=event, model=GitPushEvent).detail
     else:
         push = parse(event=event, model=PushEvent)
-    return push.repository, push.ref
+    return push.repository, push.ref, push.stacks

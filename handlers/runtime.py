@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from handlers.idempotency import once
 from handlers.metrics import MetricsNotifier, metrics
 from reconciler.aws.services import services_from_env, source_from_env
-from reconciler.errors import AwsError, ReconcilerError
+from reconciler.errors import AwsError, PermanentAwsError, ReconcilerError
 from reconciler.github import SourceUnavailableError
 from reconciler.notify import Fanout
 from reconciler.reconcile import Services
@@ -22,6 +22,7 @@ from reconciler.source import Source
 from reconciler.triggers import Outcome
 
 # Failures a later attempt can get past: AWS after botocore's retries, GitHub down.
+# A PermanentAwsError (AWS refused the request itself) is an AwsError that is not.
 TRANSIENT = (AwsError, SourceUnavailableError)
 
 logger = Logger(service="gitops-reconciler")
@@ -56,6 +57,9 @@ def handle(
     def settled() -> dict[str, Any]:
         try:
             return work().to_dict()
+        except PermanentAwsError as err:
+            logger.error("permanent AWS failure", extra={"error": str(err), "code": err.code})
+            return {"status": "failed", "reason": str(err)}
         except TRANSIENT as err:
             logger.error("transient failure, the event will be retried", extra={"error": str(err)})
             raise

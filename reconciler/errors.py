@@ -21,7 +21,17 @@ class InvalidDesiredStateError(ReconcilerError):
 
 
 class AwsError(ReconcilerError):
-    """An AWS call failed in a way the user must act on (credentials, endpoint, permission)."""
+    """An AWS call failed in a way the user must act on (credentials, endpoint, permission).
+    Transient unless it is a PermanentAwsError: a later attempt may get past it."""
+
+    def __init__(self, message: str, code: str = "") -> None:
+        super().__init__(message)
+        self.code = code  # AWS's error code, or the botocore exception's name
+
+
+class PermanentAwsError(AwsError):
+    """AWS refused the request itself (ValidationError, AccessDenied, AlreadyExists, a
+    quota, ...): the same request fails the same way, so it is recorded, not retried."""
 
 
 class LeaseHeldError(ReconcilerError):

@@ -12,13 +12,16 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from reconciler.deadline import Deadline
 from reconciler.desired import DesiredState, StackSpec, managed_tags
 from reconciler.diff import differences, merge_change_set
+from reconciler.drift import MASK, SECRET_NAMES
 from reconciler.errors import (
     InvalidDesiredStateError,
     OutputsConflictError,
     OutputsNotPublishedError,
     OutputsRefusedError,
+    PermanentAwsError,
 )
 from reconciler.findings import Finding
 from reconciler.fingerprint import desired_hash
@@ -35,7 +38,11 @@ if TYPE_CHECKING:
     from reconciler.aws.cloudformation import CloudFormation
     from reconciler.aws.ssm import SsmOutputs
 
-LEASE_SECONDS = 300
+LEASE_SECONDS = 300  # without a deadline (the CLI); a Lambda's lease ends with it (deadline.py)
+# What starting one more stack needs beyond the change set's own wait: a few calls,
+# each with botocore's retries. Short of it, a Lambda hands the rest on (a new event).
+STEP_SECONDS = 30
+HANDED_ON = "handed-on"
 REVERT_PREFIX = "gitops-revert-drift-"
 
 
@@ -58,7 +65,7 @@ class StackResult:
     region: str
     action: Action
     # executed, unchanged, blocked, waiting, deferred, superseded, deleting, failed,
-    # orphaned, tags-updated
+    # orphaned, tags-updated, handed-on
     outcome: str
     message: str
     change_set: str = ""
@@ -169,11 +176,22 @@ def apply(
     *,
     head: Callable[[], str] | None = None,
     retry_failed: bool = True,
+    deadline: Deadline | None = None,
 ) -> PassResult:
     """One pass at `revision`. With `head` (the source's current branch head), a stack
     is changed only if the branch still points at `revision` once its lease is held, so
     an older commit never overwrites a newer one. Without `retry_failed` (events), a
-    stack whose last attempt at the same inputs failed is left for a human."""
+    stack whose last attempt at the same inputs failed is left for a human.
+
+    AWS refusing a stack's request (a PermanentAwsError) records that stack Failed and
+    the pass goes on with the others (its dependents wait for it). A transient error
+    is raised: the pass is repeatable, so a retry finds the stacks done so far in
+    progress or up to date, and change sets by their names. With a `deadline`, leases
+    end with the invocation, and a stack is not started without the time to finish it:
+    it and the stacks after it are `handed-on` (the caller puts a new event for them)."""
+    lease = deadline.lease_seconds if deadline else (lambda: LEASE_SECONDS)
+    step_seconds = services.change_set_wait_seconds + STEP_SECONDS
+    handing_on = False
     report = checked(state, services.catalog)
     recorded = {s.stack_name: s for s in services.status.all()}  # one Scan per pass
     live = observe(state, services.cfn, recorded.values())
@@ -201,8 +219,48 @@ def apply(
                 StackResult(plan.stack_name, plan.region, plan.action, "failed", message)
             )
             continue
-        results.append(_apply_one(plan, spec, state, live, revision, services, owner, head))
+        handing_on = handing_on or (deadline is not None and not deadline.allows(step_seconds))
+        if handing_on:
+            message = "this invocation's time ran short; handed on to a new event"
+            results.append(
+                StackResult(plan.stack_name, plan.region, plan.action, HANDED_ON, message)
+            )
+            continue
+        try:
+            result = _apply_one(plan, spec, state, live, revision, services, owner, head, lease)
+        except PermanentAwsError as err:
+            result = _refused(plan, spec, state, services, revision, err)
+        results.append(result)
     return PassResult(revision, report, tuple(results))
+
+
+def _refused(
+    plan: StackPlan,
+    spec: StackSpec | None,
+    state: DesiredState,
+    services: Services,
+    revision: str,
+    err: PermanentAwsError,
+) -> StackResult:
+    """AWS refused this stack's request: recorded Failed with AWS's message (secret
+    parameter values masked) and notified once; events do not retry these inputs."""
+    message = _masked(str(err), spec, state)
+    return _Attempt(plan, spec, services, revision).done(
+        "failed", message, sync=Sync.FAILED, phase=Phase.FAILED
+    )
+
+
+def _masked(message: str, spec: StackSpec | None, state: DesiredState) -> str:
+    """AWS may quote a parameter's value back; a NoEcho or secret-named one is masked."""
+    if spec is None:
+        return message
+    template = state.templates.get(spec.template_file_path)
+    declared = template.parameters if template else {}
+    for name, value in spec.parameters.items():
+        secret = SECRET_NAMES.search(name) or (name in declared and declared[name].no_echo)
+        if secret and str(value):
+            message = message.replace(str(value), MASK)
+    return message
 
 
 def _failed_at(status: StackStatus | None, plan: StackPlan) -> bool:
@@ -290,6 +348,7 @@ def _apply_one(
     services: Services,
     owner: str,
     head: Callable[[], str] | None = None,
+    lease: Callable[[], int] = lambda: LEASE_SECONDS,
 ) -> StackResult:
     step = _Attempt(plan, spec, services, revision)
     if plan.action is Action.NONE:
@@ -307,7 +366,7 @@ def _apply_one(
     if waiting_on:
         message = f"waits for {', '.join(waiting_on)} to complete"
         return step.done("waiting", message, phase=Phase.WAITING)
-    if not services.status.acquire(plan.stack_name, owner, LEASE_SECONDS):
+    if not services.status.acquire(plan.stack_name, owner, lease()):
         services.status.defer(plan.stack_name, revision)
         message = "another operation holds this stack's lease; deferred until it ends"
         return step.result("deferred", message)

@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from reconciler.deadline import Deadline
 from reconciler.desired import load_desired_state
 from reconciler.drift_actions import on_detection, start_detections
 from reconciler.errors import InvalidDesiredStateError
 from reconciler.fingerprint import desired_hash
 from reconciler.outputs_drift import repair_outputs_drift
-from reconciler.reconcile import PassResult, Services, apply, finish, record_invalid
+from reconciler.reconcile import HANDED_ON, PassResult, Services, apply, finish, record_invalid
 from reconciler.source import Source, ref_of
 from reconciler.status import Phase
 
@@ -36,18 +37,46 @@ class Outcome:
 MAX_PASSES = 3  # one event reconciles again at most this often (the branch moved on)
 
 
-def reconcile_head(source: Source, services: Services, owner: str) -> Outcome:
+def reconcile_head(
+    source: Source,
+    services: Services,
+    owner: str,
+    *,
+    only: set[str] | None = None,
+    deadline: Deadline | None = None,
+) -> Outcome:
     """Read the branch head now (not the commit an event named) and reconcile. When the
     branch moves on during the pass, or an event deferred work on a stack this pass
-    held, the pass runs again at the new head."""
+    held, the pass runs again at the new head. The outcome says what each stack's
+    last pass did, but a stack this invocation acted on stays reported as acted on."""
+    reported: dict[str, dict[str, str]] = {}
     for _ in range(MAX_PASSES):
-        outcome, again = _pass(source, services, owner)
+        outcome, again = _pass(source, services, owner, only, deadline)
+        for stack in outcome.stacks:
+            earlier = reported.get(stack["stack_name"], {}).get("outcome")
+            if not (earlier in ACTED and stack["outcome"] in PASSIVE):
+                reported[stack["stack_name"]] = stack
         if not again:
             break
-    return outcome
+    return replace(outcome, stacks=list(reported.values())) if reported else outcome
 
 
-def _pass(source: Source, services: Services, owner: str) -> tuple[Outcome, bool]:
+ACTED = ("executed", "tags-updated", "deleting")
+PASSIVE = ("unchanged", "waiting", "deferred")
+
+
+def handed_on(outcome: Outcome) -> list[str]:
+    """The stacks a pass left for a new event (its invocation's time ran short)."""
+    return [s["stack_name"] for s in outcome.stacks if s.get("outcome") == HANDED_ON]
+
+
+def _pass(
+    source: Source,
+    services: Services,
+    owner: str,
+    only: set[str] | None = None,
+    deadline: Deadline | None = None,
+) -> tuple[Outcome, bool]:
     with tempfile.TemporaryDirectory(prefix="desired-") as tmp:
         checkout = source.checkout(Path(tmp) / "repo")
         state = load_desired_state(checkout.root)
@@ -57,8 +86,10 @@ def _pass(source: Source, services: Services, owner: str) -> tuple[Outcome, bool
                 checkout.revision,
                 services,
                 owner,
+                only=only,
                 head=source.head_revision,
                 retry_failed=False,
+                deadline=deadline,
             )
         except InvalidDesiredStateError as e:
             findings = [str(f) for f in e.findings]
@@ -71,19 +102,29 @@ def _pass(source: Source, services: Services, owner: str) -> tuple[Outcome, bool
         stacks=[s.to_dict() for s in result.stacks],
         findings=[str(f) for f in result.findings],
     )
+    # Handed on: the new event reconciles the head for the rest; no time to run again.
     again = any(s.rerun or s.outcome == "superseded" for s in result.stacks)
+    again = again and not any(s.outcome == HANDED_ON for s in result.stacks)
     return outcome, again
 
 
 def on_push(
-    repository: str | None, ref: str, source: Source, services: Services, owner: str
+    repository: str | None,
+    ref: str,
+    source: Source,
+    services: Services,
+    owner: str,
+    *,
+    only: set[str] | None = None,
+    deadline: Deadline | None = None,
 ) -> Outcome:
+    """`only`: the stacks a push handed on names (the rest were done by its sender)."""
     if repository and not source.is_repository(repository):
         reason = f"push is for {repository}, but this reconciler follows {source.repository}"
         return Outcome("rejected", reason)
     if ref != ref_of(source):
         return Outcome("skipped", f"push to {ref}; this reconciler follows {ref_of(source)}")
-    return reconcile_head(source, services, owner)
+    return reconcile_head(source, services, owner, only=only, deadline=deadline)
 
 
 def on_stack_status(

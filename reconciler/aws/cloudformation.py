@@ -59,7 +59,8 @@ class StackEvent:
 class CloudFormation:
     """`role_arn`: the service role CloudFormation assumes for every stack operation the
     reconciler starts (CLOUDFORMATION_ROLE_ARN), so the reconciler itself needs no
-    permission on the stacks' resources."""
+    permission on the stacks' resources. Every botocore exception leaves it as a
+    one-line AwsError (PermanentAwsError when AWS refused the request itself)."""
 
     def __init__(
         self, client_for: Callable[[str, str], Any] | None = None, role_arn: str = ""
@@ -72,6 +73,7 @@ class CloudFormation:
 
     # --- observe -------------------------------------------------------------------
 
+    @session.aws_errors()
     def list_stacks(self, regions: Iterable[str]) -> dict[tuple[str, str], LiveStack]:
         """Every stack in the regions: one paginated DescribeStacks per region."""
         found = {}
@@ -82,6 +84,7 @@ class CloudFormation:
                     found[(region, stack.name)] = stack
         return found
 
+    @session.aws_errors()
     def describe_stack(self, name: str, region: str) -> LiveStack | None:
         try:
             stacks = self._cfn(region).describe_stacks(StackName=name)["Stacks"]
@@ -98,6 +101,7 @@ class CloudFormation:
         )
         return answer["TemplateBody"]
 
+    @session.aws_errors()
     def get_template(self, stack: LiveStack) -> dict[str, Any]:
         body = self._deployed_body(stack)
         if isinstance(body, dict):
@@ -105,6 +109,7 @@ class CloudFormation:
         data, error = parse(body)
         return data if isinstance(data, dict) and error is None else {}
 
+    @session.aws_errors()
     def events(
         self, name: str, region: str, seen: set[str], since: datetime | None = None
     ) -> list[StackEvent]:
@@ -141,6 +146,7 @@ class CloudFormation:
 
     # --- change sets ---------------------------------------------------------------
 
+    @session.aws_errors()
     def create_change_set(
         self,
         *,
@@ -197,6 +203,7 @@ class CloudFormation:
                 WaiterConfig={"Delay": delay, "MaxAttempts": max(1, wait_seconds // delay)},
             )
 
+    @session.aws_errors()
     def describe_change_set(self, name: str, stack_name: str, region: str) -> ChangeSet:
         cfn = self._cfn(region)
         changes: list[ReportedChange] = []
@@ -221,16 +228,19 @@ class CloudFormation:
             changes=tuple(changes),
         )
 
+    @session.aws_errors()
     def execute_change_set(self, change_set: ChangeSet, token: str) -> None:
         self._cfn(change_set.region).execute_change_set(
             ChangeSetName=change_set.name, StackName=change_set.stack_name, ClientRequestToken=token
         )
 
+    @session.aws_errors()
     def delete_change_set(self, change_set: ChangeSet) -> None:
         self._cfn(change_set.region).delete_change_set(
             ChangeSetName=change_set.name, StackName=change_set.stack_name
         )
 
+    @session.aws_errors()
     def retained_resources(self, stack: LiveStack) -> list[tuple[str, str]]:
         """(logical id, type) of the resources a rollback kept (DeletionPolicy Retain or
         Snapshot leave them behind as DELETE_SKIPPED)."""
@@ -246,6 +256,7 @@ class CloudFormation:
             if r["ResourceStatus"] == "DELETE_SKIPPED"
         ]
 
+    @session.aws_errors()
     def delete_stack(self, stack: LiveStack, token: str) -> None:
         """Only for a stack that failed to create and holds nothing (ROLLBACK_COMPLETE)."""
         self._cfn(stack.region).delete_stack(
@@ -254,9 +265,11 @@ class CloudFormation:
 
     # --- drift ---------------------------------------------------------------------
 
+    @session.aws_errors()
     def detect_drift(self, name: str, region: str) -> str:
         return self._cfn(region).detect_stack_drift(StackName=name)["StackDriftDetectionId"]
 
+    @session.aws_errors()
     def drift_detection(self, detection_id: str, region: str) -> tuple[str, str]:
         """(DetectionStatus, StackDriftStatus) of one detection."""
         answer = self._cfn(region).describe_stack_drift_detection_status(
@@ -264,6 +277,7 @@ class CloudFormation:
         )
         return answer["DetectionStatus"], answer.get("StackDriftStatus", "")
 
+    @session.aws_errors()
     def resource_drifts(self, name: str, region: str) -> list[ResourceDrift]:
         cfn = self._cfn(region)
         kwargs: dict[str, Any] = {"StackName": name}
@@ -275,11 +289,13 @@ class CloudFormation:
                 return found
             kwargs["NextToken"] = page["NextToken"]
 
+    @session.aws_errors()
     def template_body(self, stack: LiveStack) -> str:
         """The deployed template as text (YAML or JSON), for a drift repair."""
         body = self._deployed_body(stack)
         return body if isinstance(body, str) else json.dumps(body)
 
+    @session.aws_errors()
     def update_tags(self, stack: LiveStack, tags: dict[str, str], token: str) -> None:
         """Only the stack's tags change (the template and parameters stay as deployed)."""
         self._cfn(stack.region).update_stack(

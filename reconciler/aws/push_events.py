@@ -20,17 +20,26 @@ DETAIL_TYPE = "Git Push"  # what the push handler's rule matches (handlers/route
 
 
 def forward_push(
-    repository: str, ref: str, after: str, delivery: str, bus: str, client: Any = None
+    repository: str,
+    ref: str,
+    after: str,
+    delivery: str,
+    bus: str,
+    client: Any = None,
+    stacks: list[str] | None = None,
 ) -> str:
     """Put the push on `bus` (a name or ARN in the client's region); the event's id.
 
     The detail is the push handler's {repository, ref, after}, plus GitHub's delivery id
-    so a reconcile can be traced back to the delivery. Raises AwsError when the call
-    fails or EventBridge refuses the entry: the webhook then answers 503 and a
-    redelivery forwards it.
+    so a reconcile can be traced back to the delivery; with `stacks`, a push Lambda
+    near its timeout hands those stacks on (the push handler does only them). Raises
+    AwsError when the call fails or EventBridge refuses the entry: the webhook then
+    answers 503 and a redelivery forwards it.
     """
     events = client or session.client("events")
     detail = {"repository": repository, "ref": ref, "after": after, "delivery": delivery}
+    if stacks:
+        detail["stacks"] = sorted(stacks)
     entry = {
         "Source": SOURCE,
         "DetailType": DETAIL_TYPE,

@@ -14,9 +14,11 @@ from typing import Any
 
 import boto3
 import botocore.exceptions
+import botocore.parsers
 from botocore.config import Config
+from botocore.retries import standard
 
-from reconciler.errors import AwsError
+from reconciler.errors import AwsError, PermanentAwsError
 
 RETRY_MODES = ("standard", "adaptive")
 DEFAULT_MAX_ATTEMPTS = 5
@@ -76,20 +78,84 @@ def error_message(err: Exception) -> str:
     return str(err)
 
 
-@contextmanager
-def aws_errors() -> Iterator[None]:
-    """Turn botocore's exceptions into one-line AwsErrors a user can act on."""
-    try:
-        yield
-    except botocore.exceptions.NoCredentialsError as err:
-        raise AwsError(
+# botocore's own standard-mode classification: throttling codes, transient codes
+# (RequestTimeout, ...), 5xx, and connection and HTTP client errors.
+_RETRYABLE = standard.OrRetryChecker(
+    [standard.TransientRetryableChecker(), standard.ThrottledRetryableChecker()]
+)
+# botocore retries a quota as throttling; once its retries are spent, a quota (the
+# account's stack limit) stays exceeded until a human raises it or frees some.
+QUOTA_CODES = frozenset({"LimitExceeded", "LimitExceededException"})
+# Not retried by botocore, but they say nothing about the request: a garbled answer (a
+# proxy's HTML page) or a credentials endpoint that did not answer may pass next time.
+_ALSO_TRANSIENT = (
+    botocore.parsers.ResponseParserError,
+    botocore.exceptions.CredentialRetrievalError,
+)
+
+
+# Every exception class botocore raises: all of botocore.exceptions (warnings aside),
+# and the parser's, which is not among them.
+BOTOCORE_ERRORS = (
+    botocore.exceptions.ClientError,
+    botocore.exceptions.BotoCoreError,
+    botocore.exceptions.UndefinedModelAttributeError,
+    botocore.parsers.ResponseParserError,
+)
+
+
+class _Answer:
+    def __init__(self, status_code: int) -> None:
+        self.status_code = status_code
+
+
+def is_transient(err: Exception) -> bool:
+    """Whether a later attempt may succeed where botocore's retries gave up (throttling,
+    5xx, timeouts, connection errors), as opposed to AWS refusing the request itself."""
+    if error_code(err) in QUOTA_CODES:
+        return False
+    if isinstance(err, botocore.exceptions.ClientError):
+        status = err.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if status == 429:
+            return True
+        context = standard.RetryContext(
+            attempt_number=1,
+            parsed_response=err.response,
+            http_response=_Answer(status) if status else None,
+        )
+    else:
+        context = standard.RetryContext(attempt_number=1, caught_exception=err)
+    return _RETRYABLE.is_retryable(context) or isinstance(err, _ALSO_TRANSIENT)
+
+
+def _one_line(text: str, limit: int = 600) -> str:
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def translated(err: Exception) -> AwsError:
+    """A botocore exception as a one-line AwsError, permanent when a later attempt cannot
+    succeed (PermanentAwsError)."""
+    kind = AwsError if is_transient(err) else PermanentAwsError
+    if isinstance(err, botocore.exceptions.NoCredentialsError):
+        text = (
             "no AWS credentials found: set AWS_PROFILE, or run against a local AWS "
             "with AWS_ENDPOINT_URL (see README)"
-        ) from err
-    except botocore.exceptions.EndpointConnectionError as err:
-        raise AwsError(f"cannot reach AWS: {err}") from err
-    except botocore.exceptions.ClientError as err:
-        op = err.operation_name
-        raise AwsError(f"AWS {op} failed: {error_code(err)}: {error_message(err)}") from err
-    except botocore.exceptions.BotoCoreError as err:
-        raise AwsError(f"AWS call failed: {err}") from err
+        )
+    elif isinstance(err, botocore.exceptions.EndpointConnectionError):
+        text = f"cannot reach AWS: {err}"
+    elif isinstance(err, botocore.exceptions.ClientError):
+        text = f"AWS {err.operation_name} failed: {error_code(err)}: {error_message(err)}"
+    else:
+        text = f"AWS call failed: {type(err).__name__}: {err}"
+    return kind(_one_line(text), error_code(err) or type(err).__name__)
+
+
+@contextmanager
+def aws_errors() -> Iterator[None]:
+    """Turn botocore's exceptions, of every kind, into one-line AwsErrors a user can act
+    on (usable as a decorator too)."""
+    try:
+        yield
+    except BOTOCORE_ERRORS as err:
+        raise translated(err) from err

@@ -106,7 +106,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 def cmd_apply(args: argparse.Namespace) -> int:
     from reconciler.cli import report
-    from reconciler.cli.follow import follow, operation_start
+    from reconciler.cli.follow import REVIEW, follow, operation_start
     from reconciler.reconcile import apply, finish
     from reconciler.source import local_revision
 
@@ -128,7 +128,10 @@ def cmd_apply(args: argparse.Namespace) -> int:
             continue
         if args.wait:
             out(f"{item.stack_name}: following stack events")
-            follow(services.cfn, item.stack_name, item.region, out, since=started)
+            followed = follow(services.cfn, item.stack_name, item.region, out, since=started)
+            if followed is not None and followed.status == REVIEW:
+                failed = True  # follow said why; nothing to finish
+                continue
         status = finish(item.stack_name, item.region, services)
         if status is None:
             continue

@@ -10,6 +10,11 @@ from datetime import UTC, datetime, timedelta
 from reconciler.live import LiveStack
 
 CLOCK_SKEW = timedelta(seconds=5)  # between this machine's clock and CloudFormation's
+# A new stack leaves REVIEW_IN_PROGRESS seconds after its change set is executed. One
+# still there this long after was never executed (or its execution was lost): it would
+# wait for hours, so it is not followed further.
+REVIEW_SECONDS = 60.0
+REVIEW = "REVIEW_IN_PROGRESS"
 
 
 def operation_start() -> datetime:
@@ -25,19 +30,34 @@ def follow(
     poll_seconds: float = 5.0,
     timeout_seconds: float = 3 * 3600,
     since: datetime | None = None,
+    *,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> LiveStack | None:
     """Wait until the stack leaves every *_IN_PROGRESS status; print its events (those
-    since `since`: the operation's, not the stack's whole history)."""
+    since `since`: the operation's, not the stack's whole history). A stack still in
+    REVIEW_IN_PROGRESS after REVIEW_SECONDS is left with an explanation: nothing will
+    move it until a change set is executed."""
     seen: set[str] = set()
-    deadline = time.monotonic() + timeout_seconds
+    started = clock()
+    deadline = started + timeout_seconds
     while True:
         for event in cfn.events(name, region, seen, since):
             reason = f" - {event.reason}" if event.reason else ""
             echo(f"  {event.timestamp}  {event.logical_id:<28} {event.status}{reason}")
         stack = cfn.describe_stack(name, region)
-        if stack is None or not stack.in_progress or time.monotonic() > deadline:
+        if stack is None or not stack.in_progress or clock() > deadline:
             return stack
-        time.sleep(poll_seconds)
+        if stack.status == REVIEW and clock() - started > REVIEW_SECONDS:
+            echo(
+                f"{name}: still {REVIEW} after {REVIEW_SECONDS:.0f} s: its change set was "
+                "created but is not executing, and the stack stays so until a change set "
+                "is executed or the stack is deleted; not followed further (see `reconciler "
+                "status`, or `aws cloudformation list-change-sets --stack-name "
+                f"{name} --region {region}`)"
+            )
+            return stack
+        sleep(poll_seconds)
 
 
 def wait_for_detection(

@@ -171,7 +171,7 @@ DRIFT_READS_LEFT_OUT = {
     "vpc-lattice:DescribeServiceNetworkVpcEndpointAssociation": "no service-network endpoint",
 }
 CALLS: dict[str, set[str]] = {
-    "push": PASS,
+    "push": PASS | {"events:PutEvents"},  # forward_push: the stacks handed on near the timeout
     "stack_status": PASS
     | {
         "ssm:DescribeParameters",  # aws.ssm.SsmOutputs._owned (reconcile.finish publishes)
@@ -257,6 +257,7 @@ ENVIRONMENT = {
     "POWERTOOLS_METRICS_NAMESPACE": NAMESPACE,
 }
 ENVIRONMENT_OF = {
+    "PushFunction": {"PUSH_EVENT_BUS": "default"},
     "ScheduleFunction": {"DRIFT_MAX_CONCURRENT": {"Ref": "DriftMaxConcurrent"}},
     "WebhookFunction": {
         "GITHUB_WEBHOOK_SECRET": {"Ref": "GitHubWebhookSecretArn"},
