@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from aws_lambda_powertools.utilities.parser import ValidationError, parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from handlers.events import DriftDetectionEvent
-from handlers.runtime import handle, logger, metrics, services, source, tracer
+from handlers.events import DriftDetectionEvent, RejectedEvent, parse_as
+from handlers.runtime import check_environment, handle, logger, metrics, services, source, tracer
 from reconciler.triggers import Outcome, on_drift_detected
+
+check_environment()  # at cold start: a bad setting fails once, clearly
 
 
 @logger.inject_lambda_context(clear_state=True)  # no keys left from the last event
@@ -15,18 +16,25 @@ from reconciler.triggers import Outcome, on_drift_detected
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict, context: LambdaContext) -> dict:
     try:
-        detail = parse(event=event, model=DriftDetectionEvent).detail
-    except ValidationError as err:
-        logger.error("rejected drift event", extra={"errors": err.errors(include_input=False)})
-        return {"status": "rejected", "reason": "not a drift detection event"}
-    logger.append_keys(stack=detail.stack_name, detection=detail.stack_drift_detection_id)
+        detail = parse_as(event, DriftDetectionEvent, "a drift detection event").detail
+    except RejectedEvent as err:
+        logger.error("rejected drift event", extra={"reason": str(err)})
+        return {"status": "rejected", "reason": str(err)}
+    logger.append_keys(
+        stack=detail.stack_name, stack_id=detail.stack_id, detection=detail.stack_drift_detection_id
+    )
     detection = detail.status_details.detection_status
 
     def work() -> Outcome:
         if detection != "DETECTION_COMPLETE":
             return Outcome("ignored", f"detection {detection}")
         return on_drift_detected(
-            detail.stack_name, detail.region, source(), services(), owner=context.aws_request_id
+            detail.stack_name,
+            detail.region,
+            source(),
+            services(),
+            owner=context.aws_request_id,
+            stack_id=detail.stack_id,
         )
 
     result = handle(__name__, event, context, work)

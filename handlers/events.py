@@ -3,8 +3,42 @@ fields to its events over time."""
 
 from __future__ import annotations
 
+from typing import Any, Literal, TypeVar
+
+from aws_lambda_powertools.utilities.parser import ValidationError, parse
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator, model_validator
+
+from reconciler.identity import StackRef
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class RejectedEvent(Exception):
+    """An event a handler cannot act on: not an object, fields missing or of the wrong
+    type, another kind of event. Its message is the reason answered and logged."""
+
+
+def parse_as(event: Any, model: type[M], what: str) -> M:
+    """`event` as `model`, or RejectedEvent saying why not, in one line."""
+    if not isinstance(event, dict):
+        kind = "null" if event is None else type(event).__name__
+        raise RejectedEvent(f"not {what}: the event is {kind}, not a JSON object")
+    if not isinstance(event.get("id", ""), str):
+        raise RejectedEvent(f"not {what}: id: must be a string")
+    try:
+        return parse(event=event, model=model)
+    except ValidationError as err:
+        raise RejectedEvent(f"not {what}: {_summary(err)}") from None
+
+
+def _summary(err: ValidationError) -> str:
+    errors = err.errors(include_input=False, include_url=False)
+    said = [
+        f"{'.'.join(str(part) for part in e['loc']) or 'event'}: {e['msg']}" for e in errors[:3]
+    ]
+    more = f" (+{len(errors) - 3} more)" if len(errors) > 3 else ""
+    return "; ".join(said) + more
 
 
 class PushEvent(BaseModel):
@@ -21,6 +55,7 @@ class GitPushEvent(EventBridgeModel):
     """A generic push put on an EventBridge bus (detail-type "Git Push") by any git
     server or CI job; the local event router delivers the demo's pushes this way."""
 
+    detail_type: Literal["Git Push"] = Field(alias="detail-type")
     detail: PushEvent
 
 
@@ -46,14 +81,39 @@ class StatusDetails(BaseModel):
 class _StackArn(BaseModel):
     stack_id: str = Field(alias="stack-id")
 
+    @field_validator("stack_id")
+    @classmethod
+    def _arn_shaped(cls, value: str) -> str:
+        StackRef.parse(value)  # ValueError names the expected form
+        return value
+
+    @property
+    def ref(self) -> StackRef:
+        return StackRef.parse(self.stack_id)
+
     @property
     def stack_name(self) -> str:
-        # arn:aws:cloudformation:us-east-1:123456789012:stack/NAME/uuid
-        return self.stack_id.split(":", 5)[-1].split("/")[1]
+        return self.ref.name
 
     @property
     def region(self) -> str:
-        return self.stack_id.split(":")[3]
+        return self.ref.region
+
+
+class _CloudFormationEvent(EventBridgeModel):
+    """CloudFormation puts an event in the stack's own account and region: an event
+    whose `account` or `region` is not its stack id's is not one AWS sent."""
+
+    source: Literal["aws.cloudformation"]
+
+    @model_validator(mode="after")
+    def _from_the_stacks_place(self) -> _CloudFormationEvent:
+        ref = self.detail.ref
+        if self.account != ref.account:
+            raise ValueError(f"account {self.account} is not the stack id's ({ref.account})")
+        if self.region != ref.region:
+            raise ValueError(f"region {self.region} is not the stack id's ({ref.region})")
+        return self
 
 
 class StackStatusDetail(_StackArn):
@@ -61,7 +121,8 @@ class StackStatusDetail(_StackArn):
     client_request_token: str = Field(default="", alias="client-request-token")
 
 
-class StackStatusEvent(EventBridgeModel):
+class StackStatusEvent(_CloudFormationEvent):
+    detail_type: Literal["CloudFormation Stack Status Change"] = Field(alias="detail-type")
     detail: StackStatusDetail
 
 
@@ -75,5 +136,16 @@ class DriftDetectionDetail(_StackArn):
     status_details: DriftStatusDetails = Field(alias="status-details")
 
 
-class DriftDetectionEvent(EventBridgeModel):
+class DriftDetectionEvent(_CloudFormationEvent):
+    detail_type: Literal["CloudFormation Drift Detection Status Change"] = Field(
+        alias="detail-type"
+    )
     detail: DriftDetectionDetail
+
+
+class ScheduledEvent(EventBridgeModel):
+    """An EventBridge schedule's tick; the schedule handler takes `{}` too (a direct
+    invoke), as nothing in the event changes what it does."""
+
+    source: Literal["aws.events", "aws.scheduler"]
+    detail_type: Literal["Scheduled Event"] = Field(alias="detail-type")

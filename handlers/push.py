@@ -7,14 +7,15 @@ from __future__ import annotations
 import os
 from dataclasses import replace
 
-from aws_lambda_powertools.utilities.parser import ValidationError, parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from handlers.events import CodeCommitEvent, GitPushEvent, PushEvent
-from handlers.runtime import handle, logger, metrics, services, source, tracer
+from handlers.events import CodeCommitEvent, GitPushEvent, PushEvent, RejectedEvent, parse_as
+from handlers.runtime import check_environment, handle, logger, metrics, services, source, tracer
 from reconciler.aws.push_events import forward_push
 from reconciler.deadline import Deadline
 from reconciler.triggers import Outcome, handed_on, on_push
+
+check_environment()  # at cold start: a bad setting fails once, clearly
 
 CODECOMMIT = ("aws.codecommit", "CodeCommit Repository State Change")
 
@@ -25,9 +26,9 @@ CODECOMMIT = ("aws.codecommit", "CodeCommit Repository State Change")
 def handler(event: dict, context: LambdaContext) -> dict:
     try:
         repository, ref, stacks = _push_of(event)
-    except ValidationError as err:
-        logger.error("rejected push event", extra={"errors": err.errors(include_input=False)})
-        return {"status": "rejected", "reason": "not a push event: " + str(err.errors()[0]["msg"])}
+    except RejectedEvent as err:
+        logger.error("rejected push event", extra={"reason": str(err)})
+        return {"status": "rejected", "reason": str(err)}
 
     def work() -> Outcome:
         if ref is None:
@@ -59,13 +60,14 @@ def handler(event: dict, context: LambdaContext) -> dict:
 def _push_of(event: dict) -> tuple[str | None, str | None, list[str] | None]:
     """(repository, ref, stacks handed on) of a push; ref None for a deleted branch or
     a tag."""
-    if (event.get("source"), event.get("detail-type")) == CODECOMMIT:
-        detail = parse(event=event, model=CodeCommitEvent).detail
+    what = "a push event"
+    if isinstance(event, dict) and (event.get("source"), event.get("detail-type")) == CODECOMMIT:
+        detail = parse_as(event, CodeCommitEvent, what).detail
         if detail.reference_type != "branch" or detail.event == "referenceDeleted":
             return detail.repository_name, None, None
         return detail.repository_name, f"refs/heads/{detail.reference_name}", None
-    if "detail" in event:
-        push = parse(event=event, model=GitPushEvent).detail
+    if isinstance(event, dict) and ("detail" in event or "detail-type" in event):
+        push = parse_as(event, GitPushEvent, what).detail
     else:
-        push = parse(event=event, model=PushEvent)
+        push = parse_as(event, PushEvent, what)
     return push.repository, push.ref, push.stacks

@@ -13,6 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handlers.idempotency import once
 from handlers.metrics import MetricsNotifier, metrics
+from reconciler import environment
 from reconciler.aws.services import services_from_env, source_from_env
 from reconciler.errors import AwsError, PermanentAwsError, ReconcilerError
 from reconciler.github import SourceUnavailableError
@@ -72,3 +73,14 @@ def handle(
         # safe anyway, as a reconcile reads the branch head and changes only what differs.
         return settled()
     return once(scope, event["id"], context, settled)
+
+
+def check_environment() -> None:
+    """Run at a handler's import (a cold start): a bad setting is one clear error, logged
+    once and raised, so Lambda reports a failed init (and retries, then dead-letters, the
+    event) instead of every event failing its own way."""
+    try:
+        environment.check()
+    except environment.ConfigurationError as err:
+        logger.error("configuration error", extra={"error": str(err)})
+        raise

@@ -4,24 +4,33 @@ DRIFT_MAX_CONCURRENT (default 5) in flight at once."""
 
 from __future__ import annotations
 
-import os
-
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from handlers.runtime import handle, logger, metrics, services, source, tracer
+from handlers.events import RejectedEvent, ScheduledEvent, parse_as
+from handlers.runtime import check_environment, handle, logger, metrics, services, source, tracer
+from reconciler.environment import drift_max_concurrent
 from reconciler.triggers import on_schedule
+
+check_environment()  # at cold start: a bad setting fails once, clearly
 
 
 @logger.inject_lambda_context(clear_state=True)  # no keys left from the last event
 @tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict, context: LambdaContext) -> dict:
-    limit = int(os.environ.get("DRIFT_MAX_CONCURRENT", "5"))
+    try:
+        if not isinstance(event, dict) or event:  # {} is a direct invoke
+            parse_as(event, ScheduledEvent, "a scheduled event")
+    except RejectedEvent as err:
+        logger.error("rejected schedule event", extra={"reason": str(err)})
+        return {"status": "rejected", "reason": str(err)}
     result = handle(
         __name__,
         event,
         context,
-        lambda: on_schedule(services(), limit, source(), owner=context.aws_request_id),
+        lambda: on_schedule(
+            services(), drift_max_concurrent(), source(), owner=context.aws_request_id
+        ),
     )
     logger.info("schedule handled", extra=result)
     return result

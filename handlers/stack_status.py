@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from aws_lambda_powertools.utilities.parser import ValidationError, parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from handlers.events import StackStatusEvent
-from handlers.runtime import handle, logger, metrics, services, source, tracer
+from handlers.events import RejectedEvent, StackStatusEvent, parse_as
+from handlers.runtime import check_environment, handle, logger, metrics, services, source, tracer
 from reconciler.triggers import on_stack_status
+
+check_environment()  # at cold start: a bad setting fails once, clearly
 
 
 @logger.inject_lambda_context(clear_state=True)  # no keys left from the last event
@@ -15,20 +16,25 @@ from reconciler.triggers import on_stack_status
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict, context: LambdaContext) -> dict:
     try:
-        detail = parse(event=event, model=StackStatusEvent).detail
-    except ValidationError as err:
-        logger.error(
-            "rejected stack status event", extra={"errors": err.errors(include_input=False)}
-        )
-        return {"status": "rejected", "reason": "not a stack status event"}
+        detail = parse_as(event, StackStatusEvent, "a stack status event").detail
+    except RejectedEvent as err:
+        logger.error("rejected stack status event", extra={"reason": str(err)})
+        return {"status": "rejected", "reason": str(err)}
     status = detail.status_details.status
-    logger.append_keys(stack=detail.stack_name, stack_status=status)
+    logger.append_keys(stack=detail.stack_name, stack_id=detail.stack_id, stack_status=status)
     result = handle(
         __name__,
         event,
         context,
         lambda: on_stack_status(
-            detail.stack_name, detail.region, status, source(), services(), context.aws_request_id
+            detail.stack_name,
+            detail.region,
+            status,
+            source(),
+            services(),
+            context.aws_request_id,
+            stack_id=detail.stack_id,
+            token=detail.client_request_token,
         ),
     )
     logger.info("stack status handled", extra=result)

@@ -269,9 +269,37 @@ def _in_progress(err: Exception) -> Response:
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict, context: LambdaContext) -> dict:
+    malformed = _not_a_request(event)
+    if malformed:
+        logger.warning("webhook refused: not a Function URL request", extra={"reason": malformed})
+        return {
+            "statusCode": HTTPStatus.BAD_REQUEST.value,
+            "headers": {"Content-Type": content_types.APPLICATION_JSON},
+            "body": json.dumps({"message": f"not a Function URL request: {malformed}"}),
+            "isBase64Encoded": False,
+        }
     headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
     logger.append_keys(
         delivery_id=str(headers.get("x-github-delivery", ""))[:64],
         github_event=str(headers.get("x-github-event", ""))[:64],
     )
     return app.resolve(event, context)
+
+
+def _not_a_request(event: object) -> str:
+    """What makes `event` something no Function URL sends ("" for a request): such an
+    event is answered 400 before the resolver, which expects its shape, reads it."""
+    if not isinstance(event, dict):
+        return f"the event is {'null' if event is None else type(event).__name__}"
+    context = event.get("requestContext")
+    if not isinstance(context, dict) or not isinstance(context.get("http"), dict):
+        return "requestContext.http missing"
+    headers = event.get("headers")
+    if headers is not None and not (
+        isinstance(headers, dict)
+        and all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items())
+    ):
+        return "headers must map names to strings"
+    if not isinstance(event.get("body", ""), str | None):
+        return "body must be a string"
+    return ""

@@ -134,7 +134,12 @@ def repair(spec: StackSpec, found: DriftReport, services: Services, owner: str) 
         services.cfn.execute_change_set(change_set, token=change_set.name)
         message = f"reverting {summary(found)} (change set {change_set.name})"
         services.status.put(
-            current.but(phase=Phase.APPLYING, change_set=change_set.name, message=message)
+            current.but(
+                phase=Phase.APPLYING,
+                change_set=change_set.name,
+                operation_token=change_set.name,
+                message=message,
+            )
         )
         return DriftOutcome(name, DriftAction.REPAIR, message, change_set.name)
     finally:

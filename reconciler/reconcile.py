@@ -25,6 +25,7 @@ from reconciler.errors import (
 )
 from reconciler.findings import Finding
 from reconciler.fingerprint import desired_hash
+from reconciler.identity import StackRef, foreign
 from reconciler.live import LiveStack
 from reconciler.notify import Collected, Kind, Notification, Notifier
 from reconciler.outputs import OutputsChange, outputs_digest
@@ -401,10 +402,13 @@ def _recreate(step: _Attempt, stack: LiveStack) -> StackResult:
             "a stack or delete it, then delete the stack"
         )
         return step.done("blocked", message, sync=Sync.BLOCKED, phase=Phase.BLOCKED)
-    step.services.cfn.delete_stack(stack, token=f"gitops-recreate-{step.plan.desired_hash[:16]}")
+    token = f"gitops-recreate-{step.plan.desired_hash[:16]}"
+    step.services.cfn.delete_stack(stack, token=token)
     kept = f" (kept by the rollback: {', '.join(lid for lid, _ in retained)})" if retained else ""
     message = f"deleting the empty stack a failed create left; created again once gone{kept}"
-    return step.done("deleting", message, health=Health.MISSING, phase=Phase.APPLYING)
+    return step.done(
+        "deleting", message, health=Health.MISSING, phase=Phase.APPLYING, operation_token=token
+    )
 
 
 def _up_to_date(step: _Attempt, stack: LiveStack) -> StackResult:
@@ -472,7 +476,10 @@ def _run_change_set(step: _Attempt, template_body: str, stack: LiveStack | None)
     if change_set.empty:
         cfn.update_tags(stack, tags, token=name)
         message = "no resource changes; stack tags updated"
-        return step.done("tags-updated", message, phase=Phase.APPLYING)
+        return step.done(
+            "tags-updated", message, phase=Phase.APPLYING,
+            operation_token=name, stack_id=stack.stack_id,
+        )  # fmt: skip
     if not change_set.ready:
         cfn.delete_change_set(change_set)
         message = f"change set {name} failed: {change_set.reason}"
@@ -493,9 +500,11 @@ def _run_change_set(step: _Attempt, template_body: str, stack: LiveStack | None)
         return step.done("blocked", reason, sync=Sync.BLOCKED, phase=Phase.BLOCKED)
 
     cfn.execute_change_set(change_set, token=name)
+    stack_id = change_set.stack_id or (stack.stack_id if stack else "")
     return step.done(
         "executed", f"change set {name} executed", change_set=name,
         sync=Sync.OUT_OF_SYNC, health=Health.PROGRESSING, phase=Phase.APPLYING,
+        operation_token=name, stack_id=stack_id,
     )  # fmt: skip
 
 
@@ -533,12 +542,37 @@ def record_invalid(
     return affected
 
 
-def finish(stack_name: str, region: str, services: Services) -> StackStatus | None:
+@dataclass(frozen=True)
+class NotOurs:
+    """A stack status event `finish` leaves alone, and why: it is about another stack
+    than the managed one, or it reports an operation the reconciler did not start."""
+
+    reason: str
+
+
+def finish(
+    stack_name: str,
+    region: str,
+    services: Services,
+    *,
+    stack_id: str = "",
+    token: str | None = None,
+) -> StackStatus | NotOurs | None:
     """After a stack operation ended: publish outputs on success, record the result and
     notify it (once: a repeated event finds the record already saying so).
-    Returns None for a stack the reconciler does not manage."""
+    Returns None for a stack the reconciler does not manage.
+
+    An event names its stack by `stack_id`: one for another region, account or an older
+    stack of the name changes nothing (NotOurs). Its `token` (ClientRequestToken) must be
+    the one of the operation the reconciler started for a Blocked or Failed record to
+    become Synced: a late or replayed success of another operation leaves it as it is."""
     current = services.status.get(stack_name)
+    ref = StackRef.parse(stack_id) if stack_id else None
+    if ref is not None and (why := foreign(ref, current)):
+        return NotOurs(why)
     stack = services.cfn.describe_stack(stack_name, region)
+    if ref is not None and stack is not None and (why := foreign(ref, live_id=stack.stack_id)):
+        return NotOurs(why)
     if stack is None:
         return _gone(current, services)
     if not (stack.managed or current):
@@ -550,6 +584,11 @@ def finish(stack_name: str, region: str, services: Services) -> StackStatus | No
     # so that the caller reconciles again.
     pending = current.phase is Phase.WAITING
     ours = current.phase is Phase.APPLYING
+    if stack.succeeded and token is not None and not _started(current, token):
+        return NotOurs(
+            f"{stack.status} of an operation this reconciler did not start (client request "
+            f"token {token!r}); {stack_name} stays {current.sync.value}: {current.message}"
+        )
     if stack.succeeded:
         path = current.outputs_path or f"/{stack_name}"
         try:
@@ -571,6 +610,7 @@ def finish(stack_name: str, region: str, services: Services) -> StackStatus | No
                 health=Health.HEALTHY,
                 phase=Phase.WAITING if pending else Phase.FAILED,
                 message=str(err),
+                stack_id=stack.stack_id,
             )
             kind = Kind.FAILED
         if change is not None:
@@ -589,6 +629,7 @@ def finish(stack_name: str, region: str, services: Services) -> StackStatus | No
                 message=f"drift reverted; {message}" if reverted else message,
                 drift_status="REVERTED" if reverted else current.drift_status,
                 outputs_hash=outputs_digest(path, stack.outputs),
+                stack_id=stack.stack_id,
             )
             kind = (Kind.DRIFT_REPAIRED if reverted else Kind.SUCCEEDED) if ours else None
     else:
@@ -601,6 +642,7 @@ def finish(stack_name: str, region: str, services: Services) -> StackStatus | No
             health=health,
             phase=Phase.WAITING if pending else Phase.FAILED,
             message=message if message.startswith(stack.status) else f"{stack.status}: {message}",
+            stack_id=stack.stack_id,
         )
         kind = Kind.FAILED
     if replace(status, updated_at=current.updated_at) == current:
@@ -617,6 +659,15 @@ def finish(stack_name: str, region: str, services: Services) -> StackStatus | No
             ]
         )  # fmt: skip
     return status
+
+
+def _started(current: StackStatus, token: str) -> bool:
+    """Whether a success with this client request token may end a Blocked or Failed
+    record: only the operation the reconciler started since (still APPLYING) can."""
+    if current.sync not in (Sync.BLOCKED, Sync.FAILED):
+        return True
+    started = current.operation_token or current.change_set
+    return current.phase is Phase.APPLYING and bool(token) and token == started
 
 
 def _gone(current: StackStatus | None, services: Services) -> StackStatus | None:

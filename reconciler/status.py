@@ -39,6 +39,9 @@ class StackStatus:
     stack_name: str
     region: str = ""
     outputs_path: str = ""
+    # The managed stack's id (its ARN: partition, region, account, name, unique id), once
+    # known: events for any other stack id change nothing. "" in records made before it.
+    stack_id: str = ""
     sync: Sync = Sync.OUT_OF_SYNC
     health: Health = Health.UNKNOWN
     phase: Phase = Phase.IDLE
@@ -46,6 +49,9 @@ class StackStatus:
     attempted_revision: str = ""
     applied_revision: str = ""
     change_set: str = ""
+    # ClientRequestToken of the last stack operation the reconciler started (a change
+    # set's execute or tags update, a re-create's delete): its success event carries it.
+    operation_token: str = ""
     message: str = ""
     drift_status: str = ""  # IN_SYNC, DRIFTED, DETECTING, or "" before any detection
     drift_detection_id: str = ""

@@ -14,8 +14,17 @@ from reconciler.desired import load_desired_state
 from reconciler.drift_actions import on_detection, start_detections
 from reconciler.errors import InvalidDesiredStateError
 from reconciler.fingerprint import desired_hash
+from reconciler.identity import StackRef, foreign
 from reconciler.outputs_drift import repair_outputs_drift
-from reconciler.reconcile import HANDED_ON, PassResult, Services, apply, finish, record_invalid
+from reconciler.reconcile import (
+    HANDED_ON,
+    NotOurs,
+    PassResult,
+    Services,
+    apply,
+    finish,
+    record_invalid,
+)
 from reconciler.source import Source, ref_of
 from reconciler.status import Phase
 
@@ -134,15 +143,23 @@ def on_stack_status(
     source: Source,
     services: Services,
     owner: str,
+    *,
+    stack_id: str = "",
+    token: str | None = None,
 ) -> Outcome:
     """A stack operation ended: publish outputs and record; then, if stacks were waiting
     (a dependency, a push during the operation, a busy lease), reconcile again so they
-    go on."""
+    go on. An event for another stack than the managed one (`stack_id`), or a success of
+    an operation the reconciler did not start (`token`) on a Blocked or Failed stack,
+    changes nothing."""
     if stack_status.endswith("_IN_PROGRESS"):
         return Outcome("ignored", f"{stack_name} is {stack_status}; waiting for the end")
-    status = finish(stack_name, region, services)
+    status = finish(stack_name, region, services, stack_id=stack_id, token=token)
     if status is None:
         return Outcome("ignored", f"{stack_name} is not managed by this reconciler")
+    if isinstance(status, NotOurs):
+        log.warning("stack status event ignored: %s", status.reason)
+        return Outcome("ignored", status.reason)
     if status.phase is Phase.APPLYING:
         return Outcome("recorded", f"{stack_name} is still in progress")
     recorded = Outcome("recorded", f"{stack_name}: {status.sync.value}: {status.message}")
@@ -175,10 +192,21 @@ def on_schedule(
 
 
 def on_drift_detected(
-    stack_name: str, region: str, source: Source, services: Services, owner: str
+    stack_name: str,
+    region: str,
+    source: Source,
+    services: Services,
+    owner: str,
+    *,
+    stack_id: str = "",
 ) -> Outcome:
     """A drift detection completed. The stack file at the branch head decides what to do;
-    if the desired state moved on, the normal update runs instead (it reverts drift too)."""
+    if the desired state moved on, the normal update runs instead (it reverts drift too).
+    A detection on another stack than the managed one (`stack_id`) changes nothing."""
+    ref = StackRef.parse(stack_id) if stack_id else None
+    if ref is not None and (why := foreign(ref, services.status.get(stack_name))):
+        log.warning("drift event ignored: %s", why)
+        return Outcome("ignored", why)
     with tempfile.TemporaryDirectory(prefix="desired-") as tmp:
         checkout = source.checkout(Path(tmp) / "repo")
         state = load_desired_state(checkout.root)
@@ -187,6 +215,9 @@ def on_drift_detected(
             return Outcome("ignored", f"{stack_name} is not in the desired state")
         template = state.templates.get(spec.template_file_path)
         live = services.cfn.describe_stack(stack_name, region)
+        if ref is not None and live is not None and (why := foreign(ref, live_id=live.stack_id)):
+            log.warning("drift event ignored: %s", why)
+            return Outcome("ignored", why)
         wanted = desired_hash(spec, template.body) if template else ""
         changed = live is not None and live.desired_hash != wanted
         outcome = on_detection(spec, changed, services, owner)

@@ -31,6 +31,7 @@ class ChangeSet:
     execution_status: str
     reason: str
     changes: tuple[ReportedChange, ...]
+    stack_id: str = ""  # the stack's ARN: a CREATE change set makes a new stack id
 
     @property
     def ready(self) -> bool:
@@ -226,6 +227,7 @@ class CloudFormation:
             execution_status=page.get("ExecutionStatus", ""),
             reason=page.get("StatusReason", ""),
             changes=tuple(changes),
+            stack_id=page.get("StackId", ""),
         )
 
     @session.aws_errors()

@@ -278,7 +278,9 @@ def test_drift_event_still_in_progress_is_ignored(repo):
     from handlers import drift
 
     outcome = drift.handler(
-        drift_event("arn:aws:cloudformation:us-east-1:1:stack/x/y", "DETECTION_IN_PROGRESS"),
+        drift_event(
+            "arn:aws:cloudformation:us-east-1:123456789012:stack/x/y", "DETECTION_IN_PROGRESS"
+        ),
         LambdaContext(),
     )
     assert outcome["status"] == "ignored"
