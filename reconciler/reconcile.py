@@ -33,7 +33,7 @@ from reconciler.plan import Action, StackPlan, guarded, plan_all, way_out
 from reconciler.schemas import is_stateful
 from reconciler.status import Health, Phase, StackStatus, StatusStore, Sync
 from reconciler.validation import Report, validate
-from reconciler.validation.context import VersionCatalog
+from reconciler.validation.context import ExecutionRole, VersionCatalog
 
 if TYPE_CHECKING:
     from reconciler.aws.cloudformation import CloudFormation
@@ -58,6 +58,7 @@ class Services:
     catalog: VersionCatalog | None = None  # engine versions; None: cfn-lint's data
     settings: Any = None  # live settings reader for the PCI guardrails (aws.live_settings)
     notifier: Notifier = field(default_factory=Collected)
+    role: ExecutionRole | None = None  # IAM001 reads it; None: not checked (the CLI sets it)
 
 
 @dataclass(frozen=True)
@@ -92,9 +93,11 @@ class PassResult:
         return not self.report.has_errors and not any(s.outcome in bad for s in self.stacks)
 
 
-def checked(state: DesiredState, catalog: VersionCatalog | None = None) -> Report:
+def checked(
+    state: DesiredState, catalog: VersionCatalog | None = None, role: ExecutionRole | None = None
+) -> Report:
     """The validation report; raises when a finding is an error, so nothing is written."""
-    report = validate(state, catalog)
+    report = validate(state, catalog, role=role)
     if report.has_errors:
         raise InvalidDesiredStateError(list(report.findings))
     return report
@@ -115,10 +118,11 @@ def make_plan(
     cfn: CloudFormation,
     catalog: VersionCatalog | None = None,
     recorded: Callable[[], Iterable[StackStatus]] = tuple,
+    role: ExecutionRole | None = None,
 ) -> tuple[Report, list[StackPlan]]:
     """`recorded`: reads the status table's records (for their regions), once the
     desired state is known to be valid."""
-    report = checked(state, catalog)
+    report = checked(state, catalog, role)
     plans = plan_all(state, observe(state, cfn, recorded()), cfn.get_template)
     return with_plan_findings(report, plans), plans
 
@@ -193,7 +197,7 @@ def apply(
     lease = deadline.lease_seconds if deadline else (lambda: LEASE_SECONDS)
     step_seconds = services.change_set_wait_seconds + STEP_SECONDS
     handing_on = False
-    report = checked(state, services.catalog)
+    report = checked(state, services.catalog, services.role)
     recorded = {s.stack_name: s for s in services.status.all()}  # one Scan per pass
     live = observe(state, services.cfn, recorded.values())
     plans = plan_all(state, live, services.cfn.get_template)

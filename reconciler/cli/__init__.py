@@ -47,11 +47,18 @@ def _catalog(args: argparse.Namespace):
     return AwsCatalog()
 
 
+def _role(args: argparse.Namespace):
+    """The execution role IAM001 reads (CLOUDFORMATION_ROLE_ARN); none with --offline."""
+    from reconciler.aws.iam import role_from_env
+
+    return role_from_env(os.environ, offline=getattr(args, "offline", False))
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     from reconciler.cli import report
 
     state = _state(args)
-    result = validate(state, _catalog(args))
+    result = validate(state, _catalog(args), role=_role(args))
     if not args.offline and not result.has_errors:
         # Updates AWS would refuse are known only against the deployed stacks.
         from reconciler.aws.cloudformation import CloudFormation
@@ -93,7 +100,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     # Stacks are looked for in the stack files' regions and where the status table
     # records stacks, so a region's last stack removed still shows it as orphaned.
     records = store_from_env(create_if_missing=False).existing
-    checks, plans = make_plan(state, cfn, _catalog(args), records)
+    checks, plans = make_plan(state, cfn, _catalog(args), records, _role(args))
     if args.change_set:
         plans = preview(plans, state, cfn)
     _tell(checks)
@@ -115,6 +122,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
         raise UnknownStackError(f"no stack file declares stack {args.stack!r}")
     services = _services(wait=600)
     services.catalog = _catalog(args)
+    services.role = _role(args)
     err(f"status: {services.status.description}")
     owner = f"cli:{socket.gethostname()}:{os.getpid()}"
     revision = local_revision(state.root) or "local"
@@ -246,6 +254,30 @@ def cmd_outputs(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_iam_policy(args: argparse.Namespace) -> int:
+    from reconciler.cli import report
+    from reconciler.iam_policy import bootstrap_policy, execution_policy, splice
+
+    state = _state(args)
+    if args.bootstrap:
+        path = Path(args.bootstrap)
+        try:
+            text = path.read_text()
+        except OSError as error:
+            raise ReconcilerError(f"{path}: {error.strerror or error}") from None
+        policy = bootstrap_policy(state)
+        path.write_text(splice(text, policy))
+        err(f"wrote the execution role's policy to {path}")
+        out(report.iam_policy_summary(policy))
+        return EXIT_OK
+    policy = execution_policy(state, stack_prefix=args.prefix)
+    if args.json:
+        out(json.dumps(policy.to_dict(), indent=2))
+    else:
+        out(policy.to_text())
+    return EXIT_OK
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="reconciler", description=__doc__.split("\n\n")[0])
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -257,7 +289,10 @@ def parser() -> argparse.ArgumentParser:
         c.set_defaults(func=func)
         return c
 
-    offline = "check engine versions against cfn-lint's shipped data instead of asking AWS"
+    offline = (
+        "check engine versions against cfn-lint's shipped data instead of asking AWS, "
+        "and skip IAM001 (the execution role's permissions)"
+    )
     c = command("validate", cmd_validate, "check stack files and templates; writes nothing")
     c.add_argument("--json", action="store_true", help="findings as JSON")
     c.add_argument("--offline", action="store_true", help=offline)
@@ -279,6 +314,22 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--json", action="store_true", help="drift as JSON")
     c = command("status", cmd_status, "sync, health and applied revision per stack")
     c.add_argument("--json", action="store_true", help="status as JSON")
+    c = command(
+        "iam-policy",
+        cmd_iam_policy,
+        "the CloudFormation execution role's policy for the templates the stack files use",
+    )
+    c.add_argument("--json", action="store_true", help="the policy document and its reasons")
+    c.add_argument(
+        "--prefix",
+        default="pci-db-",
+        help="managed stacks' name prefix, as bootstrap's --prefix (default: pci-db-)",
+    )
+    c.add_argument(
+        "--bootstrap",
+        metavar="FILE",
+        help="rewrite the generated block of this bootstrap template (infra/bootstrap.yml)",
+    )
     c = sub.add_parser("outputs", help="print a stack's outputs as published in SSM")
     c.add_argument("stack", help="stack name")
     c.add_argument("path", nargs="?", default=".", help="repository root (default: .)")

@@ -18,6 +18,7 @@ from reconciler.validation import (
     depends_on,
     dynamic_references,
     engine_versions,
+    iam_permissions,
     parameter_sizes,
     parameter_values,
     parameters,
@@ -38,7 +39,7 @@ from reconciler.validation import (
     template_path,
     template_size,
 )
-from reconciler.validation.context import Context, VersionCatalog
+from reconciler.validation.context import Context, ExecutionRole, NoRole, VersionCatalog
 from reconciler.validation.offline_catalog import OfflineCatalog
 from reconciler.validation.rule import Rule
 
@@ -69,6 +70,7 @@ RULES: tuple[Rule, ...] = (
     pci_secret_rotation.RULE,
     pci_open_ingress.RULE,
     pci_plaintext_secrets.RULE,
+    iam_permissions.RULE,
 )
 
 
@@ -104,18 +106,29 @@ class Report:
 
 
 def validate(
-    state: DesiredState, catalog: VersionCatalog | None = None, today: date | None = None
+    state: DesiredState,
+    catalog: VersionCatalog | None = None,
+    today: date | None = None,
+    role: ExecutionRole | None = None,
 ) -> Report:
     """Every finding: those from loading the files, then each rule's, sorted by place.
-    Without a catalog, engine versions are checked against cfn-lint's shipped data."""
+    Without a catalog, engine versions are checked against cfn-lint's shipped data;
+    without a readable execution role, IAM001 is skipped (and a note says so)."""
     catalog = catalog or OfflineCatalog()
-    ctx = Context(state, catalog, today or date.today())
+    role = role or NoRole("no execution role given")
+    ctx = Context(state, catalog, today or date.today(), role=role)
     found = list(state.findings)
     for rule in RULES:
         found.extend(rule.check(ctx))
     kept, suppressed = _apply_suppressions(state, found)
-    notes = (f"engine versions checked against {catalog.source}",)
+    notes = (f"engine versions checked against {catalog.source}", _role_note(role))
     return Report(tuple(sorted(set(kept))), tuple(sorted(set(suppressed), key=str)), notes)
+
+
+def _role_note(role: ExecutionRole) -> str:
+    if role.permissions() is None:
+        return f"IAM001 (execution role permissions) not checked: {role.unreadable}"
+    return f"resource types checked against the policies of the execution role {role.arn}"
 
 
 def _apply_suppressions(

@@ -1,5 +1,6 @@
 """What rules see: the desired state, a catalog of engine versions (AWS's answer, or
-cfn-lint's shipped data when AWS cannot be asked), and today's date."""
+cfn-lint's shipped data when AWS cannot be asked), the CloudFormation execution role's
+permissions when they can be read, and today's date."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from datetime import date
 from typing import Any, Protocol
 
 from reconciler.desired import DesiredState
+from reconciler.permissions import Permissions
 
 
 @dataclass(frozen=True)
@@ -43,10 +45,33 @@ class VersionCatalog(Protocol):
         ...
 
 
+class ExecutionRole(Protocol):
+    """The role CloudFormation assumes for the stacks (CLOUDFORMATION_ROLE_ARN), whose
+    policies IAM001 reads. `permissions()` is None when they cannot be read (offline, no
+    role named, access denied); `unreadable` then says why."""
+
+    arn: str
+    unreadable: str
+
+    def permissions(self) -> Permissions | None: ...
+
+
+@dataclass(frozen=True)
+class NoRole:
+    """No execution role to read: IAM001 is skipped, and the report says why."""
+
+    unreadable: str
+    arn: str = ""
+
+    def permissions(self) -> Permissions | None:
+        return None
+
+
 @dataclass(frozen=True)
 class Context:
     state: DesiredState
     catalog: VersionCatalog
     today: date = field(default_factory=date.today)
+    role: ExecutionRole = field(default_factory=lambda: NoRole("no execution role given"))
     # Each stack's rendered view, made once and read by every rule.
     views: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
