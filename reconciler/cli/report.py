@@ -123,3 +123,9 @@ def drift_dict(r, violations=()) -> dict:
         "not_checked": [d.logical_id for d in r.not_checked],
         "ignored": list(r.ignored),
     }
+
+
+def iam_policy_summary(policy) -> str:
+    from reconciler.iam_policy import policy_summary
+
+    return policy_summary(policy)

@@ -160,3 +160,32 @@ def test_plan_lists_warnings_and_suppressions_on_stderr(tmp_path, capsys, aws):
     err = capsys.readouterr().err
     assert "suppressed: templates/app.yml:3: warning: Parameter Unused not used." in err
     assert "(suppressed by desired-state/app-dev.yml: kept for the next release)" in err
+
+
+def test_iam_policy_prints_each_statement_with_its_reason(tmp_path, capsys):
+    """GIVEN a repository WHEN `iam-policy` runs THEN each statement is printed with the
+    reason it is scoped or on "*", and it exits 0."""
+    assert main(["iam-policy", "--prefix", "app-", str(make_repo(tmp_path))]) == 0
+    out = capsys.readouterr().out
+    assert "# LogsManagedStacks: changes or destroys existing resources" in out
+    assert "when aws:ResourceTag/aws:cloudformation:stack-name StringLike app-*" in out
+
+
+def test_iam_policy_json_gives_the_iam_document_and_the_reasons(tmp_path, capsys):
+    assert main(["iam-policy", "--json", str(make_repo(tmp_path))]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["policy"]["Version"] == "2012-10-17"
+    assert len(data["statements"]) == len(data["policy"]["Statement"])
+    assert all(s["reason"] for s in data["statements"])
+
+
+def test_iam_policy_of_a_bad_repository_exits_1_without_traceback(tmp_path):
+    root = make_repo(tmp_path, {"desired-state/app-dev.yml": "stack-name: [\n"})
+    done = subprocess.run(
+        [sys.executable, "-m", "reconciler", "iam-policy", str(root)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr + done.stdout
+    assert "desired-state/app-dev.yml:2: error: cannot parse" in done.stderr

@@ -33,9 +33,9 @@ FUNCTIONS = {
 }
 EVENTBRIDGE_INVOKED = ("PushFunction", "StackStatusFunction", "DriftFunction", "ScheduleFunction")
 
-# CloudFormation assumes this role to build the managed stacks' resources, so it holds the
-# broad permissions those need, by design; the functions may only pass it to CloudFormation.
-# The least-privilege checks below walk the function roles only.
+# CloudFormation assumes this role to build the managed stacks' resources: its policy is
+# computed from the resource schemas (reconciler.iam_policy), checked by its own tests
+# below; the call-by-call least-privilege checks walk the function roles.
 EXEMPT_ROLES = {"CloudFormationExecutionRole"}
 
 # APIs that accept no resource narrower than "*" (AWS's Service Authorization Reference).
@@ -613,6 +613,44 @@ def test_execution_role_is_assumed_by_cloudformation_only():
     (trust,) = props("CloudFormationExecutionRole")["AssumeRolePolicyDocument"]["Statement"]
     assert trust["Principal"] == {"Service": "cloudformation.amazonaws.com"}
     assert trust["Action"] == "sts:AssumeRole"
+
+
+def test_execution_role_holds_the_policy_computed_for_this_repositorys_templates():
+    """GIVEN the desired state of this repository WHEN the execution role's policy is
+    computed again THEN infra/bootstrap.yml holds exactly it (else: regenerate)."""
+    from reconciler.desired import load_desired_state
+    from reconciler.iam_policy import bootstrap_block, bootstrap_policy, generated_block
+
+    expected = bootstrap_block(bootstrap_policy(load_desired_state(ROOT)))
+    assert generated_block(TEMPLATE.read_text()) == expected, (
+        "infra/bootstrap.yml's execution role policy is stale: run "
+        "`reconciler iam-policy --bootstrap infra/bootstrap.yml`"
+    )
+
+
+def test_execution_role_has_no_wildcard_action_and_unique_sids():
+    """GIVEN CloudFormationExecutionRole WHEN its statements are read THEN no action holds
+    a wildcard and each Sid is alphanumeric and unique."""
+    found = statements("CloudFormationExecutionRole")
+    assert [a for s in found for a in actions(s) if "*" in a] == []
+    sids = [s["Sid"] for s in found]
+    assert all(re.fullmatch(r"[A-Za-z0-9]+", sid) for sid in sids)
+    assert len(sids) == len(set(sids))
+
+
+def test_execution_role_deletes_only_what_the_managed_stacks_tagged():
+    """GIVEN CloudFormationExecutionRole WHEN a statement allows a Delete action on "*"
+    THEN it holds the managed stacks' stack-name tag condition, or says why not."""
+    lines = TEMPLATE.read_text().splitlines()
+    for s in statements("CloudFormationExecutionRole"):
+        deletes = [a for a in actions(s) if a.split(":")[1].startswith("Delete")]
+        if not deletes or _listed(s["Resource"]) != ["*"]:
+            continue
+        tag = (s.get("Condition") or {}).get("StringLike", {})
+        said = "no aws:ResourceTag" in lines[s.start_mark.line - 2] + lines[
+            s.start_mark.line - 1
+        ] or "no resource-level" in lines[s.start_mark.line - 2]
+        assert tag.get("aws:ResourceTag/aws:cloudformation:stack-name") or said, s["Sid"]
 
 
 @pytest.mark.parametrize("handler", sorted(CALLS))
