@@ -413,6 +413,44 @@ def next_steps(
     return steps
 
 
+def with_execution_policy(
+    template: tuple[Artifact, dict[str, str | None]], root: Path, echo: Callable[[str], None]
+) -> tuple[Artifact, dict[str, str | None]]:
+    """The template with the execution role's policy computed from the desired state at
+    `root` (`reconciler iam-policy`), the difference from the template's shown first, so a
+    resource type added to the templates gets its permissions."""
+    import difflib
+
+    from reconciler.desired import DESIRED_DIR, load_desired_state
+    from reconciler.iam_policy import bootstrap_policy, generated_block, policy_summary, splice
+
+    if not (root / DESIRED_DIR).is_dir():
+        echo(
+            f"execution role: {root} has no {DESIRED_DIR}/; the template's policy is kept "
+            "(give --desired-state PATH to compute it from your templates)"
+        )
+        return template
+    body, declared = template
+    policy = bootstrap_policy(load_desired_state(root))
+    old_text = body.data.decode()
+    new_text = splice(old_text, policy)
+    echo(f"execution role, from {root}: {policy_summary(policy)}")
+    if new_text == old_text:
+        echo("execution role: the same as the template's")
+        return template
+    diff = difflib.unified_diff(
+        (generated_block(old_text) or "").splitlines(),
+        (generated_block(new_text) or "").splitlines(),
+        "template",
+        str(root),
+        lineterm="",
+        n=1,
+    )
+    for line in diff:
+        echo(f"  {line}")
+    return Artifact(body.name, new_text.encode()), declared
+
+
 # --- the command -------------------------------------------------------------------------
 
 
@@ -448,6 +486,15 @@ def register(sub: Any) -> None:
         "--code-dir", type=Path, default=Path("dist"), help="where `make package` put the zips"
     )
     c.add_argument("--no-wait", action="store_true", help="start the deploy, do not follow it")
+    c.add_argument(
+        "--desired-state",
+        type=Path,
+        default=Path("."),
+        metavar="PATH",
+        help="a local checkout of the desired-state repository: the execution role's policy "
+        "is computed from its templates (default: .; the template's as it is when PATH has "
+        "no desired-state/)",
+    )
     c.add_argument("--template", type=Path, default=TEMPLATE, help=argparse.SUPPRESS)
     c.set_defaults(func=run)
 
@@ -465,4 +512,5 @@ def run(args: argparse.Namespace) -> int:
         err(f"error: {error}")
         return EXIT_USAGE
     template = read_template(args.template)
+    template = with_execution_policy(template, args.desired_state, out)
     return bootstrap(settings, code, template, BootstrapAws(region), out)

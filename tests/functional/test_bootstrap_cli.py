@@ -455,3 +455,24 @@ def test_an_installation_without_a_webhook_updates_too(code_dir, bucket, capsys)
         archive.writestr("handlers/added.py", "ADDED = True\n")
     assert main(flags) == 0, capsys.readouterr().err
     assert stacks()[0]["StackStatus"] == "UPDATE_COMPLETE"
+
+
+def test_the_execution_role_is_computed_from_the_desired_state_and_the_difference_shown(
+    code_dir, bucket, tmp_path, capsys
+):
+    """GIVEN a desired-state checkout whose template adds an SNS topic WHEN bootstrap runs
+    with --desired-state THEN the difference is printed before deploying and the uploaded
+    template's execution role holds sns:CreateTopic."""
+    from tests.repo import make_repo
+
+    topic = "  Topic:\n    Type: AWS::SNS::Topic\n"
+    root = make_repo(tmp_path / "repo")
+    (root / "templates/app.yml").write_text(
+        (root / "templates/app.yml").read_text().replace("Resources:\n", "Resources:\n" + topic)
+    )
+    assert bootstrap(code_dir, "--desired-state", str(root)) == 0
+    out = capsys.readouterr().out
+    assert "+              - sns:CreateTopic" in out
+    assert out.index("sns:CreateTopic") < out.index("uploaded")
+    (body,) = [v for k, v in objects().items() if k.endswith("bootstrap.yml")]
+    assert b"sns:CreateTopic" in body
