@@ -50,6 +50,8 @@ NO_RESOURCE_LEVEL = frozenset(
         "xray:PutTelemetryRecords",
         "kms:ListAliases",
         "logs:DescribeResourcePolicies",
+        "logs:DescribeLogGroups",
+        "logs:DescribeIndexPolicies",
         "ec2:DescribeAccountAttributes",
         "ec2:DescribeAvailabilityZones",
         "ec2:DescribeFlowLogs",
