@@ -36,6 +36,19 @@ MODIFYING_VERBS = frozenset(
     }
 )  # fmt: skip
 READ_LEVELS = frozenset({"List", "Read"})
+# Reads that disclose data, not configuration: a secret's value, plaintext from a key.
+# They are limited to the managed stacks' own secrets and keys where AWS allows it
+# (PCI DSS 7.2: access to cardholder data and the keys protecting it by need to know).
+DATA_ACCESS = frozenset(
+    {
+        "secretsmanager:GetSecretValue",
+        "kms:Decrypt",
+        "kms:GenerateDataKey",
+        "kms:GenerateDataKeyWithoutPlaintext",
+        "kms:ReEncryptFrom",
+        "kms:ReEncryptTo",
+    }
+)
 CUSTOM_TYPES = ("Custom::", "AWS::CloudFormation::CustomResource")
 # The service a passed role goes to, where it is certain (iam:PassedToService).
 PASSED_TO = {
@@ -59,6 +72,11 @@ REASONS = {
     "ManagedStacks": (
         "changes or destroys existing resources: only those CloudFormation tagged "
         "aws:cloudformation:stack-name with a managed stack's name"
+    ),
+    "DataAccess": (
+        "reads a secret's value or a key's plaintext: only the secrets and keys "
+        "CloudFormation tagged aws:cloudformation:stack-name with a managed stack's name "
+        "(a dynamic reference to a secret outside the managed stacks needs its own grant)"
     ),
     "NoTagCondition": (
         "changes or destroys existing resources, but the service authorization reference "
@@ -221,7 +239,7 @@ def execution_policy(
     for (service, purpose), actions in sorted(groups.items(), key=_order):
         resources: tuple[str, ...] = ("*",)
         condition = None
-        if purpose == "ManagedStacks":
+        if purpose in ("ManagedStacks", "DataAccess"):
             condition = {"StringLike": {STACK_TAG: f"{stack_prefix}*"}}
         elif purpose == "StackRoles":
             resources = tuple(sorted(roles)) or (f"{role_prefix}{stack_prefix}*",)
@@ -275,6 +293,8 @@ def _group(action: str) -> tuple[str, str]:
         return service, "ServiceLinkedRoles"
     if service == "iam" and "role" in found.resource_types:
         return service, "StackRoles"
+    if action in DATA_ACCESS and TAG_CONDITION_KEY in found.condition_keys:
+        return service, "DataAccess"
     if levels <= READ_LEVELS:
         return service, "Read"
     verb = (_VERB.match(name) or _VERB.match("X")).group(0)

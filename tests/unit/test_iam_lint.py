@@ -139,7 +139,7 @@ ALLOWED: dict[tuple[str, str, str], str] = {
         for sid in (
             "Ec2ManagedStacks", "ElasticacheManagedStacks", "FirehoseManagedStacks",
             "KmsManagedStacks", "RdsManagedStacks", "S3ManagedStacks",
-            "SecretsmanagerManagedStacks",
+            "SecretsmanagerManagedStacks", "KmsDataAccess", "SecretsmanagerDataAccess",
         )
     },
     (f"{GENERATED}#S3ManagedStacks", "RESOURCE_POLICY_PRIVILEGE_ESCALATION", ""): (

@@ -136,3 +136,17 @@ def test_invalid_desired_state_raises_with_its_findings(tmp_path):
     root = make_repo(tmp_path, {"desired-state/app-dev.yml": STACK + "colour: blue\n"})
     with pytest.raises(InvalidDesiredStateError):
         execution_policy(load_desired_state(root), stack_prefix="app-")
+
+
+def test_secret_values_and_key_plaintext_are_read_only_from_the_managed_stacks():
+    """GIVEN the repository's PCI template (secrets, a KMS key) WHEN the policy is computed
+    THEN GetSecretValue and kms:Decrypt are limited to resources tagged with a managed
+    stack's name, never granted on every secret and key of the account."""
+    from pathlib import Path
+
+    state = load_desired_state(Path(__file__).resolve().parents[2])
+    pci = execution_policy(state, stack_prefix="pci-db-")
+    for action in ("secretsmanager:GetSecretValue", "kms:Decrypt"):
+        (statement,) = [s for s in pci.statements if action in s.actions]
+        assert statement.condition == {"StringLike": {STACK_TAG: "pci-db-*"}}
+        assert "secret's value" in statement.reason
