@@ -21,6 +21,8 @@ import pytest
 from localaws.server import LocalAws
 from reconciler.aws import session
 from reconciler.cli import main
+from reconciler.desired import load_desired_state
+from reconciler.iam_policy import chunks, execution_policy
 
 pytestmark = pytest.mark.integration
 PROJECT = Path(__file__).resolve().parents[2]
@@ -67,10 +69,58 @@ def outputs(aws, client, tmp_path_factory) -> dict[str, str]:
         Key="rotation_lambda.zip",
         Body=archive.getvalue(),
     )
-    assert main(["apply", "--stack", "pci-db-dev", "--wait", str(repo)]) == 0
+    os.environ["CLOUDFORMATION_ROLE_ARN"] = narrowed_role(client, repo)
+    try:
+        assert main(["apply", "--stack", "pci-db-dev", "--wait", str(repo)]) == 0
+    finally:
+        del os.environ["CLOUDFORMATION_ROLE_ARN"]
     flat = repo / "cfn-outputs" / "flat-outputs.json"
     assert main(["outputs", "pci-db-dev", str(repo), "--flat", str(flat)]) == 0
     return json.loads(flat.read_text())
+
+
+def narrowed_role(client, repo: Path) -> str:
+    """The execution role as bootstrap makes it: the policy `reconciler iam-policy`
+    computes for these templates, in managed policies of IAM's size (moto enforces no IAM,
+    so this proves the wiring and the policy's shape, not each call's permission)."""
+    iam = client("iam")
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudformation.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    role = iam.create_role(RoleName="pci-execution", AssumeRolePolicyDocument=json.dumps(trust))
+    policy = execution_policy(load_desired_state(repo), stack_prefix="pci-db-")
+    for number, statements in enumerate(chunks(policy), 1):
+        document = {"Version": "2012-10-17", "Statement": [s.document() for s in statements]}
+        arn = iam.create_policy(
+            PolicyName=f"pci-execution-{number}", PolicyDocument=json.dumps(document)
+        )["Policy"]["Arn"]
+        iam.attach_role_policy(RoleName="pci-execution", PolicyArn=arn)
+    return role["Role"]["Arn"]
+
+
+def test_the_stack_was_deployed_with_the_narrowed_execution_role(client, outputs):
+    """GIVEN the execution role holding only the computed policy WHEN pci-db-dev is pushed
+    THEN CloudFormation was handed that role (RoleARN), whose policies hold no wildcard
+    action."""
+    (stack,) = client("cloudformation").describe_stacks(StackName="pci-db-dev")["Stacks"]
+    assert stack["RoleARN"].endswith(":role/pci-execution")
+    iam = client("iam")
+    attached = iam.list_attached_role_policies(RoleName="pci-execution")["AttachedPolicies"]
+    assert attached
+    for item in attached:
+        version = iam.get_policy(PolicyArn=item["PolicyArn"])["Policy"]["DefaultVersionId"]
+        document = iam.get_policy_version(PolicyArn=item["PolicyArn"], VersionId=version)
+        for statement in document["PolicyVersion"]["Document"]["Statement"]:
+            actions = statement["Action"]
+            actions = [actions] if isinstance(actions, str) else actions
+            assert all("*" not in a for a in actions), statement["Sid"]
 
 
 @pytest.fixture(scope="module")
