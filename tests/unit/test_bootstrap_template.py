@@ -649,9 +649,10 @@ def test_execution_role_deletes_only_what_the_managed_stacks_tagged():
         if not deletes or _listed(s["Resource"]) != ["*"]:
             continue
         tag = (s.get("Condition") or {}).get("StringLike", {})
-        said = "no aws:ResourceTag" in lines[s.start_mark.line - 2] + lines[
-            s.start_mark.line - 1
-        ] or "no resource-level" in lines[s.start_mark.line - 2]
+        said = (
+            "no aws:ResourceTag" in lines[s.start_mark.line - 2] + lines[s.start_mark.line - 1]
+            or "no resource-level" in lines[s.start_mark.line - 2]
+        )
         assert tag.get("aws:ResourceTag/aws:cloudformation:stack-name") or said, s["Sid"]
 
 
