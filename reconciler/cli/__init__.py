@@ -106,9 +106,24 @@ def cmd_plan(args: argparse.Namespace) -> int:
     _tell(checks)
     if args.json:
         out(json.dumps({"stacks": [p.to_dict() for p in plans]}, indent=2))
+    elif args.markdown:
+        out(_markdown(plans, checks, state.root, args.link_base))
     else:
         out(report.plan(plans))
     return EXIT_FAILED if any(p.action is Action.BLOCKED for p in plans) else EXIT_OK
+
+
+def _markdown(plans, checks, root: Path, link_base: str | None) -> str:
+    """The pull-request report; file links at the working copy's commit with --link-base."""
+    from reconciler.report_markdown import Links, markdown_report
+    from reconciler.source import local_revision
+
+    revision = local_revision(root)
+    sha = revision.split("+", 1)[0]
+    if link_base and not sha:
+        err(f"{root}: not a git working copy; the report has no file links")
+    links = Links(link_base, sha) if link_base and sha else None
+    return markdown_report(plans, checks, revision=revision, links=links).rstrip("\n")
 
 
 def cmd_apply(args: argparse.Namespace) -> int:
@@ -297,7 +312,18 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--json", action="store_true", help="findings as JSON")
     c.add_argument("--offline", action="store_true", help=offline)
     c = command("plan", cmd_plan, "show what apply would do, per stack and resource")
-    c.add_argument("--json", action="store_true", help="the plan as JSON (docs/plan-json.md)")
+    shape = c.add_mutually_exclusive_group()
+    shape.add_argument("--json", action="store_true", help="the plan as JSON (docs/plan-json.md)")
+    shape.add_argument(
+        "--markdown",
+        action="store_true",
+        help="the plan as a pull-request report (docs/previews.md)",
+    )
+    c.add_argument(
+        "--link-base",
+        metavar="URL",
+        help="repository URL for file:line links in --markdown, e.g. https://github.com/o/r",
+    )
     c.add_argument("--offline", action="store_true", help=offline)
     c.add_argument(
         "--change-set",

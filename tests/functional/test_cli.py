@@ -13,7 +13,7 @@ import pytest
 
 from localaws import extensions
 from reconciler.cli import main
-from tests.repo import STACK, TEMPLATE, make_repo
+from tests.repo import STACK, TEMPLATE, commit, git_repo, make_repo
 
 extensions.install_all()
 
@@ -97,6 +97,44 @@ def test_blocked_plan_exits_1(tmp_path, capsys, aws):
     capsys.readouterr()
     assert main(["plan", str(root)]) == 1
     assert "blocked" in capsys.readouterr().out
+
+
+def test_plan_markdown_prints_the_pull_request_report(tmp_path, capsys, aws):
+    assert main(["plan", "--markdown", str(make_repo(tmp_path))]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("## gitops-reconciler plan\n")
+    assert "### app-dev \\[us-east-1\\]: create" in out
+    assert "| Logs | AWS::Logs::LogGroup | Add |  |" in out
+    assert "](" not in out  # no links without --link-base
+
+
+def test_plan_markdown_links_files_at_the_working_copys_commit(tmp_path, capsys, aws):
+    template = TEMPLATE.replace(
+        "Parameters:\n", "Parameters:\n  Unused:\n    Type: String\n    Default: x\n", 1
+    )
+    root = git_repo(tmp_path / "repo")
+    sha = commit(root, {"templates/app.yml": template})
+    base = "https://github.com/acme/infra"
+    assert main(["plan", "--markdown", "--link-base", base, "--offline", str(root)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"## gitops-reconciler plan at `{sha[:7]}`")
+    assert f"[templates/app.yml:3]({base}/blob/{sha}/templates/app.yml#L3) warning W2001" in out
+
+
+def test_plan_markdown_of_a_blocked_plan_exits_1(tmp_path, capsys, aws):
+    root = make_repo(tmp_path)
+    assert main(["apply", str(root)]) == 0
+    make_repo(root, {"desired-state/app-dev.yml": STACK.replace("dev\n", "qa\n", 1)})
+    capsys.readouterr()
+    assert main(["plan", "--markdown", str(root)]) == 1
+    assert ": blocked" in capsys.readouterr().out
+
+
+def test_plan_markdown_and_json_together_are_a_usage_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["plan", "--markdown", "--json", str(tmp_path)])
+    assert exited.value.code == 2
+    assert "not allowed with argument" in capsys.readouterr().err
 
 
 def test_apply_wait_prints_the_updates_events_not_the_stacks_history(tmp_path, capsys, aws):
