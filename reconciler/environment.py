@@ -52,6 +52,7 @@ CHECKS: dict[str, tuple[Callable[[str], bool], str]] = {
     "NOTIFY_TOPIC_ARN": (_TOPIC_ARN.fullmatch, "an SNS topic ARN, arn:aws:sns:REGION:ACCOUNT:NAME"),
     "DESIRED_STATE_BRANCH": (lambda v: not _BAD_BRANCH.search(v), "a git branch name such as main"),
     "GITHUB_TOKEN_SECRET": (_SECRET.fullmatch, "a Secrets Manager secret name or ARN"),
+    "GITHUB_APP_SECRET": (_SECRET.fullmatch, "a Secrets Manager secret name or ARN"),
     "GITHUB_API_URL": (_URL.fullmatch, "an http(s) URL such as https://api.github.com"),
 }
 

@@ -2,20 +2,28 @@
 
 Two servers, as on GitHub: the API (branches, commits, tarball) and "codeload", where
 the tarball request is redirected, on another port, so another origin. Every request is
-recorded with its headers. The fake can answer every API request with one status, or
-slowly, or serve a hand-made tarball.
+recorded with its headers (and its JSON body). The fake can answer every API request with
+one status, or slowly, or serve a hand-made tarball.
+
+For GitHubReporter the API also keeps issue comments, commit statuses, check runs and a
+GitHub App's installation and its access tokens. Request bodies are checked against the
+fields GitHub documents: a bad one is answered 422 and listed in `invalid`. Queued
+`failures` answer the next API requests (500, 429, 403 with no rate left, a redirect).
 """
 
 from __future__ import annotations
 
+import base64
 import io
+import itertools
 import json
 import re
 import tarfile
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -32,6 +40,36 @@ class Seen:
     method: str
     path: str
     headers: dict[str, str]  # names in lower case
+    body: object = None  # the JSON body, parsed
+    query: str = ""
+
+
+@dataclass
+class Failure:
+    """One answer served instead of the real one."""
+
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def rate_limited(reset: int | None = None, retry_after: int | None = None) -> Failure:
+    """GitHub's 403 once the primary rate limit is used up."""
+    headers = {"x-ratelimit-remaining": "0", "x-ratelimit-limit": "5000"}
+    if reset is not None:
+        headers["x-ratelimit-reset"] = str(reset)
+    if retry_after is not None:
+        headers["retry-after"] = str(retry_after)
+    return Failure(403, headers)
+
+
+STATUS_STATES = ("error", "failure", "pending", "success")
+CHECK_STATUSES = ("queued", "in_progress", "completed", "waiting", "requested", "pending")
+CHECK_CONCLUSIONS = (
+    "action_required", "cancelled", "failure", "neutral", "success", "skipped", "stale",
+    "timed_out",
+)  # fmt: skip
+ANNOTATION_LEVELS = ("notice", "warning", "failure")
+INSTALLATION_ID = 4242
 
 
 class FakeGitHub:
@@ -48,6 +86,16 @@ class FakeGitHub:
         self.status: int | None = None  # answer every API request with this status
         self.delay_seconds = 0.0  # before answering any request
         self.tarball: bytes | None = None  # served instead of one built from `files`
+        self.failures: list[Failure] = []  # answer the next API requests, in order
+        self.invalid: list[str] = []  # why request bodies were refused
+        self.comments: dict[int, dict] = {}  # id -> {"id", "issue", "body", "user"}
+        self.statuses: list[dict] = []
+        self.check_runs: dict[int, dict] = {}
+        self.app_public_key = None  # verify App JWTs with this key (cryptography) when set
+        self.app_id = "12345"
+        self.installation_tokens: list[str] = []
+        self.plain_token = ""  # a PAT: statuses and comments, not check runs
+        self._ids = itertools.count(1001)
         self._api = _Server(self, "api")
         self._codeload = _Server(self, "codeload")
 
@@ -61,6 +109,25 @@ class FakeGitHub:
 
     def seen(self, server: str) -> list[Seen]:
         return [r for r in self.requests if r.server == server]
+
+    def calls(self, method: str, pattern: str = "") -> list[Seen]:
+        """The API requests of `method` whose path matches the regex `pattern`."""
+        return [
+            r
+            for r in self.seen("api")
+            if r.method == method and re.fullmatch(pattern or ".*", r.path)
+        ]
+
+    def add_comments(self, issue: int, bodies: list[str]) -> list[int]:
+        """Comments written by others (or by us, earlier); their ids."""
+        ids = []
+        for body in bodies:
+            ids.append(next(self._ids))
+            self.comments[ids[-1]] = {"id": ids[-1], "issue": issue, "body": body}
+        return ids
+
+    def issue_comments(self, issue: int) -> list[dict]:
+        return [c for c in self.comments.values() if c["issue"] == issue]
 
     def close(self) -> None:
         self._api.close()
@@ -94,17 +161,41 @@ class _Handler(BaseHTTPRequestHandler):
         """Quiet: the test output is for the tests."""
 
     def do_GET(self) -> None:
+        self._handle("GET")
+
+    def do_POST(self) -> None:
+        self._handle("POST")
+
+    def do_PATCH(self) -> None:
+        self._handle("PATCH")
+
+    def _handle(self, method: str) -> None:
         fake = self.server.fake
         headers = {k.lower(): v for k, v in self.headers.items()}
-        fake.requests.append(Seen(self.server.name, "GET", self.path, headers))
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = raw
+        path, _, query = self.path.partition("?")
+        seen = Seen(self.server.name, method, path, headers, body, query)
+        fake.requests.append(seen)
         if fake.delay_seconds:
             time.sleep(fake.delay_seconds)
         if self.server.name == "codeload":
             self._codeload(fake)
         elif fake.status is not None:
             self._json(fake.status, {"message": "Failed", "documentation_url": "https://docs"})
-        else:
+        elif fake.failures:
+            failure = fake.failures.pop(0)
+            self._json(failure.status, {"message": "Failed"}, failure.headers)
+        elif method == "GET" and re.fullmatch(
+            r"/repos/[^/]+/[^/]+/(branches|commits|tarball)/.+", path
+        ):
             self._api(fake)
+        else:
+            _Reports(self, fake, seen).answer()
 
     def _api(self, fake: FakeGitHub) -> None:
         owner, name = fake.repository.split("/")
@@ -135,15 +226,281 @@ class _Handler(BaseHTTPRequestHandler):
         data = fake.tarball if fake.tarball is not None else tarball_of(fake.files, top, fake.sha)
         self._send(200, "application/x-gzip", data)
 
-    def _json(self, status: int, body: dict) -> None:
-        self._send(status, "application/json; charset=utf-8", json.dumps(body).encode())
+    def _json(self, status: int, body: object, headers: dict[str, str] | None = None) -> None:
+        data = json.dumps(body).encode()
+        self._send(status, "application/json; charset=utf-8", data, headers)
 
-    def _send(self, status: int, content_type: str, data: bytes) -> None:
+    def _send(
+        self, status: int, content_type: str, data: bytes, headers: dict[str, str] | None = None
+    ) -> None:
         self.send_response(status)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+
+
+class _Reports:
+    """Comments, statuses, check runs and the App's endpoints, with GitHub's checks of
+    the request body."""
+
+    def __init__(self, handler: _Handler, fake: FakeGitHub, seen: Seen) -> None:
+        self.h, self.fake, self.seen = handler, fake, seen
+
+    def answer(self) -> None:
+        repo = re.escape(self.fake.repository)
+        routes = [
+            ("GET", rf"/repos/{repo}/issues/(\d+)/comments", self.list_comments),
+            ("POST", rf"/repos/{repo}/issues/(\d+)/comments", self.create_comment),
+            ("PATCH", rf"/repos/{repo}/issues/comments/(\d+)", self.edit_comment),
+            ("POST", rf"/repos/{repo}/statuses/([0-9a-f]{{40}})", self.create_status),
+            ("POST", rf"/repos/{repo}/check-runs", self.create_check_run),
+            ("PATCH", rf"/repos/{repo}/check-runs/(\d+)", self.update_check_run),
+            ("GET", rf"/repos/{repo}/installation", self.installation),
+            ("POST", r"/app/installations/(\d+)/access_tokens", self.access_token),
+        ]
+        for method, pattern, route in routes:
+            match = re.fullmatch(pattern, self.seen.path)
+            if method == self.seen.method and match:
+                route(*match.groups())
+                return
+        self.h._json(404, {"message": "Not Found"})
+
+    # -- auth ------------------------------------------------------------------------
+
+    def _token(self) -> str:
+        value = self.seen.headers.get("authorization", "")
+        return value.removeprefix("Bearer ") if value.startswith("Bearer ") else ""
+
+    def _user(self) -> bool:
+        """An installation token, or the PAT when one is set (any token otherwise)."""
+        token = self._token()
+        ok = token in self.fake.installation_tokens or (
+            token == self.fake.plain_token if self.fake.plain_token else bool(token)
+        )
+        if not ok:
+            self.h._json(401, {"message": "Bad credentials"})
+        return ok
+
+    def _app(self) -> bool:
+        """A JWT of the App, checked with its public key when the fake has one."""
+        token = self._token()
+        reason = _jwt_problem(token, self.fake.app_id, self.fake.app_public_key)
+        if reason:
+            self.fake.invalid.append(f"JWT: {reason}")
+            self.h._json(401, {"message": f"A JSON web token could not be decoded: {reason}"})
+        return not reason
+
+    def _refuse(self, problems: list[str]) -> bool:
+        if problems:
+            self.fake.invalid.extend(problems)
+            self.h._json(422, {"message": "Validation Failed", "errors": problems})
+        return bool(problems)
+
+    # -- comments --------------------------------------------------------------------
+
+    def list_comments(self, issue: str) -> None:
+        if not self._user():
+            return
+        params = dict(p.partition("=")[::2] for p in self.seen.query.split("&") if p)
+        per_page = min(int(params.get("per_page") or 30), 100)
+        page = int(params.get("page") or 1)
+        comments = self.fake.issue_comments(int(issue))
+        chunk = comments[(page - 1) * per_page : page * per_page]
+        self.h._json(200, chunk)
+
+    def create_comment(self, issue: str) -> None:
+        body = self.seen.body
+        if self._user() and not self._refuse(_comment_problems(body)):
+            cid = next(self.fake._ids)
+            self.fake.comments[cid] = {"id": cid, "issue": int(issue), "body": body["body"]}
+            self.h._json(201, self.fake.comments[cid])
+
+    def edit_comment(self, cid: str) -> None:
+        body = self.seen.body
+        if not self._user() or self._refuse(_comment_problems(body)):
+            return
+        if int(cid) not in self.fake.comments:
+            self.h._json(404, {"message": "Not Found"})
+            return
+        self.fake.comments[int(cid)]["body"] = body["body"]
+        self.h._json(200, self.fake.comments[int(cid)])
+
+    # -- statuses and check runs -----------------------------------------------------
+
+    def create_status(self, sha: str) -> None:
+        body = self.seen.body
+        if self._user() and not self._refuse(_status_problems(body)):
+            self.fake.statuses.append({"sha": sha, **body})
+            self.h._json(201, {"id": next(self.fake._ids), **body})
+
+    def create_check_run(self) -> None:
+        if self._token() not in self.fake.installation_tokens:
+            self.h._json(403, {"message": "Resource not accessible by personal access token"})
+            return
+        body = self.seen.body
+        problems = _check_run_problems(body, creating=True)
+        if not self._refuse(problems):
+            rid = next(self.fake._ids)
+            annotations = list(body.get("output", {}).get("annotations", []))
+            self.fake.check_runs[rid] = {"id": rid, **body, "annotations": annotations}
+            self.h._json(201, {"id": rid, "name": body["name"], "head_sha": body["head_sha"]})
+
+    def update_check_run(self, rid: str) -> None:
+        if self._token() not in self.fake.installation_tokens:
+            self.h._json(403, {"message": "Resource not accessible by personal access token"})
+            return
+        body = self.seen.body
+        if self._refuse(_check_run_problems(body, creating=False)):
+            return
+        run = self.fake.check_runs.get(int(rid))
+        if run is None:
+            self.h._json(404, {"message": "Not Found"})
+            return
+        run["annotations"].extend(body.get("output", {}).get("annotations", []))
+        run.update({k: v for k, v in body.items() if k != "output"})
+        run["output"] = body.get("output", run.get("output"))
+        self.h._json(200, {"id": run["id"], "name": run["name"]})
+
+    # -- the App ---------------------------------------------------------------------
+
+    def installation(self) -> None:
+        if self._app():
+            self.h._json(200, {"id": INSTALLATION_ID, "app_id": int(self.fake.app_id)})
+
+    def access_token(self, installation: str) -> None:
+        if not self._app():
+            return
+        if int(installation) != INSTALLATION_ID:
+            self.h._json(404, {"message": "Not Found"})
+            return
+        token = f"ghs_installation{len(self.fake.installation_tokens) + 1:04d}"
+        self.fake.installation_tokens.append(token)
+        expires = (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        self.h._json(201, {"token": token, "expires_at": expires, "permissions": {}})
+
+
+def _comment_problems(body: object) -> list[str]:
+    if not isinstance(body, dict) or not isinstance(body.get("body"), str):
+        return ["comment: body (a string) is required"]
+    extra = set(body) - {"body"}
+    problems = [f"comment: unknown field {k}" for k in sorted(extra)]
+    if len(body["body"]) > 65536:
+        problems.append("comment: body is longer than 65536 characters")
+    return problems
+
+
+def _status_problems(body: object) -> list[str]:
+    if not isinstance(body, dict):
+        return ["status: body is not an object"]
+    problems = [f"status: unknown field {k}" for k in sorted(set(body) - {
+        "state", "target_url", "description", "context"})]  # fmt: skip
+    if body.get("state") not in STATUS_STATES:
+        problems.append(f"status: state {body.get('state')!r} not in {STATUS_STATES}")
+    for name in ("description", "context", "target_url"):
+        if name in body and not isinstance(body[name], str):
+            problems.append(f"status: {name} is not a string")
+    if len(str(body.get("description", ""))) > 140:
+        problems.append("status: description is longer than 140 characters")
+    if not body.get("context"):
+        problems.append("status: context should be set (default is 'default')")
+    return problems
+
+
+def _check_run_problems(body: object, *, creating: bool) -> list[str]:
+    if not isinstance(body, dict):
+        return ["check run: body is not an object"]
+    known = {"name", "head_sha", "details_url", "external_id", "status", "started_at",
+             "conclusion", "completed_at", "output", "actions"}  # fmt: skip
+    problems = [f"check run: unknown field {k}" for k in sorted(set(body) - known)]
+    if creating:
+        if not isinstance(body.get("name"), str) or not body.get("name"):
+            problems.append("check run: name is required")
+        if not re.fullmatch(r"[0-9a-f]{40}", str(body.get("head_sha", ""))):
+            problems.append("check run: head_sha is required")
+    if "status" in body and body["status"] not in CHECK_STATUSES:
+        problems.append(f"check run: status {body['status']!r} not allowed")
+    if "conclusion" in body and body["conclusion"] not in CHECK_CONCLUSIONS:
+        problems.append(f"check run: conclusion {body['conclusion']!r} not allowed")
+    if body.get("status") == "completed" and "conclusion" not in body and creating:
+        problems.append("check run: a completed run needs a conclusion")
+    output = body.get("output")
+    if output is not None:
+        problems += _output_problems(output)
+    return problems
+
+
+def _output_problems(output: object) -> list[str]:
+    if not isinstance(output, dict):
+        return ["check run: output is not an object"]
+    problems = []
+    for name in ("title", "summary"):
+        if not isinstance(output.get(name), str) or not output[name]:
+            problems.append(f"check run: output.{name} is required")
+        elif len(output[name]) > 65535:
+            problems.append(f"check run: output.{name} is longer than 65535 characters")
+    annotations = output.get("annotations", [])
+    if not isinstance(annotations, list) or len(annotations) > 50:
+        return [*problems, "check run: at most 50 annotations per request"]
+    for i, a in enumerate(annotations):
+        where = f"check run: annotations[{i}]"
+        if not isinstance(a, dict):
+            problems.append(f"{where} is not an object")
+            continue
+        if not isinstance(a.get("path"), str) or not a["path"]:
+            problems.append(f"{where}.path is required")
+        for name in ("start_line", "end_line"):
+            if not isinstance(a.get(name), int) or a[name] < 1:
+                problems.append(f"{where}.{name} is required (a line number)")
+        if a.get("annotation_level") not in ANNOTATION_LEVELS:
+            problems.append(f"{where}.annotation_level not in {ANNOTATION_LEVELS}")
+        if not isinstance(a.get("message"), str) or not a["message"]:
+            problems.append(f"{where}.message is required")
+        if len(str(a.get("title", ""))) > 255:
+            problems.append(f"{where}.title is longer than 255 characters")
+        extra = set(a) - {"path", "start_line", "end_line", "start_column", "end_column",
+                          "annotation_level", "message", "title", "raw_details"}  # fmt: skip
+        problems += [f"{where}: unknown field {k}" for k in sorted(extra)]
+    return problems
+
+
+def _jwt_problem(token: str, app_id: str, public_key) -> str:
+    """Why `token` is not a valid App JWT ("" when it is)."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return "not a JWT"
+    try:
+        header, claims = (json.loads(_unb64(p)) for p in parts[:2])
+        signature = _unb64(parts[2])
+    except ValueError:
+        return "undecodable"
+    if header.get("alg") != "RS256":
+        return "alg is not RS256"
+    now = time.time()
+    if str(claims.get("iss")) != app_id:
+        return "iss is not the App's id"
+    if not (claims.get("iat", now + 1) <= now < claims.get("exp", 0)):
+        return "outside iat..exp"
+    if claims["exp"] - claims["iat"] > 600:
+        return "valid for more than ten minutes"
+    if public_key is not None:
+        from cryptography.exceptions import InvalidSignature
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import padding
+
+        try:
+            public_key.verify(
+                signature, f"{parts[0]}.{parts[1]}".encode(), padding.PKCS1v15(), hashes.SHA256()
+            )
+        except InvalidSignature:
+            return "bad signature"
+    return ""
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 def tarball_of(files: Path, top: str, sha: str) -> bytes:
