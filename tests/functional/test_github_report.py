@@ -242,3 +242,20 @@ def test_settled_status_of_stack_statuses():
 
 def unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def test_app_credentials_are_read_from_a_json_secret(monkeypatch):
+    """GIVEN GITHUB_APP_SECRET's JSON WHEN read THEN the App's credentials; a secret
+    without a key is an error naming the secret, not its value."""
+    from reconciler.aws import secrets
+
+    values = {
+        "app": json.dumps({"app_id": 12345, "private_key": "-----BEGIN PRIVATE KEY-----x"}),
+        "bad": json.dumps({"app_id": "1", "private_key": "hunter2"}),
+    }
+    monkeypatch.setattr(secrets, "secret_string", values.__getitem__)
+    creds = secrets.github_app_credentials("app")
+    assert (creds.app_id, creds.installation_id) == ("12345", None)
+    with pytest.raises(Exception, match="'bad' has no PEM private_key") as caught:
+        secrets.github_app_credentials("bad")
+    assert "hunter2" not in str(caught.value)
