@@ -186,6 +186,11 @@ def test_the_sample_plan_renders_as_the_snapshot():
     assert text == SNAPSHOT.read_text()
 
 
+def test_the_example_in_the_docs_is_the_snapshot():
+    docs = Path(__file__).parents[2] / "docs" / "previews.md"
+    assert f"````markdown\n{SNAPSHOT.read_text()}````\n" in docs.read_text()
+
+
 def test_heading_has_title_and_short_revision_then_the_counts():
     lines = render_sample().splitlines()
     assert lines[0] == "## gitops-reconciler plan at `0123456`"
