@@ -59,6 +59,25 @@ class GitPushEvent(EventBridgeModel):
     detail: PushEvent
 
 
+class PullRequestDetail(BaseModel):
+    """A pull request to preview, as the webhook forwards it (push_events.py)."""
+
+    repository: str
+    number: int = Field(gt=0)
+    sha: str = Field(pattern=r"^[0-9a-f]{40}$")
+    base_ref: str = ""
+    html_url: str = ""
+    action: str = ""
+    delivery: str = ""
+
+
+class GitPullRequestEvent(EventBridgeModel):
+    """ "Git Pull Request" on the reconciler's bus: the webhook's, for the preview handler."""
+
+    detail_type: Literal["Git Pull Request"] = Field(alias="detail-type")
+    detail: PullRequestDetail
+
+
 class CodeCommitDetail(BaseModel):
     event: str  # referenceCreated, referenceUpdated, referenceDeleted
     repository_name: str = Field(alias="repositoryName")

@@ -10,7 +10,16 @@ from dataclasses import replace
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handlers.events import CodeCommitEvent, GitPushEvent, PushEvent, RejectedEvent, parse_as
-from handlers.runtime import check_environment, handle, logger, metrics, services, source, tracer
+from handlers.runtime import (
+    check_environment,
+    handle,
+    logger,
+    metrics,
+    report_pushed,
+    services,
+    source,
+    tracer,
+)
 from reconciler.aws.push_events import forward_push
 from reconciler.deadline import Deadline
 from reconciler.triggers import Outcome, handed_on, on_push
@@ -42,6 +51,7 @@ def handler(event: dict, context: LambdaContext) -> dict:
             only=set(stacks) if stacks else None,
             deadline=Deadline.of_lambda(context),
         )
+        report_pushed(outcome)
         rest = handed_on(outcome)
         if not rest:
             return outcome

@@ -7,7 +7,7 @@ handlers because every event a rule lets through is a billed Lambda invocation.
 
 CloudFormation puts its events on the default bus of the stack's own region: the rules whose
 `in_every_region` is true are needed in each region that holds a managed stack; the others
-(pushes, the schedule) once, in the reconciler's home region.
+(pushes, previews, the schedule) once, in the reconciler's home region.
 
 Pure: no AWS call; the patterns are plain dicts, as `json.dumps` gives them to PutRule.
 """
@@ -25,11 +25,13 @@ PUSH = "push"
 STACK_STATUS = "stack_status"
 DRIFT = "drift"
 SCHEDULE = "schedule"
-HANDLERS = (PUSH, STACK_STATUS, DRIFT, SCHEDULE)
+PREVIEW = "preview"
+HANDLERS = (PUSH, STACK_STATUS, DRIFT, SCHEDULE, PREVIEW)
 
 DEFAULT_SCHEDULE = "rate(1 hour)"
 # What the handlers are written for (Git Push is this product's own detail type).
 GIT_PUSH = "Git Push"
+GIT_PULL_REQUEST = "Git Pull Request"  # the webhook's, for a pull request to preview
 CODECOMMIT_SOURCE = "aws.codecommit"
 CODECOMMIT_CHANGE = "CodeCommit Repository State Change"
 CLOUDFORMATION_SOURCE = "aws.cloudformation"
@@ -101,6 +103,11 @@ def rules(
         ),
         # Any source: a git server, a CI job or the demo puts these on the bus.
         Rule(name="gitops-push-git", handler=PUSH, event_pattern={"detail-type": [GIT_PUSH]}),
+        Rule(
+            name="gitops-preview",
+            handler=PREVIEW,
+            event_pattern={"detail-type": [GIT_PULL_REQUEST]},
+        ),
         Rule(
             name="gitops-stack-status",
             handler=STACK_STATUS,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -14,13 +14,18 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from handlers.idempotency import once
 from handlers.metrics import MetricsNotifier, metrics
 from reconciler import environment
-from reconciler.aws.services import services_from_env, source_from_env
+from reconciler.aws.services import github_reporter_from_env, services_from_env, source_from_env
 from reconciler.errors import AwsError, PermanentAwsError, ReconcilerError
 from reconciler.github import SourceUnavailableError
 from reconciler.notify import Fanout
 from reconciler.reconcile import Services
 from reconciler.source import Source
 from reconciler.triggers import Outcome
+
+if TYPE_CHECKING:
+    from reconciler.github_report import GitHubReporter
+
+DEPLOY_CONTEXT = "gitops-reconciler/deploy"  # the commit status a push's pass sets
 
 # Failures a later attempt can get past: AWS after botocore's retries, GitHub down.
 # A PermanentAwsError (AWS refused the request itself) is an AwsError that is not.
@@ -42,6 +47,57 @@ def services() -> Services:
 @cache
 def source() -> Source:
     return source_from_env()
+
+
+@cache
+def github_reporter() -> GitHubReporter | None:
+    """None unless GitHub reporting is configured (aws.services.github_reporter_from_env)."""
+    return github_reporter_from_env()
+
+
+def report_pushed(outcome: Outcome) -> None:
+    """After a push's pass: the deploy status of the pushed commit, from its stacks."""
+
+    def status() -> tuple[str, str]:
+        from reconciler.github_report import deploy_status
+
+        return deploy_status(outcome.stacks)
+
+    _report_deploy(outcome.revision, status)
+
+
+def report_settled(stack_name: str) -> None:
+    """After a stack's operation ended: the deploy status of the revision it attempted,
+    from every stack that attempted it."""
+    if github_reporter() is None:
+        return
+    record = services().status.get(stack_name)
+    revision = record.attempted_revision if record else ""
+
+    def status() -> tuple[str, str]:
+        from reconciler.github_report import settled_status
+
+        return settled_status(
+            [s for s in services().status.all() if s.attempted_revision == revision]
+        )
+
+    _report_deploy(revision, status)
+
+
+def _report_deploy(revision: str, status: Callable[[], tuple[str, str]]) -> None:
+    """Set the deploy status on `revision` when GitHub reporting is configured; `status`
+    gives (state, description). Optional and failure-tolerant: a status GitHub refuses is
+    logged, and the event's work stands."""
+    reporter = github_reporter()
+    if reporter is None or not revision:
+        return
+    from reconciler.github_report import GitHubReportError
+
+    try:
+        state, description = status()
+        reporter.set_status(revision, DEPLOY_CONTEXT, state, description)
+    except (GitHubReportError, ReconcilerError) as err:
+        logger.warning("deploy status not set", extra={"revision": revision, "error": str(err)})
 
 
 def handle(

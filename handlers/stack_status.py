@@ -5,7 +5,16 @@ from __future__ import annotations
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handlers.events import RejectedEvent, StackStatusEvent, parse_as
-from handlers.runtime import check_environment, handle, logger, metrics, services, source, tracer
+from handlers.runtime import (
+    check_environment,
+    handle,
+    logger,
+    metrics,
+    report_settled,
+    services,
+    source,
+    tracer,
+)
 from reconciler.triggers import on_stack_status
 
 check_environment()  # at cold start: a bad setting fails once, clearly
@@ -37,5 +46,6 @@ def handler(event: dict, context: LambdaContext) -> dict:
             token=detail.client_request_token,
         ),
     )
+    report_settled(detail.stack_name)
     logger.info("stack status handled", extra=result)
     return result

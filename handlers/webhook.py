@@ -1,12 +1,15 @@
 """GitHub webhooks through a Lambda Function URL: a signed push is put on the
-reconciler's EventBridge bus as a "Git Push", and the push handler reconciles it.
+reconciler's EventBridge bus as a "Git Push", and the push handler reconciles it; a
+signed pull request to the followed branch is put on it as a "Git Pull Request", and the
+preview handler previews it.
 
 GitHub gives up on a delivery after 10 seconds and a reconcile can take longer, so this
 handler only authenticates, filters and forwards. The URL is public, so nothing of a
 request is trusted before its signature is checked: first the body's size (413), then
 X-Hub-Signature-256, an HMAC-SHA256 of the raw body with the webhook secret (401). Only a
-signed body is parsed. A push is forwarded once per X-GitHub-Delivery (GitHub keeps it on
-redelivery); a failed forward keeps no record, so a redelivery forwards it. See
+signed body is parsed. A push or pull request is forwarded once per X-GitHub-Delivery
+(GitHub keeps it on redelivery); a failed forward keeps no record, so a redelivery
+forwards it. See
 docs/webhooks.md for what each response code means.
 """
 
@@ -38,7 +41,7 @@ from pydantic import BaseModel, ValidationError
 
 from handlers.idempotency import once
 from handlers.runtime import logger, metrics, tracer
-from reconciler.aws.push_events import forward_push
+from reconciler.aws.push_events import forward_pull_request, forward_push
 from reconciler.aws.secrets import secret_string
 from reconciler.errors import AwsError
 
@@ -47,6 +50,10 @@ SECRET_ENV = "GITHUB_WEBHOOK_SECRET"
 REPOSITORY_ENV = "DESIRED_STATE_REPOSITORY"
 BRANCH_ENV = "DESIRED_STATE_BRANCH"
 BUS_ENV = "PUSH_EVENT_BUS"
+PREVIEW_FORKS_ENV = "PREVIEW_FORKS"
+# What a pull request does that changes its head (or makes it previewable): the rest
+# (closed, labeled, edited, ...) is ignored.
+PREVIEWED_ACTIONS = ("opened", "synchronize", "reopened", "ready_for_review")
 REFUSED_METRIC = "WebhookRefused"  # unsigned or oversized: an alarm on it shows probing
 _SIGNATURE = re.compile(r"sha256=([0-9a-fA-F]{64})")
 _GITHUB_REPOSITORY = re.compile(r"github:([A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+)")  # as GitHubSource
@@ -69,6 +76,46 @@ class GitHubPush(BaseModel):
     after: str
     repository: _Repository
     deleted: bool = False
+
+
+class _RepositoryOrNone(BaseModel):
+    full_name: str
+
+
+class _Branch(BaseModel):
+    ref: str
+    sha: str
+    repo: _RepositoryOrNone | None = None  # null when the fork was deleted
+
+
+class _PullRequest(BaseModel):
+    number: int
+    html_url: str = ""
+    draft: bool = False
+    head: _Branch
+    base: _Branch
+
+
+class GitHubPullRequest(BaseModel):
+    """The fields of GitHub's pull_request payload this handler uses."""
+
+    action: str
+    number: int
+    pull_request: _PullRequest
+    repository: _Repository
+
+    @property
+    def head_repository(self) -> str:
+        return self.pull_request.head.repo.full_name if self.pull_request.head.repo else ""
+
+    @property
+    def base_repository(self) -> str:
+        base = self.pull_request.base.repo
+        return base.full_name if base else self.repository.full_name
+
+    @property
+    def from_fork(self) -> bool:
+        return self.head_repository.casefold() != self.base_repository.casefold()
 
 
 class _Misconfigured(Exception):
@@ -190,20 +237,22 @@ def delivery() -> Response | dict:
     event = headers.get("x-github-event", "")
     if event == "ping":
         return {"status": "pong"}
-    if event != "push":
-        reason = f"{event or 'unnamed'} event; only push is handled"
+    if event not in ("push", "pull_request"):
+        reason = f"{event or 'unnamed'} event; only push and pull_request are handled"
         return _answer(HTTPStatus.ACCEPTED, status="ignored", reason=reason)
     if "json" not in headers.get("content-type", "").lower():
         return _answer(
             HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
             message="set the webhook's content type to application/json",
         )
+    model = GitHubPush if event == "push" else GitHubPullRequest
+    what = "push" if event == "push" else "pull request"
     try:
-        push = GitHubPush.model_validate_json(app.context["body"])
+        payload = model.model_validate_json(app.context["body"])
     except ValidationError as err:
         reason = "; ".join(e["msg"] for e in err.errors(include_input=False))
-        logger.warning("push refused: not a GitHub push payload", extra={"reason": reason})
-        return _answer(HTTPStatus.BAD_REQUEST, message=f"not a GitHub push payload: {reason}")
+        logger.warning(f"{what} refused: not a GitHub {what} payload", extra={"reason": reason})
+        return _answer(HTTPStatus.BAD_REQUEST, message=f"not a GitHub {what} payload: {reason}")
     delivery_id = headers.get("x-github-delivery", "")
     if not delivery_id:
         return _answer(HTTPStatus.BAD_REQUEST, message="X-GitHub-Delivery header missing")
@@ -212,18 +261,21 @@ def delivery() -> Response | dict:
     except _Misconfigured as err:
         logger.error(f"webhook not configured: {err}")
         return _answer(HTTPStatus.INTERNAL_SERVER_ERROR, message=f"webhook not configured: {err}")
-    unwanted = _unwanted(push, follows)
-    if unwanted is not None:
-        logger.info("push not forwarded", extra=unwanted)
-        return unwanted
     bus = os.environ.get(BUS_ENV) or "default"
-    answer = once(
-        _IDEMPOTENCY_SCOPE,
-        delivery_id,
-        app.lambda_context,
-        lambda: _forward(push, delivery_id, bus),
-    )
-    logger.info("push forwarded", extra=answer)
+    if isinstance(payload, GitHubPullRequest):
+        if payload.action not in PREVIEWED_ACTIONS:
+            reason = f"pull_request {payload.action}; only {', '.join(PREVIEWED_ACTIONS)} preview"
+            return _answer(HTTPStatus.ACCEPTED, status="ignored", reason=reason)
+        unwanted = _unwanted_pull_request(payload, follows)
+        forward = lambda: _forward_pull_request(payload, delivery_id, bus)  # noqa: E731
+    else:
+        unwanted = _unwanted(payload, follows)
+        forward = lambda: _forward(payload, delivery_id, bus)  # noqa: E731
+    if unwanted is not None:
+        logger.info(f"{what} not forwarded", extra=unwanted)
+        return unwanted
+    answer = once(_IDEMPOTENCY_SCOPE, delivery_id, app.lambda_context, forward)
+    logger.info(f"{what} forwarded", extra=answer)
     return _answer(HTTPStatus.ACCEPTED, **answer)
 
 
@@ -245,6 +297,42 @@ def _unwanted(push: GitHubPush, follows: Followed) -> dict | None:
             "reason": f"{push.ref} was deleted; stacks are left as they are",
         }
     return None
+
+
+def _unwanted_pull_request(pr: GitHubPullRequest, follows: Followed) -> dict | None:
+    """Why a pull request is not previewed (answered 200), or None. A fork's head is
+    code anyone can write: previewing it runs its templates through CloudFormation with
+    the reconciler's role, so only PREVIEW_FORKS=true allows it."""
+    base = pr.base_repository
+    if not follows.is_repository(base):
+        reason = f"pull request is for {base}, but this reconciler follows {follows.repository}"
+        return {"status": "rejected", "reason": reason}
+    if pr.pull_request.base.ref != follows.branch:
+        reason = f"pull request into {pr.pull_request.base.ref}; previews are for {follows.branch}"
+        return {"status": "skipped", "reason": reason}
+    if pr.pull_request.draft:
+        reason = "draft pull request: previewed when it is ready for review"
+        return {"status": "skipped", "reason": reason}
+    allow_forks = os.environ.get(PREVIEW_FORKS_ENV, "").strip().lower() == "true"
+    if pr.from_fork and not allow_forks:
+        reason = f"not previewed: head is in a fork (set {PREVIEW_FORKS_ENV}=true to allow)"
+        return {"status": "skipped", "reason": reason}
+    return None
+
+
+def _forward_pull_request(pr: GitHubPullRequest, delivery_id: str, bus: str) -> dict:
+    detail = {
+        "repository": pr.base_repository,
+        "number": pr.number,
+        "sha": pr.pull_request.head.sha,
+        "base_ref": pr.pull_request.base.ref,
+        "head_repository": pr.head_repository,
+        "html_url": pr.pull_request.html_url,
+        "action": pr.action,
+        "delivery": delivery_id,
+    }
+    event_id = forward_pull_request(detail, bus)
+    return {"status": "accepted", "event_id": event_id, "delivery": delivery_id}
 
 
 def _forward(push: GitHubPush, delivery_id: str, bus: str) -> dict:

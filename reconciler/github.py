@@ -76,7 +76,30 @@ class GitHubSource:
         """The files at the branch head, from the tarball of the head's sha (so the files
         and the revision reported always match)."""
         token = self._token()
-        sha = self._head(token)
+        return self._checkout(dest, self._head(token), token)
+
+    def checkout_at(self, dest: Path, sha: str) -> Checkout:
+        """The files at commit `sha` (a pull request's head, for a preview): the branch
+        is not read."""
+        if not _SHA.fullmatch(sha):
+            raise SourceError(f"{self._what()}: {sha!r} is not a commit sha")
+        return self._checkout(dest, sha, self._token())
+
+    def pull_request_head(self, number: int) -> str:
+        """The sha pull request `number`'s head points at now: a preview whose commit is
+        no longer it has been superseded."""
+        body = self._get(f"/repos/{self.repository}/pulls/{int(number)}", self._token(), 4 << 20)
+        try:
+            sha = json.loads(body)["head"]["sha"]
+        except (ValueError, KeyError, TypeError) as err:
+            raise SourceError(
+                f"{self._what()}: GitHub answered an unexpected pull request"
+            ) from err
+        if not isinstance(sha, str) or not _SHA.fullmatch(sha):
+            raise SourceError(f"{self._what()}: GitHub answered an unexpected commit sha")
+        return sha
+
+    def _checkout(self, dest: Path, sha: str, token: str) -> Checkout:
         data = self._get(f"/repos/{self.repository}/tarball/{sha}", token, MAX_TARBALL_BYTES)
         dest.mkdir(parents=True)
         _extract(data, dest, self._what())

@@ -138,10 +138,7 @@ def preview(
     prediction: a change set for them would leave an empty stack behind."""
     confirmed = []
     for plan in plans:
-        live_update = plan.action is Action.UPDATE or (
-            plan.action is Action.BLOCKED and plan.violations
-        )
-        if not live_update:
+        if not previewed(plan):
             confirmed.append(plan)
             continue
         spec = state.stack(plan.stack_name)
@@ -162,6 +159,11 @@ def preview(
                 cfn.delete_change_set(change_set)
         confirmed.append(checked_plan)
     return confirmed
+
+
+def previewed(plan: StackPlan) -> bool:
+    """Whether `preview` asks CloudFormation about this plan (a live stack's update)."""
+    return plan.action is Action.UPDATE or (plan.action is Action.BLOCKED and bool(plan.violations))
 
 
 def with_plan_findings(report: Report, plans: list[StackPlan]) -> Report:

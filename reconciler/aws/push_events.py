@@ -17,6 +17,7 @@ from reconciler.errors import AwsError
 
 SOURCE = "gitops.github"
 DETAIL_TYPE = "Git Push"  # what the push handler's rule matches (handlers/routes.py)
+PULL_REQUEST_DETAIL_TYPE = "Git Pull Request"  # the preview handler's rule
 
 
 def forward_push(
@@ -36,13 +37,29 @@ def forward_push(
     AwsError when the call fails or EventBridge refuses the entry: the webhook then
     answers 503 and a redelivery forwards it.
     """
-    events = client or session.client("events")
-    detail = {"repository": repository, "ref": ref, "after": after, "delivery": delivery}
+    detail: dict[str, Any] = {
+        "repository": repository,
+        "ref": ref,
+        "after": after,
+        "delivery": delivery,
+    }
     if stacks:
         detail["stacks"] = sorted(stacks)
+    return _put(DETAIL_TYPE, detail, bus, client, "push")
+
+
+def forward_pull_request(detail: dict[str, Any], bus: str, client: Any = None) -> str:
+    """Put a pull request to preview on `bus` as a "Git Pull Request" (the preview
+    handler's detail: repository, number, sha, base_ref, html_url, action, delivery);
+    the event's id. Raises AwsError as forward_push does."""
+    return _put(PULL_REQUEST_DETAIL_TYPE, detail, bus, client, "pull request")
+
+
+def _put(detail_type: str, detail: dict[str, Any], bus: str, client: Any, what: str) -> str:
+    events = client or session.client("events")
     entry = {
         "Source": SOURCE,
-        "DetailType": DETAIL_TYPE,
+        "DetailType": detail_type,
         "Detail": json.dumps(detail),
         "EventBusName": bus,
     }
@@ -50,11 +67,11 @@ def forward_push(
         with session.aws_errors():
             answer = events.put_events(Entries=[entry])
     except AwsError as err:
-        raise AwsError(f"push not put on bus {bus!r}: {err}") from err
+        raise AwsError(f"{what} not put on bus {bus!r}: {err}") from err
     result = (answer.get("Entries") or [{}])[0]
     if answer.get("FailedEntryCount") or "EventId" not in result:
         refused = result.get("ErrorCode") or "no event id in the answer"
         if result.get("ErrorMessage"):
             refused += f": {result['ErrorMessage']}"
-        raise AwsError(f"push not put on bus {bus!r}: AWS PutEvents refused it: {refused}")
+        raise AwsError(f"{what} not put on bus {bus!r}: AWS PutEvents refused it: {refused}")
     return result["EventId"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from reconciler.aws.catalog import AwsCatalog
 from reconciler.aws.cloudformation import CloudFormation
@@ -15,6 +16,9 @@ from reconciler.aws.ssm import SsmOutputs
 from reconciler.errors import SourceError
 from reconciler.reconcile import Services
 from reconciler.source import GitSource, Source
+
+if TYPE_CHECKING:
+    from reconciler.github_report import GitHubReporter
 
 GITHUB_API = "https://api.github.com"
 
@@ -60,3 +64,23 @@ def source_from_env(env: Mapping[str, str] = os.environ) -> Source:
 
         return CodeCommitSource(name, branch)
     return GitSource(repository, branch)
+
+
+def github_reporter_from_env(env: Mapping[str, str] = os.environ) -> GitHubReporter | None:
+    """Where previews and deploy statuses are reported, or None when GitHub reporting is
+    not configured: the desired state must be on GitHub (github:OWNER/NAME), and either
+    GITHUB_REPORT=true or a token (GITHUB_TOKEN_SECRET) given. Reporting stays optional:
+    a reconciler without it reconciles all the same."""
+    kind, _, name = env.get("DESIRED_STATE_REPOSITORY", "").partition(":")
+    token_secret = env.get("GITHUB_TOKEN_SECRET", "")
+    wanted = env.get("GITHUB_REPORT", "").strip().lower()
+    if kind != "github" or wanted == "false" or not (wanted == "true" or token_secret):
+        return None
+    from reconciler.aws.secrets import secret_string
+    from reconciler.github_report import GitHubReporter
+
+    return GitHubReporter(
+        name,
+        api_url=env.get("GITHUB_API_URL") or GITHUB_API,
+        token=(lambda: secret_string(token_secret)) if token_secret else (lambda: ""),
+    )

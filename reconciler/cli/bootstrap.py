@@ -35,7 +35,8 @@ DEFAULT_BRANCH = "main"
 DEFAULT_SCHEDULE = "rate(1 hour)"
 # The template's Handler settings: the reconciler zip must carry these modules.
 HANDLER_MODULES = tuple(
-    f"handlers/{name}.py" for name in ("push", "stack_status", "drift", "schedule", "webhook")
+    f"handlers/{name}.py"
+    for name in ("push", "stack_status", "drift", "schedule", "webhook", "preview")
 )
 # The parameters of the template contract this command sets (docs/packaging.md).
 CONTRACT_PARAMETERS = (

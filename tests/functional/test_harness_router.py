@@ -187,7 +187,9 @@ def test_a_router_without_every_handler_is_refused(fresh_local_aws: LocalAws) ->
     THEN it is refused, naming the missing ones"""
     only_push = {"push": lambda event, context: {}}
 
-    with pytest.raises(RouterError, match="no handler function for: drift, schedule, stack_status"):
+    with pytest.raises(
+        RouterError, match="no handler function for: drift, preview, schedule, stack_status"
+    ):
         EventRouter(fresh_local_aws.endpoint_url, stack_prefix=PREFIX, handlers=only_push)
 
 

@@ -30,8 +30,15 @@ FUNCTIONS = {
     "DriftFunction": "drift",
     "ScheduleFunction": "schedule",
     "WebhookFunction": "webhook",
+    "PreviewFunction": "preview",
 }
-EVENTBRIDGE_INVOKED = ("PushFunction", "StackStatusFunction", "DriftFunction", "ScheduleFunction")
+EVENTBRIDGE_INVOKED = (
+    "PushFunction",
+    "StackStatusFunction",
+    "DriftFunction",
+    "ScheduleFunction",
+    "PreviewFunction",
+)
 
 # CloudFormation assumes this role to build the managed stacks' resources: its policy is
 # computed from the resource schemas (reconciler.iam_policy), checked by its own tests
@@ -199,6 +206,24 @@ CALLS: dict[str, set[str]] = {
         "logs:DescribeLogGroups",  # LiveSettings._log_group
         "kms:DescribeKey",  # LiveSettings._key
         "kms:GetKeyRotationStatus",  # LiveSettings._key
+    },
+    # reconciler.preview.run_preview: a pass's reads, and change sets it never executes.
+    "preview": RUNTIME
+    | IDEMPOTENCY
+    | {
+        "sqs:SendMessage",  # Lambda dead-letters an event once its retries are used up
+        "cloudformation:DescribeStacks",  # reconcile.observe
+        "cloudformation:GetTemplate",  # plan.plan_all
+        "cloudformation:CreateChangeSet",  # reconcile.preview
+        "cloudformation:DescribeChangeSet",  # reconcile.preview
+        "cloudformation:DeleteChangeSet",  # reconcile.preview
+        "iam:PassRole",  # RoleARN on CreateChangeSet
+        "rds:DescribeDBEngineVersions",  # aws.catalog.AwsCatalog (validation)
+        "rds:DescribeDBMajorEngineVersions",
+        "elasticache:DescribeCacheEngineVersions",
+        "secretsmanager:DescribeSecret",  # DYN003
+        "dynamodb:Scan",  # status.all: regions, drifted stacks
+        "secretsmanager:GetSecretValue",  # the GitHub token (source and reporter)
     },
     "webhook": RUNTIME
     | IDEMPOTENCY
@@ -821,3 +846,15 @@ def test_function_writes_only_its_own_log_group(function):
     group = function.replace("Function", "LogGroup")
     writes = [s for s in statements(role_of(function)) if "logs:PutLogEvents" in actions(s)]
     assert [s["Resource"] for s in writes] == [{"Fn::GetAtt": [group, "Arn"]}]
+
+
+def test_preview_role_may_not_execute_or_change_a_stack():
+    """GIVEN PreviewRole WHEN every policy it holds is read THEN no statement allows
+    ExecuteChangeSet, UpdateStack, CreateStack or DeleteStack: a preview cannot deploy."""
+    forbidden = {
+        "cloudformation:ExecuteChangeSet",
+        "cloudformation:UpdateStack",
+        "cloudformation:CreateStack",
+        "cloudformation:DeleteStack",
+    }
+    assert granted(role_of("PreviewFunction")) & forbidden == set()

@@ -57,7 +57,7 @@ REF_IS_ARN = {"AWS::IAM::ManagedPolicy", "AWS::SNS::Topic"}
 # allowed once under this name.
 GENERATED = "execution_policy"
 ROLES = ("CloudFormationExecutionRole", "PushRole", "StackStatusRole", "DriftRole")
-ROLES += ("ScheduleRole", "WebhookRole")
+ROLES += ("ScheduleRole", "WebhookRole", "PreviewRole")
 
 TRUST = (
     "a role's trust policy has no Resource (IAM refuses one there); parliament 1.6.4 reads "
@@ -89,6 +89,8 @@ TAG_SCOPED = (
 ALLOWED: dict[tuple[str, str, str], str] = {
     **{(f"{role}.AssumeRolePolicyDocument#0", "MALFORMED", ""): TRUST for role in ROLES},
     ("ReconcilePassPolicy.PolicyDocument#EngineCatalog", "UNKNOWN_ACTION",
+     "rds:DescribeDBMajorEngineVersions"): STALE,
+    ("PreviewRole.preview#EngineCatalog", "UNKNOWN_ACTION",
      "rds:DescribeDBMajorEngineVersions"): STALE,
     ("ScheduleRole.schedule#DriftReadsNetwork", "UNKNOWN_ACTION",
      "ec2:DescribeVpcEncryptionControls"): STALE,

@@ -1,0 +1,191 @@
+"""A pull request's preview against moto and the fake GitHub: the head commit is read,
+planned and confirmed by preview change sets, and said in one comment and one status on
+the pull request; nothing is ever executed, and a preview whose head moved on says
+nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import boto3
+import pytest
+
+from localaws import extensions
+from reconciler.aws import session
+from reconciler.aws.services import services_from_env
+from reconciler.desired import load_desired_state
+from reconciler.github import GitHubSource
+from reconciler.github_report import MARKER, PLAN_CONTEXT, GitHubReporter
+from reconciler.preview import PullRequest, run_preview
+from reconciler.reconcile import apply, finish
+from tests.functional.fake_github import FakeGitHub
+from tests.repo import STACK, make_repo
+
+extensions.install_all()
+
+HEAD = "ec26c3e57ca3a959ca5aad62de7213c562f8c821"
+NEWER = "1f9b4a4c2e0d5a7b8c9d0e1f2a3b4c5d6e7f8a9b"
+# What would change a stack: a preview must call none of them.
+WRITES = {"ExecuteChangeSet", "UpdateStack", "CreateStack", "DeleteStack"}
+GREETING = {"desired-state/app-dev.yml": STACK.replace("dev\n", "dev\n  Greeting: hi\n", 1)}
+RENAMED = {"desired-state/app-dev.yml": STACK.replace("dev\n", "qa\n", 1)}  # replaces Logs
+
+
+@pytest.fixture
+def calls() -> list[str]:
+    """Every AWS operation the reconciler's botocore clients call."""
+    made: list[str] = []
+    session.on_every_call(lambda model, **_: made.append(model.name))
+    return made
+
+
+@pytest.fixture
+def services(aws, calls, tmp_path):
+    """app-dev deployed from the default repository, as main has it."""
+    built = services_from_env(change_set_wait_seconds=0)
+    apply(load_desired_state(make_repo(tmp_path / "main")), "rev1", built, owner="test")
+    finish("app-dev", "us-east-1", built)
+    calls.clear()
+    return built
+
+
+@pytest.fixture
+def github(tmp_path) -> FakeGitHub:
+    fake = FakeGitHub(make_repo(tmp_path / "pr"), sha=HEAD)
+    yield fake
+    fake.close()
+
+
+class PullHeads:
+    """GitHubSource on the fake, with the pull request's current head given by the test
+    (the fake serves no pulls endpoint)."""
+
+    def __init__(self, fake: FakeGitHub, head: str = HEAD) -> None:
+        self.source = GitHubSource("owner/repo", api_url=fake.api_url)
+        self.head = head
+
+    def checkout_at(self, dest: Path, sha: str):
+        return self.source.checkout_at(dest, sha)
+
+    def pull_request_head(self, number: int) -> str:
+        return self.head
+
+
+def reporter(fake: FakeGitHub) -> GitHubReporter:
+    return GitHubReporter(
+        "owner/repo", api_url=fake.api_url, token=lambda: "t0ken", sleep=lambda _: None
+    )
+
+
+def pr(sha: str = HEAD) -> PullRequest:
+    return PullRequest("owner/repo", 2, sha, "https://github.com/owner/repo/pull/2")
+
+
+def change(fake: FakeGitHub, files: dict, sha: str = HEAD) -> None:
+    make_repo(fake.files, files, defaults=False)
+    fake.sha = sha
+
+
+def plan_statuses(fake: FakeGitHub) -> list[tuple[str, str]]:
+    return [(s["sha"], s["state"]) for s in fake.statuses if s["context"] == PLAN_CONTEXT]
+
+
+def stack_parameters() -> dict[str, str]:
+    stack = boto3.client("cloudformation", "us-east-1").describe_stacks(StackName="app-dev")
+    return {p["ParameterKey"]: p["ParameterValue"] for p in stack["Stacks"][0]["Parameters"]}
+
+
+def test_an_update_is_previewed_commented_and_marked_success(services, github, calls):
+    """GIVEN a pull request changing a parameter WHEN previewed THEN one comment says the
+    update, the head commit's plan status is success, a preview change set was created,
+    described and deleted, and no stack operation ran: the stack keeps its value."""
+    change(github, GREETING)
+    outcome = run_preview(pr(), PullHeads(github), services, reporter(github))
+    assert (outcome.status, outcome.revision) == ("previewed", HEAD)
+    assert outcome.stacks == [
+        {"stack_name": "app-dev", "action": "update", "reason": outcome.stacks[0]["reason"]}
+    ]
+    (comment,) = github.issue_comments(2)
+    assert comment["body"].startswith(MARKER) and "app-dev" in comment["body"]
+    assert plan_statuses(github) == [(HEAD, "success")]
+    assert {"CreateChangeSet", "DescribeChangeSet", "DeleteChangeSet"} <= set(calls)
+    assert WRITES.isdisjoint(calls)
+    assert stack_parameters()["Greeting"] == "hello"
+    changes = boto3.client("cloudformation", "us-east-1").list_change_sets(StackName="app-dev")
+    assert changes["Summaries"] == []
+
+
+def test_a_new_push_edits_the_same_comment(services, github):
+    """GIVEN a previewed pull request WHEN a push to it (synchronize) is previewed THEN
+    the one comment is edited, not a second one posted, and the new head gets a status."""
+    change(github, GREETING)
+    run_preview(pr(), PullHeads(github), services, reporter(github))
+    change(github, RENAMED, sha=NEWER)
+    run_preview(pr(NEWER), PullHeads(github, NEWER), services, reporter(github))
+    (comment,) = github.issue_comments(2)
+    assert "qa" in comment["body"] or "Logs" in comment["body"]
+    assert len(github.calls("PATCH", r"/repos/owner/repo/issues/comments/\d+")) == 1
+    assert [sha for sha, _ in plan_statuses(github)] == [HEAD, NEWER]
+
+
+def test_a_blocked_replacement_fails_the_plan_and_changes_nothing(services, github, calls):
+    """GIVEN a pull request renaming the log group (a stateful replacement, as the demo's
+    database rename) WHEN previewed THEN the status is failure, the comment says blocked,
+    and nothing is executed: the log group is the same."""
+    change(github, RENAMED)
+    outcome = run_preview(pr(), PullHeads(github), services, reporter(github))
+    assert outcome.status == "blocked"
+    assert plan_statuses(github) == [(HEAD, "failure")]
+    (comment,) = github.issue_comments(2)
+    assert "blocked" in comment["body"].lower()
+    assert WRITES.isdisjoint(calls)
+    groups = boto3.client("logs", region_name="us-east-1").describe_log_groups()["logGroups"]
+    assert [g["logGroupName"] for g in groups] == ["/test/dev/logs"]
+
+
+def test_an_unchanged_pull_request_asks_for_no_change_set(services, github, calls):
+    """GIVEN a pull request changing no stack input WHEN previewed THEN success, and no
+    change set is created."""
+    outcome = run_preview(pr(), PullHeads(github), services, reporter(github))
+    assert outcome.status == "previewed"
+    assert plan_statuses(github) == [(HEAD, "success")]
+    assert "CreateChangeSet" not in calls
+
+
+def test_invalid_desired_state_is_reported_without_aws_writes(services, github, calls):
+    """GIVEN a pull request whose stack file names a missing template WHEN previewed THEN
+    its findings are reported as failure, and CloudFormation is not asked for anything."""
+    change(github, {"desired-state/app-dev.yml": STACK.replace("app.yml", "gone.yml")})
+    outcome = run_preview(pr(), PullHeads(github), services, reporter(github))
+    assert outcome.status == "invalid" and outcome.findings
+    assert plan_statuses(github) == [(HEAD, "failure")]
+    assert not [c for c in calls if c != "Scan"]
+
+
+def test_a_head_that_moved_on_supersedes_the_preview(services, github, calls):
+    """GIVEN a pull request whose head moved on since the event WHEN previewed THEN it
+    stops before any change set and posts nothing."""
+    change(github, GREETING)
+    outcome = run_preview(pr(), PullHeads(github, NEWER), services, reporter(github))
+    assert outcome.status == "superseded"
+    assert "CreateChangeSet" not in calls
+    assert github.issue_comments(2) == [] and github.statuses == []
+
+
+def test_github_refusing_the_report_is_said_not_raised(services, github):
+    """GIVEN GitHub refusing the reporter's token WHEN previewed THEN the plan stands and
+    the outcome says what was not reported."""
+    change(github, GREETING)
+    github.plain_token = "another"
+    outcome = run_preview(pr(), PullHeads(github), services, reporter(github))
+    assert outcome.status == "previewed"
+    assert "not reported: comment" in outcome.reason and "not reported: check" in outcome.reason
+
+
+def test_the_handler_rejects_an_event_that_is_not_a_pull_request():
+    from handlers import preview as handler
+    from localaws.lambda_context import LambdaContext
+
+    answer = handler.handler({"detail-type": "Git Push", "detail": {}}, LambdaContext())
+    assert answer["status"] == "rejected"
+    assert answer["reason"].startswith("not a pull request event")
