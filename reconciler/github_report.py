@@ -79,7 +79,10 @@ _opener = urllib.request.build_opener(_NoRedirects)
 class GitHubReporter:
     """Reports on `repository` ("OWNER/NAME"). `token` returns a token that may write
     statuses and pull-request comments; it is called per request, not at construction.
-    With `app`, the App's installation token is used instead (check runs need it)."""
+    With `app`, the App's installation token is used instead (check runs need it); `app`
+    may be a function giving the credentials, called at the first request that needs a
+    token, so a reporter that never posts never reads a secret. Credentials that cannot
+    be had (an unreadable secret) are a GitHubReportError, as any other failed report."""
 
     def __init__(
         self,
@@ -87,7 +90,7 @@ class GitHubReporter:
         *,
         api_url: str = "https://api.github.com",
         token: Callable[[], str],
-        app: AppCredentials | None = None,
+        app: AppCredentials | Callable[[], AppCredentials] | None = None,
         timeout: float = 10.0,
         attempts: int = 3,
         sleep: Callable[[float], None] = time.sleep,
@@ -188,13 +191,30 @@ class GitHubReporter:
 
     def _bearer(self) -> str:
         if self._app is None:
-            return self._token() or ""
+            return self._credential(self._token) or ""
         with self._lock:
             cached = self._installation
             if cached and cached[1] - TOKEN_MARGIN_SECONDS > time.time():
                 return cached[0]
-            self._installation = self._installation_token(self._app)
+            app = self._app if isinstance(self._app, AppCredentials) else None
+            if app is None:
+                app = self._credential(self._app)
+                if not isinstance(app, AppCredentials):
+                    raise GitHubReportError("GitHub App credentials: none given")
+                self._app = app  # read once per reporter; a new container reads it anew
+            self._installation = self._installation_token(app)
             return self._installation[0]
+
+    @staticmethod
+    def _credential(read: Callable[[], Any]) -> Any:
+        """A token or the App's credentials; a secret that cannot be read is a failed
+        report (its message names the secret, never a value), not a failed reconcile."""
+        try:
+            return read()
+        except ReconcilerError as err:
+            if isinstance(err, GitHubReportError):
+                raise
+            raise GitHubReportError(f"GitHub credentials not read: {err}") from err
 
     def _installation_token(self, app: AppCredentials) -> tuple[str, float]:
         jwt = app_jwt(app.app_id, app.private_key_pem)

@@ -154,7 +154,9 @@ def _summary(plans: list[StackPlan], report: Report) -> str:
 
 
 def annotations(report: Report) -> list[Annotation]:
-    """The findings, at their lines, for the check run."""
+    """The findings, at their files and lines, for the check run: errors as failure,
+    warnings as warning. A finding about no file has no place to be annotated (GitHub
+    refuses an annotation without a path); the summary and the comment still count it."""
     return [
         Annotation(
             f.path,
@@ -164,6 +166,7 @@ def annotations(report: Report) -> list[Annotation]:
             title=f.rule,
         )
         for f in report.findings
+        if f.path
     ]
 
 

@@ -69,18 +69,25 @@ def source_from_env(env: Mapping[str, str] = os.environ) -> Source:
 def github_reporter_from_env(env: Mapping[str, str] = os.environ) -> GitHubReporter | None:
     """Where previews and deploy statuses are reported, or None when GitHub reporting is
     not configured: the desired state must be on GitHub (github:OWNER/NAME), and either
-    GITHUB_REPORT=true or a token (GITHUB_TOKEN_SECRET) given. Reporting stays optional:
-    a reconciler without it reconciles all the same."""
+    GITHUB_REPORT=true, a token (GITHUB_TOKEN_SECRET) or a GitHub App (GITHUB_APP_SECRET,
+    whose plan reports are check runs with annotations) given. Secrets are read at the
+    first report, not here: a cold start pays nothing, and an unreadable secret is a
+    failed report (logged), never a failed reconcile. Reporting stays optional: a
+    reconciler without it reconciles all the same."""
     kind, _, name = env.get("DESIRED_STATE_REPOSITORY", "").partition(":")
-    token_secret = env.get("GITHUB_TOKEN_SECRET", "")
+    token_secret = env.get("GITHUB_TOKEN_SECRET", "").strip()
+    app_secret = env.get("GITHUB_APP_SECRET", "").strip()
     wanted = env.get("GITHUB_REPORT", "").strip().lower()
-    if kind != "github" or wanted == "false" or not (wanted == "true" or token_secret):
+    if kind != "github" or wanted == "false":
         return None
-    from reconciler.aws.secrets import secret_string
+    if not (wanted == "true" or token_secret or app_secret):
+        return None
+    from reconciler.aws.secrets import github_app_credentials, secret_string
     from reconciler.github_report import GitHubReporter
 
     return GitHubReporter(
         name,
         api_url=env.get("GITHUB_API_URL") or GITHUB_API,
         token=(lambda: secret_string(token_secret)) if token_secret else (lambda: ""),
+        app=(lambda: github_app_credentials(app_secret)) if app_secret else None,
     )

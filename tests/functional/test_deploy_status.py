@@ -37,6 +37,8 @@ def recorder(monkeypatch) -> Recorder:
         ({"DESIRED_STATE_REPOSITORY": "github:o/r"}, False),
         ({"DESIRED_STATE_REPOSITORY": "github:o/r", "GITHUB_TOKEN_SECRET": "t"}, True),
         ({"DESIRED_STATE_REPOSITORY": "github:o/r", "GITHUB_REPORT": "true"}, True),
+        ({"DESIRED_STATE_REPOSITORY": "github:o/r", "GITHUB_APP_SECRET": "app"}, True),
+        ({"DESIRED_STATE_REPOSITORY": "codecommit:r", "GITHUB_APP_SECRET": "app"}, False),
         ({"DESIRED_STATE_REPOSITORY": "codecommit:r", "GITHUB_REPORT": "true"}, False),
         (
             {"DESIRED_STATE_REPOSITORY": "github:o/r", "GITHUB_TOKEN_SECRET": "t"}

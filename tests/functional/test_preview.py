@@ -5,6 +5,8 @@ nothing."""
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import boto3
@@ -12,7 +14,8 @@ import pytest
 
 from localaws import extensions
 from reconciler.aws import session
-from reconciler.aws.services import services_from_env
+from reconciler.aws.secrets import forget_secrets
+from reconciler.aws.services import github_reporter_from_env, services_from_env
 from reconciler.desired import load_desired_state
 from reconciler.github import GitHubSource
 from reconciler.github_report import MARKER, PLAN_CONTEXT, GitHubReporter
@@ -189,3 +192,91 @@ def test_the_handler_rejects_an_event_that_is_not_a_pull_request():
     answer = handler.handler({"detail-type": "Git Push", "detail": {}}, LambdaContext())
     assert answer["status"] == "rejected"
     assert answer["reason"].startswith("not a pull request event")
+
+
+# -- with a GitHub App: a check run with annotations instead of the plan status ----------
+
+APP_SECRET = "gitops/github-app"
+
+
+@pytest.fixture
+def app_key():
+    """A throwaway App key: the fake verifies the JWT with its public half."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def app_reporter(fake: FakeGitHub, secret: str = APP_SECRET) -> GitHubReporter:
+    """The reporter the handlers build: from the environment, the App's secret read at
+    the first report."""
+    forget_secrets()
+    reporter = github_reporter_from_env(
+        {
+            "DESIRED_STATE_REPOSITORY": "github:owner/repo",
+            "GITHUB_APP_SECRET": secret,
+            "GITHUB_API_URL": fake.api_url,
+        }
+    )
+    assert reporter is not None
+    return reporter
+
+
+def store_app_secret(fake: FakeGitHub, key) -> None:
+    from cryptography.hazmat.primitives import serialization
+
+    fake.app_public_key = key.public_key()
+    private_key = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    boto3.client("secretsmanager", "us-east-1").create_secret(
+        Name=APP_SECRET,
+        SecretString=json.dumps({"app_id": fake.app_id, "private_key": private_key}),
+    )
+
+
+def test_with_an_app_findings_are_annotated_on_a_check_run(services, github, app_key):
+    """GIVEN a GitHub App in Secrets Manager and a pull request whose stack file has an
+    error finding WHEN previewed THEN one completed check run, conclusion failure, with
+    an annotation at the finding's path and line, and no plan status."""
+    store_app_secret(github, app_key)
+    # The template path last: its finding is on line 7.
+    missing = STACK.replace("template-file-path: templates/app.yml\n", "")
+    change(github, {"desired-state/app-dev.yml": missing + "template-file-path: gone.yml\n"})
+    reporter = app_reporter(github)
+    outcome = run_preview(pr(), PullHeads(github), services, reporter)
+    assert outcome.status == "invalid" and outcome.findings
+    assert github.invalid == []
+    (run,) = github.check_runs.values()
+    assert (run["name"], run["head_sha"]) == (PLAN_CONTEXT, HEAD)
+    assert (run["status"], run["conclusion"]) == ("completed", "failure")
+    expected = {finding_at(f) for f in outcome.findings}
+    assert ("desired-state/app-dev.yml", 7, "failure") in expected
+    assert {
+        (a["path"], a["start_line"], a["annotation_level"]) for a in run["annotations"]
+    } == expected
+    assert all(a["start_line"] == a["end_line"] for a in run["annotations"])
+    assert plan_statuses(github) == []
+    (comment,) = github.issue_comments(2)
+    assert comment["body"].startswith(MARKER)
+    assert github.installation_tokens  # the comment too went with the installation token
+
+
+def test_an_unreadable_app_secret_is_a_failed_report_not_a_failed_preview(services, github):
+    """GIVEN GITHUB_APP_SECRET naming a secret that does not exist WHEN previewed THEN the
+    plan stands and the outcome says the report was not posted; GitHub saw nothing."""
+    change(github, GREETING)
+    outcome = run_preview(pr(), PullHeads(github), services, app_reporter(github, "missing"))
+    assert outcome.status == "previewed"
+    assert "not reported: comment" in outcome.reason and "not reported: check" in outcome.reason
+    assert "'missing'" in outcome.reason
+    assert github.comments == {} and github.check_runs == {} and github.statuses == []
+
+
+def finding_at(said: str) -> tuple[str, int, str]:
+    """Where a finding of the outcome is, and the annotation level it should have."""
+    where, severity = re.match(r"(.+?): (error|warning): ", said).groups()
+    path, _, line = where.partition(":")
+    return path, max(int(line or 0), 1), "failure" if severity == "error" else "warning"
