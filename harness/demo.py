@@ -6,8 +6,9 @@ is a "Git Push" event put on the default bus, the local AWS puts its stack statu
 events on its buses, and the rules of `handlers/routes.py` route them to the handlers
 (`harness/router.py`). A push deploys the stacks, stack status events publish their
 outputs to SSM, a committed parameter change is pushed and applied, the schedule finds
-drift and the drift events repair it, and the status table ends the run. Every delivery is
-printed as `rule => handler: event -> outcome`.
+drift and the drift events repair it, a pull request's preview (run_preview with
+harness/github_stand_in.py for GitHub) says its replacement is blocked, and the status
+table ends the run. Every delivery is printed as `rule => handler: event -> outcome`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from harness.github_stand_in import GitHubStandIn, LocalPullRequests
 from harness.router import Delivery, EventRouter
 from localaws.server import LocalAws
 
@@ -174,18 +176,18 @@ def run(aws: LocalAws, workdir: Path) -> int:
     )
     drift_demo(client, router)
 
-    step(7, "A refactor that renames the database instance is refused by the data-loss guard")
-    template = repo / "templates" / "pci-database.yml"
-    template.write_text(
-        template.read_text().replace("Identifier: !Sub pci-mysql-", "Identifier: !Sub pci-db-")
-    )
-    git(repo, "commit", "--quiet", "-am", "Rename the database instances")
+    step(7, "The refactor renaming the database instances, opened as pull request #1: previewed")
+    if not preview_demo(client, repo):
+        return 1
+
+    step(8, "Merged anyway: the data-loss guard refuses the rename on push")
+    git(repo, "merge", "--quiet", "--ff-only", "rename-db")
     push(events, router, repo)
     git(repo, "revert", "--quiet", "--no-edit", "HEAD")
     say("  reverted that commit; pushing the revert:")
     push(events, router, repo)
 
-    step(8, "A commit asking for MySQL 8.0.35 is refused before anything is written")
+    step(9, "A commit asking for MySQL 8.0.35 is refused before anything is written")
     stack_file.write_text(
         stack_file.read_text().replace(
             "  EnvironmentSuffix: dev\n", "  EnvironmentSuffix: dev\n  DBEngineVersion: 8.0.35\n"
@@ -197,9 +199,69 @@ def run(aws: LocalAws, workdir: Path) -> int:
     say("  reverted that commit; pushing the revert:")
     push(events, router, repo)
 
-    step(9, "Status")
+    step(10, "Status")
     cli("status", str(repo))
     return report_routing(router)
+
+
+def preview_demo(client, repo: Path) -> bool:
+    """The rename committed on branch rename-db and previewed as pull request #1 against
+    the live stacks: preview change sets created, described, guarded and deleted, nothing
+    executed. run_preview is called directly with stand-ins for GitHub's two ports (the
+    handler behind the gitops-preview rule reads a pull request from GitHub itself)."""
+    from reconciler.aws.services import services_from_env
+    from reconciler.desired import load_desired_state
+    from reconciler.preview import PullRequest, run_preview
+
+    git(repo, "switch", "--quiet", "-c", "rename-db")
+    template = repo / "templates" / "pci-database.yml"
+    template.write_text(
+        template.read_text().replace("Identifier: !Sub pci-mysql-", "Identifier: !Sub pci-db-")
+    )
+    git(repo, "commit", "--quiet", "-am", "Rename the database instances")
+    git(repo, "switch", "--quiet", "main")
+    sha = git(repo, "rev-parse", "rename-db")
+    say(f"  committed on branch rename-db ({sha[:12]}); main is not touched")
+    say(
+        "  run_preview called directly (no GitHub here): the pull request's head is read "
+        "from the local repository, and what GitHub would show is printed"
+    )
+    stacks = [(s.stack_name, s.region) for s in load_desired_state(repo).stacks]
+
+    def live() -> dict[str, tuple]:
+        found = {}
+        for name, region in stacks:
+            cfn = client("cloudformation", region)
+            stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
+            sets = cfn.list_change_sets(StackName=name)["Summaries"]
+            found[name] = (stack["StackStatus"], stack.get("LastUpdatedTime"), len(sets))
+        return found
+
+    before = live()
+    github = GitHubStandIn(say=say)
+    source = LocalPullRequests(repo, {1: "rename-db"})
+    pr = PullRequest("demo/desired-state", 1, sha, "https://github.com/demo/desired-state/pull/1")
+    outcome = run_preview(pr, source, services_from_env(change_set_wait_seconds=10), github)
+    say(f"  preview -> {outcome.status}: {outcome.reason}")
+    after = live()
+    left = sum(count for _, _, count in after.values())
+    unchanged = {n: v[:2] for n, v in before.items()} == {n: v[:2] for n, v in after.items()}
+    say(f"  after the preview: {left} change set(s) left; stacks unchanged: {unchanged}")
+    comment = github.comments.get(1, "")
+    checks = {
+        "status gitops-reconciler/plan is failure": [s["state"] for s in github.statuses]
+        == ["failure"],
+        "the comment blocks the Database replacement": "**Blocked by the data-loss guard:**"
+        in comment
+        and "Database \\(AWS::RDS::DBInstance\\) would be replaced" in comment
+        and "allow-replacement: [Database]" in comment,
+        "the preview is blocked": outcome.status == "blocked",
+        "no change set left": left == 0,
+        "nothing executed (no stack's status or last update changed)": unchanged,
+    }
+    failed = [what for what, ok in checks.items() if not ok]
+    say(f"  checked: {'; '.join(checks) if not failed else 'FAILED: ' + '; '.join(failed)}")
+    return not failed
 
 
 def report_routing(router: EventRouter) -> int:

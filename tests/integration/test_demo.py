@@ -1,6 +1,7 @@
 """The demo path end to end: `python -m harness demo` on a real local AWS server,
 driving the real handlers through events routed by the EventBridge rules of
-handlers/routes.py: a push, outputs, an update, drift, the guard and status."""
+handlers/routes.py: a push, outputs, an update, drift, a pull request preview, the
+guard and status."""
 
 from __future__ import annotations
 
@@ -51,6 +52,24 @@ def test_replacing_the_database_is_blocked(demo):
         "Database (AWS::RDS::DBInstance) would be replaced: DBInstanceIdentifier changes"
         in demo.stdout
     )
+
+
+def test_the_rename_is_previewed_on_its_pull_request_before_the_merge(demo):
+    """GIVEN the rename committed on branch rename-db WHEN it is previewed as pull request
+    #1 against the live stacks THEN the plan status fails, the comment names the blocked
+    Database replacement and its allow-replacement line, and nothing is executed."""
+    step = demo.stdout[demo.stdout.index("== 7. ") : demo.stdout.index("== 8. ")]
+    assert "committed on branch rename-db" in step
+    assert "GitHub would post on pull request #1:" in step
+    assert ": gitops-reconciler/plan: failure (3 blocked;" in step
+    assert "| ### :no_entry: pci-db-dev \\[us-east-1\\]: blocked" in step
+    assert "| - Database \\(AWS::RDS::DBInstance\\) would be replaced" in step
+    assert "| allow-replacement: [Database]" in step
+    assert "preview -> blocked: 3 blocked" in step
+    assert "after the preview: 0 change set(s) left; stacks unchanged: True" in step
+    assert "checked: FAILED" not in step
+    assert "nothing executed" in step
+    assert "-> reconciled" not in step  # no push: main is not touched
 
 
 def test_status_table_ends_the_run_with_every_stack_synced(demo):
