@@ -5,6 +5,10 @@ the tarball request is redirected, on another port, so another origin. Every req
 recorded with its headers (and its JSON body). The fake can answer every API request with
 one status, or slowly, or serve a hand-made tarball.
 
+Pull requests (`pulls`) answer GET /repos/OWNER/NAME/pulls/N in GitHub's shape; a pull
+request given several heads answers them in turn, the last for good (a push landing
+while a preview runs).
+
 For GitHubReporter the API also keeps issue comments, commit statuses, check runs and a
 GitHub App's installation and its access tokens. Request bodies are checked against the
 fields GitHub documents: a bad one is answered 422 and listed in `invalid`. Queued
@@ -95,6 +99,7 @@ class FakeGitHub:
         self.app_id = "12345"
         self.installation_tokens: list[str] = []
         self.plain_token = ""  # a PAT: statuses and comments, not check runs
+        self.pulls: dict[int, list[str]] = {}  # number -> the head shas it answers in turn
         self._ids = itertools.count(1001)
         self._api = _Server(self, "api")
         self._codeload = _Server(self, "codeload")
@@ -125,6 +130,11 @@ class FakeGitHub:
             ids.append(next(self._ids))
             self.comments[ids[-1]] = {"id": ids[-1], "issue": issue, "body": body}
         return ids
+
+    def open_pull(self, number: int, *heads: str) -> None:
+        """Pull request `number` from branch feature, its head the first of `heads`, then
+        each next one at each next read of it (the last one stays)."""
+        self.pulls[number] = list(heads or (self.sha,))
 
     def issue_comments(self, issue: int) -> list[dict]:
         return [c for c in self.comments.values() if c["issue"] == issue]
@@ -259,6 +269,7 @@ class _Reports:
             ("POST", rf"/repos/{repo}/check-runs", self.create_check_run),
             ("PATCH", rf"/repos/{repo}/check-runs/(\d+)", self.update_check_run),
             ("GET", rf"/repos/{repo}/installation", self.installation),
+            ("GET", rf"/repos/{repo}/pulls/(\d+)", self.pull_request),
             ("POST", r"/app/installations/(\d+)/access_tokens", self.access_token),
         ]
         for method, pattern, route in routes:
@@ -363,6 +374,55 @@ class _Reports:
         run.update({k: v for k, v in body.items() if k != "output"})
         run["output"] = body.get("output", run.get("output"))
         self.h._json(200, {"id": run["id"], "name": run["name"]})
+
+    # -- pull requests ---------------------------------------------------------------
+
+    def pull_request(self, number: str) -> None:
+        """A pull request as GitHub's "Get a pull request" answers it (the fields a
+        client reads; the real answer has many more)."""
+        heads = self.fake.pulls.get(int(number))
+        if not heads:
+            self.h._json(404, {"message": "Not Found"})
+            return
+        sha = heads.pop(0) if len(heads) > 1 else heads[0]
+        api, name = self.fake.api_url, self.fake.repository
+        repo = {
+            "id": 1296269,
+            "name": name.split("/")[1],
+            "full_name": name,
+            "owner": {"login": name.split("/")[0], "type": "User"},
+            "private": False,
+            "url": f"{api}/repos/{name}",
+        }
+        self.h._json(
+            200,
+            {
+                "url": f"{api}/repos/{name}/pulls/{number}",
+                "id": 1000 + int(number),
+                "number": int(number),
+                "state": "open",
+                "locked": False,
+                "title": f"Pull request {number}",
+                "user": {"login": "octocat", "type": "User"},
+                "draft": False,
+                "merged": False,
+                "html_url": f"https://github.com/{name}/pull/{number}",
+                "head": {
+                    "label": f"{name.split('/')[0]}:feature",
+                    "ref": "feature",
+                    "sha": sha,
+                    "user": {"login": name.split("/")[0], "type": "User"},
+                    "repo": repo,
+                },
+                "base": {
+                    "label": f"{name.split('/')[0]}:{self.fake.branch}",
+                    "ref": self.fake.branch,
+                    "sha": self.fake.sha,
+                    "user": {"login": name.split("/")[0], "type": "User"},
+                    "repo": repo,
+                },
+            },
+        )
 
     # -- the App ---------------------------------------------------------------------
 

@@ -221,3 +221,29 @@ def test_repository_names_match_case_insensitively():
 def test_a_malformed_repository_name_is_refused_when_built(name):
     with pytest.raises(SourceError, match="must be OWNER/NAME"):
         GitHubSource(name)
+
+
+NEWER = "1f9b4a4c2e0d5a7b8c9d0e1f2a3b4c5d6e7f8a9b"
+
+
+def test_a_pull_requests_head_is_read_from_the_pulls_endpoint(fake_github):
+    """GIVEN pull request 7 whose head is NEWER WHEN its head is asked for THEN NEWER,
+    from one GET of /pulls/7 carrying the token."""
+    fake_github.open_pull(7, NEWER)
+    assert source_for(fake_github, token=lambda: TOKEN).pull_request_head(7) == NEWER
+    (seen,) = fake_github.requests
+    assert (seen.method, seen.path) == ("GET", "/repos/owner/repo/pulls/7")
+    assert seen.headers["authorization"] == f"Bearer {TOKEN}"
+
+
+def test_a_pull_request_that_moved_answers_its_new_head(fake_github):
+    """GIVEN a push to the pull request between two reads WHEN read twice THEN the second
+    read says the new head."""
+    fake_github.open_pull(7, SHA, NEWER)
+    source = source_for(fake_github)
+    assert [source.pull_request_head(7), source.pull_request_head(7)] == [SHA, NEWER]
+
+
+def test_a_missing_pull_request_is_an_error_naming_the_repository(fake_github):
+    with pytest.raises(SourceError, match=r"owner/repo.*404"):
+        source_for(fake_github).pull_request_head(8)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import boto3
 import pytest
@@ -59,19 +58,11 @@ def github(tmp_path) -> FakeGitHub:
     fake.close()
 
 
-class PullHeads:
-    """GitHubSource on the fake, with the pull request's current head given by the test
-    (the fake serves no pulls endpoint)."""
-
-    def __init__(self, fake: FakeGitHub, head: str = HEAD) -> None:
-        self.source = GitHubSource("owner/repo", api_url=fake.api_url)
-        self.head = head
-
-    def checkout_at(self, dest: Path, sha: str):
-        return self.source.checkout_at(dest, sha)
-
-    def pull_request_head(self, number: int) -> str:
-        return self.head
+def source(fake: FakeGitHub, *heads: str) -> GitHubSource:
+    """GitHubSource on the fake, pull request 2 open with `heads` as its head, in turn
+    (HEAD by default): the preview reads the head over HTTP, as in Lambda."""
+    fake.open_pull(2, *(heads or (HEAD,)))
+    return GitHubSource("owner/repo", api_url=fake.api_url)
 
 
 def reporter(fake: FakeGitHub) -> GitHubReporter:
@@ -103,7 +94,7 @@ def test_an_update_is_previewed_commented_and_marked_success(services, github, c
     update, the head commit's plan status is success, a preview change set was created,
     described and deleted, and no stack operation ran: the stack keeps its value."""
     change(github, GREETING)
-    outcome = run_preview(pr(), PullHeads(github), services, reporter(github))
+    outcome = run_preview(pr(), source(github), services, reporter(github))
     assert (outcome.status, outcome.revision) == ("previewed", HEAD)
     assert outcome.stacks == [
         {"stack_name": "app-dev", "action": "update", "reason": outcome.stacks[0]["reason"]}
@@ -122,9 +113,9 @@ def test_a_new_push_edits_the_same_comment(services, github):
     """GIVEN a previewed pull request WHEN a push to it (synchronize) is previewed THEN
     the one comment is edited, not a second one posted, and the new head gets a status."""
     change(github, GREETING)
-    run_preview(pr(), PullHeads(github), services, reporter(github))
+    run_preview(pr(), source(github), services, reporter(github))
     change(github, RENAMED, sha=NEWER)
-    run_preview(pr(NEWER), PullHeads(github, NEWER), services, reporter(github))
+    run_preview(pr(NEWER), source(github, NEWER), services, reporter(github))
     (comment,) = github.issue_comments(2)
     assert "qa" in comment["body"] or "Logs" in comment["body"]
     assert len(github.calls("PATCH", r"/repos/owner/repo/issues/comments/\d+")) == 1
@@ -136,7 +127,7 @@ def test_a_blocked_replacement_fails_the_plan_and_changes_nothing(services, gith
     database rename) WHEN previewed THEN the status is failure, the comment says blocked,
     and nothing is executed: the log group is the same."""
     change(github, RENAMED)
-    outcome = run_preview(pr(), PullHeads(github), services, reporter(github))
+    outcome = run_preview(pr(), source(github), services, reporter(github))
     assert outcome.status == "blocked"
     assert plan_statuses(github) == [(HEAD, "failure")]
     (comment,) = github.issue_comments(2)
@@ -149,7 +140,7 @@ def test_a_blocked_replacement_fails_the_plan_and_changes_nothing(services, gith
 def test_an_unchanged_pull_request_asks_for_no_change_set(services, github, calls):
     """GIVEN a pull request changing no stack input WHEN previewed THEN success, and no
     change set is created."""
-    outcome = run_preview(pr(), PullHeads(github), services, reporter(github))
+    outcome = run_preview(pr(), source(github), services, reporter(github))
     assert outcome.status == "previewed"
     assert plan_statuses(github) == [(HEAD, "success")]
     assert "CreateChangeSet" not in calls
@@ -159,7 +150,7 @@ def test_invalid_desired_state_is_reported_without_aws_writes(services, github, 
     """GIVEN a pull request whose stack file names a missing template WHEN previewed THEN
     its findings are reported as failure, and CloudFormation is not asked for anything."""
     change(github, {"desired-state/app-dev.yml": STACK.replace("app.yml", "gone.yml")})
-    outcome = run_preview(pr(), PullHeads(github), services, reporter(github))
+    outcome = run_preview(pr(), source(github), services, reporter(github))
     assert outcome.status == "invalid" and outcome.findings
     assert plan_statuses(github) == [(HEAD, "failure")]
     assert not [c for c in calls if c != "Scan"]
@@ -169,10 +160,24 @@ def test_a_head_that_moved_on_supersedes_the_preview(services, github, calls):
     """GIVEN a pull request whose head moved on since the event WHEN previewed THEN it
     stops before any change set and posts nothing."""
     change(github, GREETING)
-    outcome = run_preview(pr(), PullHeads(github, NEWER), services, reporter(github))
+    outcome = run_preview(pr(), source(github, NEWER), services, reporter(github))
     assert outcome.status == "superseded"
     assert "CreateChangeSet" not in calls
     assert github.issue_comments(2) == [] and github.statuses == []
+
+
+def test_a_push_while_the_preview_runs_supersedes_it_before_posting(services, github, calls):
+    """GIVEN a pull request whose head is HEAD when the preview starts and NEWER by the
+    time it would post (a push landed meanwhile, read from GitHub's pulls endpoint) WHEN
+    previewed THEN nothing is posted, and the outcome is superseded naming the new head."""
+    change(github, GREETING)
+    outcome = run_preview(pr(), source(github, HEAD, NEWER), services, reporter(github))
+    assert outcome.status == "superseded" and NEWER[:12] in outcome.reason
+    assert len(github.calls("GET", r"/repos/owner/repo/pulls/2")) == 2
+    assert {"CreateChangeSet", "DeleteChangeSet"} <= set(calls)  # the change set ran first
+    assert WRITES.isdisjoint(calls)
+    assert github.issue_comments(2) == [] and github.statuses == []
+    assert github.check_runs == {}
 
 
 def test_github_refusing_the_report_is_said_not_raised(services, github):
@@ -180,7 +185,7 @@ def test_github_refusing_the_report_is_said_not_raised(services, github):
     the outcome says what was not reported."""
     change(github, GREETING)
     github.plain_token = "another"
-    outcome = run_preview(pr(), PullHeads(github), services, reporter(github))
+    outcome = run_preview(pr(), source(github), services, reporter(github))
     assert outcome.status == "previewed"
     assert "not reported: comment" in outcome.reason and "not reported: check" in outcome.reason
 
@@ -246,7 +251,7 @@ def test_with_an_app_findings_are_annotated_on_a_check_run(services, github, app
     missing = STACK.replace("template-file-path: templates/app.yml\n", "")
     change(github, {"desired-state/app-dev.yml": missing + "template-file-path: gone.yml\n"})
     reporter = app_reporter(github)
-    outcome = run_preview(pr(), PullHeads(github), services, reporter)
+    outcome = run_preview(pr(), source(github), services, reporter)
     assert outcome.status == "invalid" and outcome.findings
     assert github.invalid == []
     (run,) = github.check_runs.values()
@@ -268,7 +273,7 @@ def test_an_unreadable_app_secret_is_a_failed_report_not_a_failed_preview(servic
     """GIVEN GITHUB_APP_SECRET naming a secret that does not exist WHEN previewed THEN the
     plan stands and the outcome says the report was not posted; GitHub saw nothing."""
     change(github, GREETING)
-    outcome = run_preview(pr(), PullHeads(github), services, app_reporter(github, "missing"))
+    outcome = run_preview(pr(), source(github), services, app_reporter(github, "missing"))
     assert outcome.status == "previewed"
     assert "not reported: comment" in outcome.reason and "not reported: check" in outcome.reason
     assert "'missing'" in outcome.reason
