@@ -49,6 +49,7 @@ CONTRACT_PARAMETERS = (
     "ScheduleRate",
     "NotificationEmail",
     "GitHubTokenSecretArn",
+    "GitHubAppSecretArn",
     "GitHubWebhookSecretArn",
 )
 
@@ -88,6 +89,7 @@ class Settings:
     outputs_path_prefix: str | None = None
     schedule: str | None = None
     github_token_secret: str | None = None
+    github_app_secret: str | None = None
     webhook_secret: str | None = None
     email: str | None = None
     wait: bool = True
@@ -104,6 +106,7 @@ class Settings:
             "ScheduleRate": self.schedule,
             "NotificationEmail": self.email,
             "GitHubTokenSecretArn": self.github_token_secret,
+            "GitHubAppSecretArn": self.github_app_secret,
             "GitHubWebhookSecretArn": self.webhook_secret,
         }
         return {key: value for key, value in given.items() if value is not None}
@@ -153,6 +156,7 @@ def settings_from(args: argparse.Namespace, region: str) -> Settings:
         )
     for flag, arn in (
         ("--github-token-secret", args.github_token_secret),
+        ("--github-app-secret", args.github_app_secret),
         ("--webhook-secret", args.webhook_secret),
     ):
         if not arn:
@@ -166,6 +170,8 @@ def settings_from(args: argparse.Namespace, region: str) -> Settings:
             )
     if args.webhook_secret and not args.repository.startswith("github:"):
         raise BootstrapUsageError("--webhook-secret is for a github: repository")
+    if args.github_app_secret and not args.repository.startswith("github:"):
+        raise BootstrapUsageError("--github-app-secret is for a github: repository")
     return Settings(
         bucket=args.bucket,
         repository=args.repository,
@@ -176,6 +182,7 @@ def settings_from(args: argparse.Namespace, region: str) -> Settings:
         outputs_path_prefix=args.outputs_path_prefix,
         schedule=args.schedule,
         github_token_secret=args.github_token_secret,
+        github_app_secret=args.github_app_secret,
         webhook_secret=args.webhook_secret,
         email=args.email,
         wait=not args.no_wait,
@@ -479,6 +486,11 @@ def register(sub: Any) -> None:
     )
     c.add_argument("--schedule", help=f"resync and drift schedule (default: {DEFAULT_SCHEDULE})")
     c.add_argument("--github-token-secret", metavar="ARN", help="secret with a GitHub token")
+    c.add_argument(
+        "--github-app-secret",
+        metavar="ARN",
+        help='secret with a GitHub App\'s JSON {"app_id", "private_key"}: check runs',
+    )
     c.add_argument(
         "--webhook-secret", metavar="ARN", help="secret with the GitHub webhook's HMAC secret"
     )

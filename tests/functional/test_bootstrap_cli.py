@@ -149,6 +149,7 @@ def test_the_stack_is_created_from_the_flags_with_the_uploaded_code(code_dir, bu
         "ScheduleRate": "rate(1 hour)",
         "NotificationEmail": "ops@acme.example",
         "GitHubTokenSecretArn": "",
+        "GitHubAppSecretArn": "",
         "GitHubWebhookSecretArn": WEBHOOK_SECRET,
         "LogRetentionDays": "365",
         "DriftMaxConcurrent": "5",
@@ -276,6 +277,26 @@ def test_a_secret_in_another_region_exits_2(bucket, capsys):
     )
     assert code == 2
     assert_one_line_error(capsys.readouterr(), "--webhook-secret: the secret is in eu-west-1")
+    assert objects() == {}
+
+
+def test_a_github_app_secret_is_the_stacks_parameter(code_dir, bucket, capsys):
+    """GIVEN --github-app-secret ARN WHEN bootstrap completes THEN GitHubAppSecretArn is
+    that ARN: the reporting functions read the App's credentials from it."""
+    app = WEBHOOK_SECRET.replace("gitops-webhook", "gitops-github-app")
+    assert bootstrap(code_dir, "--github-app-secret", app) == 0
+    assert parameters()["GitHubAppSecretArn"] == app
+
+
+def test_a_github_app_secret_in_another_region_or_for_codecommit_exits_2(bucket, capsys):
+    """GIVEN an App secret ARN of another region, or one for a CodeCommit repository, WHEN
+    bootstrap runs THEN it exits 2 with one line saying why."""
+    other = WEBHOOK_SECRET.replace("us-east-1", "eu-west-1")
+    given = ["bootstrap", "--bucket", BUCKET, "--github-app-secret"]
+    assert main([*given, other, "--repository", REPOSITORY]) == 2
+    assert_one_line_error(capsys.readouterr(), "--github-app-secret: the secret is in eu-west-1")
+    assert main([*given, WEBHOOK_SECRET, "--repository", "codecommit:desired"]) == 2
+    assert_one_line_error(capsys.readouterr(), "--github-app-secret is for a github: repository")
     assert objects() == {}
 
 

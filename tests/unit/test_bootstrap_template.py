@@ -119,7 +119,9 @@ PASS = {
     "events:PutEvents",  # EventBridgeNotifier (NOTIFY_EVENT_BUS)
     "sns:Publish",  # SnsNotifier (NOTIFY_TOPIC_ARN)
     # The desired-state source (aws.services.source_from_env), by repository kind:
-    "secretsmanager:GetSecretValue",  # github: the token, through aws.secrets.secret_string
+    # github: the token, through aws.secrets.secret_string; push and stack status also the
+    # GitHub App's credentials (GitHubAppSecretArn), for the deploy status they report
+    "secretsmanager:GetSecretValue",
     "codecommit:GetBranch",  # codecommit: aws.codecommit.CodeCommitSource.head_revision
     "codecommit:GetFolder",  # CodeCommitSource._walk
     "codecommit:GetFile",  # CodeCommitSource._file
@@ -223,7 +225,7 @@ CALLS: dict[str, set[str]] = {
         "elasticache:DescribeCacheEngineVersions",
         "secretsmanager:DescribeSecret",  # DYN003
         "dynamodb:Scan",  # status.all: regions, drifted stacks
-        "secretsmanager:GetSecretValue",  # the GitHub token (source and reporter)
+        "secretsmanager:GetSecretValue",  # the GitHub token and App (source and reporter)
     },
     "webhook": RUNTIME
     | IDEMPOTENCY
@@ -244,6 +246,7 @@ PARAMETERS = {
     "ScheduleRate": DEFAULT_SCHEDULE,
     "NotificationEmail": "",
     "GitHubTokenSecretArn": "",
+    "GitHubAppSecretArn": "",
     "GitHubWebhookSecretArn": "",
     "LogRetentionDays": 365,
     "DriftMaxConcurrent": 5,
@@ -283,8 +286,17 @@ ENVIRONMENT = {
     "POWERTOOLS_SERVICE_NAME": "gitops-reconciler",
     "POWERTOOLS_METRICS_NAMESPACE": NAMESPACE,
 }
+# The GitHub App's secret goes only to the functions that report to GitHub
+# (handlers.runtime.github_reporter): the preview, a push's and a settled stack's status.
+APP_SECRET = {
+    "GITHUB_APP_SECRET": {
+        "Fn::If": ["HasGitHubApp", {"Ref": "GitHubAppSecretArn"}, {"Ref": "AWS::NoValue"}]
+    }
+}
 ENVIRONMENT_OF = {
-    "PushFunction": {"PUSH_EVENT_BUS": "default"},
+    "PushFunction": {"PUSH_EVENT_BUS": "default", **APP_SECRET},
+    "PreviewFunction": APP_SECRET,
+    "StackStatusFunction": APP_SECRET,
     "ScheduleFunction": {"DRIFT_MAX_CONCURRENT": {"Ref": "DriftMaxConcurrent"}},
     "WebhookFunction": {
         "GITHUB_WEBHOOK_SECRET": {"Ref": "GitHubWebhookSecretArn"},
@@ -772,6 +784,7 @@ SCOPES: dict[str, list[Any]] = {
     ],
     "secretsmanager:GetSecretValue": [
         {"Ref": "GitHubTokenSecretArn"},
+        {"Ref": "GitHubAppSecretArn"},  # push, stack status and preview: the reporter
         {"Ref": "GitHubWebhookSecretArn"},
     ],
     "events:PutEvents": [

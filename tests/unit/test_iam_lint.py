@@ -36,6 +36,7 @@ PARAMETERS = {
     "ReconcilerCodeKey": "reconciler.zip",
     "DesiredStateRepository": "codecommit:desired-state",
     "GitHubTokenSecretArn": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:github-AbCdEf",
+    "GitHubAppSecretArn": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:github-app-AbCdEf",
     "GitHubWebhookSecretArn": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:hook-AbCdEf",
 }
 # A resource's ARN (Fn::GetAtt X.Arn) by type; its name is the logical id.

@@ -688,8 +688,17 @@ BOOTSTRAP_GIVEN = {
             },
             {"HasGitHubToken", "HasWebhook"},
         ),
+        (
+            {"GitHubAppSecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:a"},
+            {"HasGitHubApp"},
+        ),
     ],
-    ids=["github-public", "codecommit-with-email", "github-with-token-and-webhook"],
+    ids=[
+        "github-public",
+        "codecommit-with-email",
+        "github-with-token-and-webhook",
+        "github-with-app",
+    ],
 )
 def test_the_bootstrap_template_has_the_resources_its_conditions_select(given, holding):
     """GIVEN infra/bootstrap.yml with realistic parameters
