@@ -179,7 +179,8 @@ def test_the_bootstrap_stack_is_created_with_every_resource_its_parameters_ask_f
 ):
     """GIVEN infra/bootstrap.yml with a GitHub repository, a webhook secret, a token and an
     e-mail address WHEN it is created on the local AWS THEN the stack is CREATE_COMPLETE with
-    every resource of the template but the CodeCommit ones (their condition is false)"""
+    every resource of the template but the CodeCommit and GitHub App ones (their conditions
+    are false: no CodeCommit repository, no App secret)"""
     listed = client("cloudformation").list_stack_resources(StackName=STACK)
     statuses = {
         r["LogicalResourceId"]: r["ResourceStatus"] for r in listed["StackResourceSummaries"]
@@ -188,7 +189,7 @@ def test_the_bootstrap_stack_is_created_with_every_resource_its_parameters_ask_f
     expected = {
         name
         for name, resource in _template_resources().items()
-        if resource.get("Condition") != "IsCodeCommit"
+        if resource.get("Condition") not in ("IsCodeCommit", "HasGitHubApp")
     }
     assert bootstrap["StackStatus"] == "CREATE_COMPLETE"
     assert statuses == dict.fromkeys(expected, "CREATE_COMPLETE")
@@ -218,6 +219,7 @@ def test_the_router_routes_by_the_deployed_rules(router):
     rules (named after the stack), not from handlers/routes.py's"""
     assert sorted(router.rule_names(REGION)) == [
         f"{STACK}-drift",
+        f"{STACK}-preview",
         f"{STACK}-push-git",
         f"{STACK}-schedule",
         f"{STACK}-stack-status",
