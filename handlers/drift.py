@@ -5,7 +5,16 @@ from __future__ import annotations
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handlers.events import DriftDetectionEvent, RejectedEvent, parse_as
-from handlers.runtime import check_environment, handle, logger, metrics, services, source, tracer
+from handlers.runtime import (
+    check_environment,
+    handle,
+    logger,
+    metrics,
+    rejected,
+    services,
+    source,
+    tracer,
+)
 from reconciler.triggers import Outcome, on_drift_detected
 
 check_environment()  # at cold start: a bad setting fails once, clearly
@@ -18,8 +27,7 @@ def handler(event: dict, context: LambdaContext) -> dict:
     try:
         detail = parse_as(event, DriftDetectionEvent, "a drift detection event").detail
     except RejectedEvent as err:
-        logger.error("rejected drift event", extra={"reason": str(err)})
-        return {"status": "rejected", "reason": str(err)}
+        return rejected("drift event", err)
     logger.append_keys(
         stack=detail.stack_name, stack_id=detail.stack_id, detection=detail.stack_drift_detection_id
     )

@@ -12,6 +12,7 @@ from handlers.runtime import (
     handle,
     logger,
     metrics,
+    rejected,
     services,
     source,
     tracer,
@@ -30,8 +31,7 @@ def handler(event: dict, context: LambdaContext) -> dict:
     try:
         detail = parse_as(event, GitPullRequestEvent, "a pull request event").detail
     except RejectedEvent as err:
-        logger.error("rejected pull request event", extra={"reason": str(err)})
-        return {"status": "rejected", "reason": str(err)}
+        return rejected("pull request event", err)
     logger.append_keys(pull_request=detail.number, sha=detail.sha)
     pr = PullRequest(detail.repository, detail.number, detail.sha, detail.html_url)
 

@@ -15,6 +15,7 @@ from handlers.runtime import (
     handle,
     logger,
     metrics,
+    rejected,
     report_pushed,
     services,
     source,
@@ -36,8 +37,7 @@ def handler(event: dict, context: LambdaContext) -> dict:
     try:
         repository, ref, stacks = _push_of(event)
     except RejectedEvent as err:
-        logger.error("rejected push event", extra={"reason": str(err)})
-        return {"status": "rejected", "reason": str(err)}
+        return rejected("push event", err)
 
     def work() -> Outcome:
         if ref is None:

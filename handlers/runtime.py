@@ -140,3 +140,9 @@ def check_environment() -> None:
     except environment.ConfigurationError as err:
         logger.error("configuration error", extra={"error": str(err)})
         raise
+
+
+def rejected(what: str, err: Exception) -> dict[str, str]:
+    """The answer to an event a handler cannot read, logged once with the reason."""
+    logger.error(f"rejected {what}", extra={"reason": str(err)})
+    return {"status": "rejected", "reason": str(err)}

@@ -7,7 +7,16 @@ from __future__ import annotations
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handlers.events import RejectedEvent, ScheduledEvent, parse_as
-from handlers.runtime import check_environment, handle, logger, metrics, services, source, tracer
+from handlers.runtime import (
+    check_environment,
+    handle,
+    logger,
+    metrics,
+    rejected,
+    services,
+    source,
+    tracer,
+)
 from reconciler.environment import drift_max_concurrent
 from reconciler.triggers import on_schedule
 
@@ -22,8 +31,7 @@ def handler(event: dict, context: LambdaContext) -> dict:
         if not isinstance(event, dict) or event:  # {} is a direct invoke
             parse_as(event, ScheduledEvent, "a scheduled event")
     except RejectedEvent as err:
-        logger.error("rejected schedule event", extra={"reason": str(err)})
-        return {"status": "rejected", "reason": str(err)}
+        return rejected("schedule event", err)
     result = handle(
         __name__,
         event,

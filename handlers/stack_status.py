@@ -10,6 +10,7 @@ from handlers.runtime import (
     handle,
     logger,
     metrics,
+    rejected,
     report_settled,
     services,
     source,
@@ -27,8 +28,7 @@ def handler(event: dict, context: LambdaContext) -> dict:
     try:
         detail = parse_as(event, StackStatusEvent, "a stack status event").detail
     except RejectedEvent as err:
-        logger.error("rejected stack status event", extra={"reason": str(err)})
-        return {"status": "rejected", "reason": str(err)}
+        return rejected("stack status event", err)
     status = detail.status_details.status
     logger.append_keys(stack=detail.stack_name, stack_id=detail.stack_id, stack_status=status)
     result = handle(

@@ -37,7 +37,9 @@ MAX_DESCRIPTION = 140  # a commit status's description
 MAX_OUTPUT = 65535  # a check run's output.title / output.summary
 MAX_COMMENT = 65536  # an issue comment's body
 MAX_ANNOTATIONS = 50  # per check-run request
-MAX_WAIT_SECONDS = 10.0  # the longest sleep between two attempts, whatever GitHub asks
+# The longest pause between two attempts of one GitHub request, whatever GitHub asks: a
+# retry backoff, as botocore's own between attempts, never a wait for a stack operation.
+MAX_WAIT_SECONDS = 10.0
 MAX_ANSWER_BYTES = 5 * 1024 * 1024
 PER_PAGE = 100
 MAX_PAGES = 30
