@@ -12,6 +12,7 @@ import re
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -19,9 +20,11 @@ from typing import Any
 from reconciler import HASH_TAG, MANAGED_TAG
 from reconciler.findings import Finding, Severity
 from reconciler.template import Template, load_template
+from reconciler.windows import Window
 from reconciler.yamlfile import line_of, parse, read_text
 
 DESIRED_DIR = "desired-state"
+APPROVAL_EXPIRES = timedelta(hours=24)
 
 
 class DriftMode(StrEnum):
@@ -44,6 +47,13 @@ class StackSpec:
     depends_on: tuple[str, ...] = ()
     suppress: dict[str, str] = field(default_factory=dict)  # rule id -> reason
     drift_ignore: dict[str, tuple[str, ...]] = field(default_factory=dict)  # id -> paths
+    # Change control (docs/change-control.md)
+    approval: bool = False  # `approval: required`: a change waits for someone's approval
+    approvers: tuple[str, ...] = ()  # GitHub logins or ORG/TEAM; empty: anyone but the author
+    approval_expires: timedelta = APPROVAL_EXPIRES  # an approval not used by then lapses
+    change_windows: tuple[Window, ...] = ()  # empty: changes at any time
+    repair_outside_window: str = "none"  # none | guardrails
+    suspended: bool = False
     lines: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
 
     def line(self, key: str) -> int:

@@ -24,6 +24,35 @@ class Checkout:
     revision: str
 
 
+@dataclass(frozen=True)
+class CommitInfo:
+    """Who made a commit, and through which pull request: for the audit trail and for
+    refusing an approval by the commit's own author."""
+
+    author: str = ""  # a GitHub login where the source knows it, else git's "Name <email>"
+    author_name: str = ""
+    author_email: str = ""
+    pull_request: str = ""  # the number of the pull request that merged it, when known
+
+    def identities(self) -> set[str]:
+        """Lower-cased names an approver's identity is compared with: the login, the
+        name, the email and the email's local part."""
+        found = {self.author, self.author_name, self.author_email}
+        found.add(self.author_email.partition("@")[0])
+        return {n.strip().lower() for n in found if n and n.strip()}
+
+
+@dataclass(frozen=True)
+class Review:
+    """A pull request review, as GitHub reports it."""
+
+    login: str
+    state: str  # APPROVED, CHANGES_REQUESTED, COMMENTED, DISMISSED
+    commit_id: str  # the pull request's head when the review was given
+    submitted_at: str
+    pull_request: str
+
+
 class Source(Protocol):
     """A desired-state repository followed at one branch."""
 
@@ -40,6 +69,16 @@ class Source(Protocol):
 
     def checkout(self, dest: Path) -> Checkout:
         """The files at the branch head, written under `dest` (which must not exist)."""
+        ...
+
+    def commit(self, revision: str) -> CommitInfo:
+        """Who authored `revision` and its pull request; empty where unknown. Called
+        only when a stack changes, so a no-op pass costs nothing more."""
+        ...
+
+    def reviews(self, revision: str) -> tuple[Review, ...]:
+        """The reviews of the pull request that merged `revision`, latest per reviewer;
+        () where the source has no reviews (plain git, CodeCommit)."""
         ...
 
 

@@ -32,6 +32,11 @@ class Phase(StrEnum):
     WAITING = "waiting"  # deferred: busy stack or a dependency not ready yet
     BLOCKED = "blocked"
     FAILED = "failed"
+    # Change control (docs/change-control.md): a guarded change set kept, not executed.
+    AWAITING_APPROVAL = "awaiting approval"
+    WAITING_FOR_WINDOW = "waiting for window"
+    REJECTED = "rejected"  # its change set deleted; a new commit proposes again
+    SUSPENDED = "suspended"  # no change and no repair; drift still detected
 
 
 @dataclass(frozen=True)
@@ -61,6 +66,19 @@ class StackStatus:
     # every put and delete succeeded: Synced needs it to match the live stack's outputs.
     outputs_hash: str = ""
     updated_at: str = ""
+    # Who authored `attempted_revision`, and its pull request (change control, audit).
+    author: str = ""
+    pull_request: str = ""
+    window_opens: str = ""  # when waiting for a change window: its next opening (UTC)
+    # Control attributes: written only by `approve`, `suspend` and `resume`, never by
+    # `put`, so that a pass recording its status cannot undo a human's decision.
+    approved_by: str = ""  # the approver's identity (an IAM ARN, or github:LOGIN)
+    approved_at: str = ""
+    approved_change_set: str = ""
+    approved_revision: str = ""
+    suspended_by: str = ""
+    suspended_at: str = ""
+    suspended_reason: str = ""
     # Set by `StatusStore.defer` (an event found the stack's lease taken), cleared by
     # `acquire`; never written by `put`, so a status write cannot lose a deferral.
     deferred_revision: str = ""
@@ -97,3 +115,24 @@ class StatusStore(Protocol):
         """Say that an event at `revision` found the stack's lease taken, so that whoever
         holds it runs again when done."""
         ...
+
+    def approve(self, stack_name: str, by: str, change_set: str, revision: str) -> bool:
+        """Record an approval of `change_set` at `revision`, only while the stack is
+        still awaiting approval of exactly that change set at that revision; whether it
+        was recorded."""
+        ...
+
+    def suspend(self, stack_name: str, by: str, reason: str) -> None: ...
+
+    def resume(self, stack_name: str) -> None: ...
+
+
+CONTROL_FIELDS = (
+    "approved_by",
+    "approved_at",
+    "approved_change_set",
+    "approved_revision",
+    "suspended_by",
+    "suspended_at",
+    "suspended_reason",
+)

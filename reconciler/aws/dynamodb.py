@@ -15,13 +15,15 @@ from typing import Any, TypeVar, get_type_hints
 
 from reconciler.aws import session
 from reconciler.errors import AwsError
-from reconciler.status import StackStatus
+from reconciler.status import CONTROL_FIELDS, Phase, StackStatus, now
 
 DEFAULT_TABLE = "gitops-reconciler"
 KEY = "stack_name"
 _TYPES = get_type_hints(StackStatus)
 DEFERRED = "deferred_revision"  # lease-side attribute, read into StackStatus, never put
-STATUS_FIELDS = tuple(f.name for f in fields(StackStatus) if f.name not in (KEY, DEFERRED))
+STATUS_FIELDS = tuple(
+    f.name for f in fields(StackStatus) if f.name not in (KEY, DEFERRED, *CONTROL_FIELDS)
+)
 T = TypeVar("T")
 
 
@@ -128,6 +130,42 @@ class DynamoStatusStore:
             ExpressionAttributeValues={":revision": {"S": revision or "unknown"}},
         )
 
+    def approve(self, stack_name: str, by: str, change_set: str, revision: str) -> bool:
+        values = {"by": by, "at": now(), "cs": change_set, "rev": revision}
+        taken = self._update(
+            stack_name,
+            UpdateExpression=(
+                "SET approved_by = :by, approved_at = :at, approved_change_set = :cs, "
+                "approved_revision = :rev"
+            ),
+            ConditionExpression=("#phase = :awaiting AND #cs = :cs AND #rev = :rev"),
+            ExpressionAttributeNames={
+                "#phase": "phase",
+                "#cs": "change_set",
+                "#rev": "attempted_revision",
+            },
+            ExpressionAttributeValues={
+                **{f":{k}": {"S": v} for k, v in values.items()},
+                ":awaiting": {"S": Phase.AWAITING_APPROVAL.value},
+            },
+        )
+        return taken is not None
+
+    def suspend(self, stack_name: str, by: str, reason: str) -> None:
+        values = {":by": by, ":at": now(), ":reason": reason}
+        self._update(
+            stack_name,
+            UpdateExpression=(
+                "SET suspended_by = :by, suspended_at = :at, suspended_reason = :reason"
+            ),
+            ExpressionAttributeValues={k: {"S": v} for k, v in values.items()},
+        )
+
+    def resume(self, stack_name: str) -> None:
+        self._update(
+            stack_name, UpdateExpression="REMOVE suspended_by, suspended_at, suspended_reason"
+        )
+
     def _update(self, stack_name: str, **kwargs: Any) -> dict[str, Any] | None:
         """One UpdateItem: the item's attributes (when asked with ReturnValues, else {}),
         or None when its condition did not hold."""
@@ -203,14 +241,14 @@ def _key(stack_name: str) -> dict[str, dict[str, str]]:
 
 
 def _has_status(item: Mapping[str, Any]) -> bool:
-    return any(name in item for name in STATUS_FIELDS)
+    return any(name in item for name in (*STATUS_FIELDS, *CONTROL_FIELDS))
 
 
 def _status(item: Mapping[str, Any]) -> StackStatus:
     """Missing attributes take the dataclass defaults; unknown ones (the lease, or fields
     a newer version added) are ignored; an enum value this version does not know too."""
     values: dict[str, Any] = {}
-    for name in (*STATUS_FIELDS, DEFERRED):
+    for name in (*STATUS_FIELDS, *CONTROL_FIELDS, DEFERRED):
         raw = item.get(name, {}).get("S")
         if raw is not None:
             with suppress(ValueError):
