@@ -20,7 +20,7 @@ from typing import Any
 from reconciler import HASH_TAG, MANAGED_TAG
 from reconciler.findings import Finding, Severity
 from reconciler.template import Template, load_template
-from reconciler.windows import Window
+from reconciler.windows import Window, cron_problem, parse_duration, timezone_problem
 from reconciler.yamlfile import line_of, parse, read_text
 
 DESIRED_DIR = "desired-state"
@@ -180,10 +180,128 @@ def _drift_ignore(value: Any) -> tuple[Any, str | None]:
     return result, None
 
 
+# --- change control (docs/change-control.md) ---
+
+# GitHub logins: letters, digits and hyphens, 39 at most; Enterprise Managed Users add
+# an `_shortcode`. Teams are ORG/TEAM-SLUG, as in CODEOWNERS but without the `@`.
+LOGIN = r"[A-Za-z0-9][A-Za-z0-9-]{0,38}"
+APPROVER = re.compile(
+    rf"{LOGIN}(?:_[A-Za-z0-9]{{1,20}})?|{LOGIN}/[A-Za-z0-9][A-Za-z0-9_-]{{0,254}}"
+)
+DURATION_FORM = "a duration from 1m to 7d like 24h, 90m, 1h30m or 2d"
+WINDOW_KEYS = {"cron": True, "duration": True, "timezone": False}  # key -> required
+REPAIR_OUTSIDE_WINDOW = ("none", "guardrails")
+
+
+def _choice(options: tuple[str, ...]) -> Check:
+    def check(value: Any) -> tuple[Any, str | None]:
+        if isinstance(value, str) and value in options:
+            return value, None
+        if isinstance(value, bool):  # YAML reads yes/no/on/off/true/false so
+            shown = f"{str(value).lower()} (a YAML boolean)"
+        else:
+            shown = repr(value) if isinstance(value, str) else _kind(value)
+        return None, f"{shown} is not one of {', '.join(options)}"
+
+    return check
+
+
+def _approval(value: Any) -> tuple[Any, str | None]:
+    choice, problem = _choice(("required", "none"))(value)
+    return (None, problem) if problem else (choice == "required", None)
+
+
+def _approvers(value: Any) -> tuple[Any, str | None]:
+    form = "GitHub logins or ORG/TEAM slugs, like [alice, payments/dba]"
+    if not isinstance(value, list) or not value:
+        shown = "an empty list" if value == [] else _kind(value)
+        return None, f"must be a non-empty list of {form}, not {shown}"
+    for item in value:
+        if not isinstance(item, str):
+            return None, f"must be a list of {form}, not one holding {_kind(item)}"
+        if not APPROVER.fullmatch(item):
+            hint = " (write it without the @)" if item.startswith("@") else ""
+            return None, (
+                f"{item!r} is not a GitHub login (letters, digits and hyphens, 39 at most) "
+                f"nor an ORG/TEAM slug like payments/dba{hint}"
+            )
+    return tuple(dict.fromkeys(value)), None
+
+
+def _duration(value: Any) -> tuple[Any, str | None]:
+    if not isinstance(value, str):
+        return None, f"must be {DURATION_FORM}, not {_kind(value)}"
+    duration = parse_duration(value)
+    if duration is None:
+        return None, f"{value!r} is not {DURATION_FORM}"
+    return duration, None
+
+
+def _change_windows(value: Any) -> tuple[Any, str | None]:
+    """One mapping, or a list of them. Problems name the window and key, e.g.
+    `change-window[1].cron: ...` (the loader does not prefix them again)."""
+    if isinstance(value, dict):
+        window, problem = _window(value, "change-window")
+        return (None, problem) if problem else ((window,), None)
+    if not isinstance(value, list) or not value:
+        shown = "an empty list" if value == [] else _kind(value)
+        return None, (
+            "change-window: give a mapping with cron, duration and timezone, or a list "
+            f"of them, not {shown}"
+        )
+    windows = []
+    for index, item in enumerate(value):
+        window, problem = _window(item, f"change-window[{index}]")
+        if problem:
+            return None, problem
+        windows.append(window)
+    return tuple(windows), None
+
+
+def _window(value: Any, name: str) -> tuple[Window | None, str | None]:
+    if not isinstance(value, dict):
+        return (
+            None,
+            f"{name}: must be a mapping with cron, duration and timezone, not {_kind(value)}",
+        )
+    for key in value:
+        if key not in WINDOW_KEYS:
+            return None, f"{name}: unknown key {key!r} (known: {', '.join(WINDOW_KEYS)})"
+    for key, required in WINDOW_KEYS.items():
+        if required and key not in value:
+            return None, f"{name}: missing required key {key!r}"
+    cron, timezone = value["cron"], value.get("timezone", "UTC")
+    if not isinstance(cron, str):
+        return None, f"{name}.cron: must be a string like '0 22 * * SAT', not {_kind(cron)}"
+    if problem := cron_problem(cron):
+        return None, f"{name}.cron: {problem}"
+    duration, problem = _duration(value["duration"])
+    if problem:
+        return None, f"{name}.duration: {problem}"
+    if not isinstance(timezone, str):
+        return None, f"{name}.timezone: must be a string like Europe/London, not {_kind(timezone)}"
+    if problem := timezone_problem(timezone):
+        return None, f"{name}.timezone: {problem}"
+    return Window(str(cron), duration, str(timezone)), None
+
+
+def _boolean(value: Any) -> tuple[Any, str | None]:
+    if isinstance(value, bool):
+        return value, None
+    shown = repr(value) if isinstance(value, str) else _kind(value)
+    return None, f"must be true or false, not {shown}"
+
+
 def _kind(value: Any) -> str:
-    return {dict: "a mapping", list: "a list", type(None): "empty"}.get(
-        type(value), f"{type(value).__name__} {value!r}"
-    )
+    # isinstance: the YAML decoder hands out subclasses (dict_node, list_node, str_node)
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if value is None:
+        return "empty"
+    name = "str" if isinstance(value, str) else type(value).__name__
+    return f"{name} {value!r}"
 
 
 # key in the file -> (field name, checker, required)
@@ -205,6 +323,12 @@ KEYS: dict[str, tuple[str, Check, bool]] = {
     "depends-on": ("depends_on", _names, False),
     "suppress": ("suppress", _suppress, False),
     "drift-ignore": ("drift_ignore", _drift_ignore, False),
+    "approval": ("approval", _approval, False),
+    "approvers": ("approvers", _approvers, False),
+    "approval-expires": ("approval_expires", _duration, False),
+    "change-window": ("change_windows", _change_windows, False),
+    "repair-outside-window": ("repair_outside_window", _choice(REPAIR_OUTSIDE_WINDOW), False),
+    "suspended": ("suspended", _boolean, False),
 }
 
 
@@ -235,16 +359,44 @@ def load_stack_file(root: Path, path: Path) -> tuple[StackSpec | None, list[Find
             lines.update({f"{key}.{name}": line_of(name, line) for name in data[key]})
         value, problem = check(data[key])
         if problem:
-            findings.append(_finding(rel, line, "DS003", f"{key}: {problem}"))
+            # A checker of nested values names them itself: `change-window[1].cron: ...`
+            named = problem.startswith((f"{key}:", f"{key}[", f"{key}."))
+            message = problem if named else f"{key}: {problem}"
+            findings.append(_finding(rel, line, "DS003", message))
         else:
             values[field_name] = value
     for key, (_, _, required) in KEYS.items():
         if required and key not in data:
             findings.append(_finding(rel, 1, "DS004", f"missing required key {key!r}"))
+    for key, problem in _without_effect(data, values):
+        findings.append(_finding(rel, lines[key], "DS003", f"{key}: {problem}"))
     if findings:
         return None, findings
     values.setdefault("outputs_path", f"/{values['stack_name']}")
     return StackSpec(path=rel, lines=lines, **values), []
+
+
+def _without_effect(data: dict, values: dict[str, Any]) -> list[tuple[str, str]]:
+    """Keys that would silently do nothing without another: refused, so that a stack
+    file never looks more guarded than it is. Skipped while that other key is itself
+    wrong (its own finding says so)."""
+    problems = []
+    approval_read = "approval" not in data or "approval" in values
+    if approval_read and not values.get("approval", False):
+        for key in ("approvers", "approval-expires"):
+            if KEYS[key][0] in values:
+                problems.append((key, "has no effect without `approval: required`"))
+    windows_read = "change-window" not in data or "change_windows" in values
+    guardrails = values.get("repair_outside_window") == "guardrails"
+    if windows_read and guardrails and not values.get("change_windows"):
+        problems.append(
+            (
+                "repair-outside-window",
+                "guardrails has no effect without a change-window (without one, every "
+                "change and repair may run at any time)",
+            )
+        )
+    return problems
 
 
 def stack_files(root: Path) -> list[Path]:
