@@ -1,7 +1,10 @@
 """GitHub webhooks through a Lambda Function URL: a signed push is put on the
 reconciler's EventBridge bus as a "Git Push", and the push handler reconciles it; a
 signed pull request to the followed branch is put on it as a "Git Pull Request", and the
-preview handler previews it.
+preview handler previews it. A signed approving review of a pull request merged into the
+followed branch is put on it as a "Git Push" of that branch too: a change held for
+approval (docs/change-control.md) then runs when approved on GitHub, not at the next
+schedule.
 
 GitHub gives up on a delivery after 10 seconds and a reconcile can take longer, so this
 handler only authenticates, filters and forwards. The URL is public, so nothing of a
@@ -54,6 +57,7 @@ PREVIEW_FORKS_ENV = "PREVIEW_FORKS"
 # What a pull request does that changes its head (or makes it previewable): the rest
 # (closed, labeled, edited, ...) is ignored.
 PREVIEWED_ACTIONS = ("opened", "synchronize", "reopened", "ready_for_review")
+HANDLED_EVENTS = ("push", "pull_request", "pull_request_review")
 REFUSED_METRIC = "WebhookRefused"  # unsigned or oversized: an alarm on it shows probing
 _SIGNATURE = re.compile(r"sha256=([0-9a-fA-F]{64})")
 _GITHUB_REPOSITORY = re.compile(r"github:([A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+)")  # as GitHubSource
@@ -116,6 +120,39 @@ class GitHubPullRequest(BaseModel):
     @property
     def from_fork(self) -> bool:
         return self.head_repository.casefold() != self.base_repository.casefold()
+
+
+class _Reviewer(BaseModel):
+    login: str
+
+
+class _Review(BaseModel):
+    state: str  # lower case in webhooks: approved, commented, changes_requested, dismissed
+    commit_id: str = ""
+    submitted_at: str | None = None
+    user: _Reviewer | None = None  # null for a deleted account
+
+
+class _ReviewedPullRequest(BaseModel):
+    number: int
+    merged_at: str | None = None
+    merge_commit_sha: str | None = None
+    head: _Branch
+    base: _Branch
+
+
+class GitHubPullRequestReview(BaseModel):
+    """The fields of GitHub's pull_request_review payload this handler uses."""
+
+    action: str
+    review: _Review
+    pull_request: _ReviewedPullRequest
+    repository: _Repository
+
+    @property
+    def base_repository(self) -> str:
+        base = self.pull_request.base.repo
+        return base.full_name if base else self.repository.full_name
 
 
 class _Misconfigured(Exception):
@@ -237,16 +274,15 @@ def delivery() -> Response | dict:
     event = headers.get("x-github-event", "")
     if event == "ping":
         return {"status": "pong"}
-    if event not in ("push", "pull_request"):
-        reason = f"{event or 'unnamed'} event; only push and pull_request are handled"
+    if event not in HANDLED_EVENTS:
+        reason = f"{event or 'unnamed'} event; only {', '.join(HANDLED_EVENTS)} are handled"
         return _answer(HTTPStatus.ACCEPTED, status="ignored", reason=reason)
     if "json" not in headers.get("content-type", "").lower():
         return _answer(
             HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
             message="set the webhook's content type to application/json",
         )
-    model = GitHubPush if event == "push" else GitHubPullRequest
-    what = "push" if event == "push" else "pull request"
+    model, what = _MODELS[event]
     try:
         payload = model.model_validate_json(app.context["body"])
     except ValidationError as err:
@@ -262,7 +298,10 @@ def delivery() -> Response | dict:
         logger.error(f"webhook not configured: {err}")
         return _answer(HTTPStatus.INTERNAL_SERVER_ERROR, message=f"webhook not configured: {err}")
     bus = os.environ.get(BUS_ENV) or "default"
-    if isinstance(payload, GitHubPullRequest):
+    if isinstance(payload, GitHubPullRequestReview):
+        unwanted = _unwanted_review(payload, follows)
+        forward = lambda: _forward_review(payload, follows, delivery_id, bus)  # noqa: E731
+    elif isinstance(payload, GitHubPullRequest):
         if payload.action not in PREVIEWED_ACTIONS:
             reason = f"pull_request {payload.action}; only {', '.join(PREVIEWED_ACTIONS)} preview"
             return _answer(HTTPStatus.ACCEPTED, status="ignored", reason=reason)
@@ -277,6 +316,13 @@ def delivery() -> Response | dict:
     answer = once(_IDEMPOTENCY_SCOPE, delivery_id, app.lambda_context, forward)
     logger.info(f"{what} forwarded", extra=answer)
     return _answer(HTTPStatus.ACCEPTED, **answer)
+
+
+_MODELS: dict[str, tuple[type[BaseModel], str]] = {
+    "push": (GitHubPush, "push"),
+    "pull_request": (GitHubPullRequest, "pull request"),
+    "pull_request_review": (GitHubPullRequestReview, "pull request review"),
+}
 
 
 def _unwanted(push: GitHubPush, follows: Followed) -> dict | None:
@@ -318,6 +364,43 @@ def _unwanted_pull_request(pr: GitHubPullRequest, follows: Followed) -> dict | N
         reason = f"not previewed: head is in a fork (set {PREVIEW_FORKS_ENV}=true to allow)"
         return {"status": "skipped", "reason": reason}
     return None
+
+
+def _unwanted_review(review: GitHubPullRequestReview, follows: Followed) -> dict | None:
+    """Why a review starts no reconcile (answered 200, and logged), or None. Only an
+    approval can release a change held for approval, and only once its pull request is
+    merged into the followed branch: an approval before the merge is read when the
+    merge's push is reconciled. Whether the approval counts (its reviewer, its commit)
+    is decided by the reconcile, which reads the reviews from GitHub, not from here."""
+    number = review.pull_request.number
+    base = review.base_repository
+    if not follows.is_repository(base):
+        reason = f"review is for {base}, but this reconciler follows {follows.repository}"
+        return {"status": "rejected", "reason": reason}
+    if review.action != "submitted" or review.review.state.lower() != "approved":
+        reason = (
+            f"pull_request_review {review.action} ({review.review.state}); only a submitted "
+            "approval starts a reconcile"
+        )
+        return {"status": "ignored", "reason": reason}
+    into = review.pull_request.base.ref
+    if into != follows.branch:
+        reason = f"pull request #{number} is into {into}; this reconciler follows {follows.branch}"
+        return {"status": "skipped", "reason": reason}
+    if not review.pull_request.merged_at:
+        reason = f"pull request #{number} is not merged: its approvals are read when it is"
+        return {"status": "skipped", "reason": reason}
+    return None
+
+
+def _forward_review(
+    review: GitHubPullRequestReview, follows: Followed, delivery_id: str, bus: str
+) -> dict:
+    """A "Git Push" of the followed branch, as a push's: the push handler reconciles the
+    branch head, which reads the reviews. `after` names the merge the approval is for."""
+    merged = review.pull_request.merge_commit_sha or ""
+    event_id = forward_push(review.base_repository, follows.ref, merged, delivery_id, bus)
+    return {"status": "accepted", "event_id": event_id, "delivery": delivery_id}
 
 
 def _forward_pull_request(pr: GitHubPullRequest, delivery_id: str, bus: str) -> dict:

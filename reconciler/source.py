@@ -9,8 +9,10 @@ CodeCommit through its API, since the Lambda runtime has no git.
 
 from __future__ import annotations
 
+import re
 import subprocess
-from dataclasses import dataclass
+import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlparse
@@ -101,12 +103,21 @@ def _git(*args: str, cwd: Path | None = None) -> str:
     return done.stdout.strip()
 
 
+_SHA = re.compile(r"[0-9a-f]{7,40}")
+_AUTHOR_FORMAT = "--format=%an%x00%ae"  # name NUL email: neither may hold a NUL
+
+
 @dataclass(frozen=True)
 class GitSource:
     """Any repository the git CLI can clone: a path, file://, https:// or ssh URL."""
 
     repository: str
     branch: str = "main"
+    # revision -> its author, read at checkout (the clone is at hand then) or fetched
+    # once: a commit's author never changes, so it is asked of git once per revision.
+    _authors: dict[str, CommitInfo] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def is_repository(self, name: str) -> bool:
         return same_repository(name, self.repository)
@@ -134,7 +145,48 @@ class GitSource:
             self.repository,
             str(dest),
         )
-        return Checkout(dest, _git("rev-parse", "HEAD", cwd=dest))
+        revision = _git("rev-parse", "HEAD", cwd=dest)
+        if revision not in self._authors:
+            self._authors[revision] = _author(_git("log", "-1", _AUTHOR_FORMAT, "HEAD", cwd=dest))
+        return Checkout(dest, revision)
+
+    def commit(self, revision: str) -> CommitInfo:
+        """The author git recorded ("Name <email>"; git knows no logins nor pull
+        requests). The head's was read at checkout; another revision is fetched alone
+        (depth 1) into a scratch repository. A revision that is not a sha (a working
+        copy's "+dirty") or that the repository does not have is an empty CommitInfo."""
+        if revision in self._authors:
+            return self._authors[revision]
+        if not _SHA.fullmatch(revision):
+            return CommitInfo()
+        with tempfile.TemporaryDirectory(prefix="commit-") as scratch:
+            # A bare scratch repository named by --git-dir: git runs in this process's
+            # folder, so a relative repository path means what it means to clone.
+            scratched = ("--git-dir", scratch)
+            try:
+                _git("init", "--quiet", "--bare", scratch)
+                _git(
+                    *scratched, "fetch", "--quiet", "--depth", "1", "--no-tags", "--",
+                    self.repository, revision,
+                )  # fmt: skip
+                found = _author(_git(*scratched, "log", "-1", _AUTHOR_FORMAT, "FETCH_HEAD"))
+            except SourceError:
+                return CommitInfo()  # not in the repository (or not fetchable by sha)
+        self._authors[revision] = found
+        return found
+
+    def reviews(self, revision: str) -> tuple[Review, ...]:
+        """Plain git has no pull requests, so no reviews."""
+        return ()
+
+
+def _author(line: str) -> CommitInfo:
+    name, _, email = line.partition("\0")
+    name, email = name.strip(), email.strip()
+    if not (name or email):
+        return CommitInfo()
+    author = f"{name} <{email}>" if name and email else name or email
+    return CommitInfo(author=author, author_name=name, author_email=email)
 
 
 def local_revision(path: Path) -> str:

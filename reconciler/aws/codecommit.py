@@ -15,7 +15,7 @@ import botocore.exceptions
 
 from reconciler.aws import session
 from reconciler.errors import SourceError
-from reconciler.source import Checkout
+from reconciler.source import Checkout, CommitInfo, Review
 
 # What the desired state can need: stack files (YAML) and templates (YAML, JSON, or the
 # `.template` extension CloudFormation's own samples use). Nothing else is fetched.
@@ -32,6 +32,8 @@ _PERMANENT = {
     "BranchDoesNotExistException": "branch does not exist",
     "InvalidBranchNameException": "not a valid branch name",
 }
+# GetCommit's answers for a commit the repository does not have: no author to tell.
+_NO_COMMIT = {"CommitIdDoesNotExistException", "InvalidCommitIdException"}
 
 
 class CodeCommitSource:
@@ -44,6 +46,7 @@ class CodeCommitSource:
         self.repository = repository
         self.branch = branch
         self._client = client or session.client("codecommit", region)
+        self._authors: dict[str, CommitInfo] = {}  # a commit's author never changes
 
     def is_repository(self, name: str) -> bool:
         """CodeCommit repository names are case sensitive (CodeCommit quotas: "Names are
@@ -74,6 +77,31 @@ class CodeCommitSource:
         for path in files:
             (dest / path).write_bytes(self._file(commit, path))
         return Checkout(dest, commit)
+
+    def commit(self, revision: str) -> CommitInfo:
+        """The author git recorded, from GetCommit ("Name <email>": CodeCommit knows no
+        logins, and a pull request is not linked to the commit it merged). A revision the
+        repository does not have is an empty CommitInfo. Read once per revision."""
+        if revision in self._authors:
+            return self._authors[revision]
+        with self._errors():
+            try:
+                answer = self._client.get_commit(repositoryName=self.repository, commitId=revision)
+            except botocore.exceptions.ClientError as err:
+                if session.error_code(err) in _NO_COMMIT:
+                    return CommitInfo()
+                raise
+        author = answer.get("commit", {}).get("author", {})
+        name, email = str(author.get("name", "")).strip(), str(author.get("email", "")).strip()
+        shown = f"{name} <{email}>" if name and email else name or email
+        found = CommitInfo(author=shown, author_name=name, author_email=email)
+        self._authors[revision] = found
+        return found
+
+    def reviews(self, revision: str) -> tuple[Review, ...]:
+        """(): CodeCommit's pull request approval rules are out of scope. An approval of
+        a CodeCommit change is given with `reconciler approve`."""
+        return ()
 
     def _walk(self, commit: str) -> tuple[list[str], list[str]]:
         """(folders, wanted files) of the tree at `commit`, as repository-relative paths

@@ -9,6 +9,12 @@ Pull requests (`pulls`) answer GET /repos/OWNER/NAME/pulls/N in GitHub's shape; 
 request given several heads answers them in turn, the last for good (a push landing
 while a preview runs).
 
+For change control the API serves commits with their authors (`add_commit`), the merged
+pull requests a commit belongs to (`merge_pull`), a pull request's reviews, paginated
+(`review`), and a team's members, paginated (`add_team`): "pull request #7 merged as sha
+X, approved by bob at head Y" is `merge_pull(7, X, head=Y)` then `review(7, "bob",
+"APPROVED")`.
+
 For GitHubReporter the API also keeps issue comments, commit statuses, check runs and a
 GitHub App's installation and its access tokens. Request bodies are checked against the
 fields GitHub documents: a bad one is answered 422 and listed in `invalid`. Queued
@@ -36,6 +42,7 @@ import pytest
 from tests.repo import make_repo
 
 SHA = "3f786850e387550fdab836ed7e6dc881de23001b"
+_SHA_PATH = re.compile(r"/repos/([^/]+)/([^/]+)/commits/([0-9a-f]{40})(/pulls)?")
 
 
 @dataclass(frozen=True)
@@ -91,6 +98,7 @@ class FakeGitHub:
         self.delay_seconds = 0.0  # before answering any request
         self.tarball: bytes | None = None  # served instead of one built from `files`
         self.failures: list[Failure] = []  # answer the next API requests, in order
+        self.failing: list[tuple[str, Failure]] = []  # (path regex, answer), every time
         self.invalid: list[str] = []  # why request bodies were refused
         self.comments: dict[int, dict] = {}  # id -> {"id", "issue", "body", "user"}
         self.statuses: list[dict] = []
@@ -100,6 +108,11 @@ class FakeGitHub:
         self.installation_tokens: list[str] = []
         self.plain_token = ""  # a PAT: statuses and comments, not check runs
         self.pulls: dict[int, list[str]] = {}  # number -> the head shas it answers in turn
+        # sha -> its author: {"login" (None: no GitHub account), "name", "email"}
+        self.commits: dict[str, dict] = {}
+        self.merged: dict[int, dict] = {}  # number -> {"merge_sha", "head", "author", ...}
+        self.reviews: dict[int, list[dict]] = {}  # number -> reviews as GitHub lists them
+        self.teams: dict[tuple[str, str], list[str]] = {}  # (org, slug) -> logins
         self._ids = itertools.count(1001)
         self._api = _Server(self, "api")
         self._codeload = _Server(self, "codeload")
@@ -135,6 +148,84 @@ class FakeGitHub:
         """Pull request `number` from branch feature, its head the first of `heads`, then
         each next one at each next read of it (the last one stays)."""
         self.pulls[number] = list(heads or (self.sha,))
+
+    def add_commit(
+        self,
+        sha: str,
+        login: str | None = "octocat",
+        name: str = "The Octocat",
+        email: str = "octocat@github.com",
+    ) -> None:
+        """A commit by `name <email>`, whose email belongs to GitHub account `login`
+        (None: to no account, so GitHub's "author" is null)."""
+        self.commits[sha] = {"login": login, "name": name, "email": email}
+
+    def merge_pull(
+        self,
+        number: int,
+        merge_sha: str,
+        head: str,
+        author: str = "octocat",
+        base: str | None = None,
+        commits: tuple[str, ...] = (),
+    ) -> None:
+        """Pull request `number` by `author`, from a branch whose head is `head`,
+        merged into `base` (the followed branch) as `merge_sha`: GET commits/SHA/pulls
+        lists it for the merge, its head and `commits`. A commit not yet added is added,
+        by `author`."""
+        for sha in (merge_sha, head, *commits):
+            if sha not in self.commits:
+                self.add_commit(sha, author, author.title(), f"{author}@example.com")
+        self.merged[number] = {
+            "merge_sha": merge_sha,
+            "head": head,
+            "author": author,
+            "base": base or self.branch,
+            "commits": {merge_sha, head, *commits},
+        }
+        self.pulls[number] = [head]
+
+    def review(
+        self,
+        number: int,
+        login: str,
+        state: str,
+        commit_id: str | None = None,
+        submitted_at: str | None = None,
+    ) -> dict:
+        """A review of pull request `number` by `login` (state as the REST API spells
+        it: APPROVED, CHANGES_REQUESTED, COMMENTED, DISMISSED, PENDING), of `commit_id`
+        (default the pull request's head), submitted after the ones before."""
+        reviews = self.reviews.setdefault(number, [])
+        rid = 80 + len(self.reviews[number]) + 1000 * number
+        when = submitted_at or f"2024-05-01T10:{len(reviews):02d}:00Z"
+        head = self.merged.get(number, {}).get("head") or (self.pulls.get(number) or [SHA])[-1]
+        url = f"https://github.com/{self.repository}/pull/{number}#pullrequestreview-{rid}"
+        api = f"{self.api_url}/repos/{self.repository}/pulls/{number}"
+        reviews.append(
+            {
+                "id": rid,
+                "node_id": f"PRR_{rid}",
+                "user": _user(login),
+                "body": "",
+                "state": state,
+                "html_url": url,
+                "pull_request_url": api,
+                "_links": {"html": {"href": url}, "pull_request": {"href": api}},
+                "submitted_at": None if state == "PENDING" else when,
+                "commit_id": commit_id or head,
+                "author_association": "COLLABORATOR",
+            }
+        )
+        return reviews[-1]
+
+    def fail_on(self, pattern: str, failure: Failure) -> None:
+        """Answer every API request whose path matches the regex `pattern` with
+        `failure` (its status, and {"message": "Failed"})."""
+        self.failing.append((pattern, failure))
+
+    def add_team(self, org: str, slug: str, logins: list[str]) -> None:
+        self.teams[(org.lower(), slug.lower())] = list(logins)
 
     def issue_comments(self, issue: int) -> list[dict]:
         return [c for c in self.comments.values() if c["issue"] == issue]
@@ -200,6 +291,10 @@ class _Handler(BaseHTTPRequestHandler):
         elif fake.failures:
             failure = fake.failures.pop(0)
             self._json(failure.status, {"message": "Failed"}, failure.headers)
+        elif failing := next((f for p, f in fake.failing if re.fullmatch(p, path)), None):
+            self._json(failing.status, {"message": "Failed"}, failing.headers)
+        elif method == "GET" and _SHA_PATH.fullmatch(path):
+            _Reports(self, fake, seen).commit_by_sha()
         elif method == "GET" and re.fullmatch(
             r"/repos/[^/]+/[^/]+/(branches|commits|tarball)/.+", path
         ):
@@ -270,6 +365,8 @@ class _Reports:
             ("PATCH", rf"/repos/{repo}/check-runs/(\d+)", self.update_check_run),
             ("GET", rf"/repos/{repo}/installation", self.installation),
             ("GET", rf"/repos/{repo}/pulls/(\d+)", self.pull_request),
+            ("GET", rf"/repos/{repo}/pulls/(\d+)/reviews", self.pull_reviews),
+            ("GET", r"/orgs/([^/]+)/teams/([^/]+)/members", self.team_members),
             ("POST", r"/app/installations/(\d+)/access_tokens", self.access_token),
         ]
         for method, pattern, route in routes:
@@ -385,44 +482,129 @@ class _Reports:
             self.h._json(404, {"message": "Not Found"})
             return
         sha = heads.pop(0) if len(heads) > 1 else heads[0]
+        self.h._json(200, self._pull(int(number), sha))
+
+    def _pull(self, number: int, head: str) -> dict:
         api, name = self.fake.api_url, self.fake.repository
+        owner = name.split("/")[0]
+        merged = self.fake.merged.get(number)
         repo = {
             "id": 1296269,
             "name": name.split("/")[1],
             "full_name": name,
-            "owner": {"login": name.split("/")[0], "type": "User"},
+            "owner": {"login": owner, "type": "User"},
             "private": False,
             "url": f"{api}/repos/{name}",
         }
+        base = merged["base"] if merged else self.fake.branch
+        return {
+            "url": f"{api}/repos/{name}/pulls/{number}",
+            "id": 1000 + number,
+            "number": number,
+            "state": "closed" if merged else "open",
+            "locked": False,
+            "title": f"Pull request {number}",
+            "user": _user(merged["author"] if merged else "octocat"),
+            "draft": False,
+            "merged": bool(merged),
+            "merged_at": "2024-05-01T09:00:00Z" if merged else None,
+            "merge_commit_sha": merged["merge_sha"] if merged else None,
+            "html_url": f"https://github.com/{name}/pull/{number}",
+            "head": {
+                "label": f"{owner}:feature",
+                "ref": "feature",
+                "sha": head,
+                "user": {"login": owner, "type": "User"},
+                "repo": repo,
+            },
+            "base": {
+                "label": f"{owner}:{base}",
+                "ref": base,
+                "sha": self.fake.sha,
+                "user": {"login": owner, "type": "User"},
+                "repo": repo,
+            },
+        }
+
+    # -- change control: commits, their pull requests, reviews, teams ----------------
+
+    def _known(self, sha: str) -> bool:
+        return (
+            sha == self.fake.sha
+            or sha in self.fake.commits
+            or any(sha in m["commits"] for m in self.fake.merged.values())
+        )
+
+    def commit_by_sha(self) -> None:
+        """GET commits/SHA as "Get a commit" answers it, or GET commits/SHA/pulls as
+        "List pull requests associated with a commit" does (merged ones here). A sha the
+        repository does not have is answered 422, as GitHub does."""
+        match = _SHA_PATH.fullmatch(self.seen.path)
+        owner, name = self.fake.repository.lower().split("/")
+        if (match[1].lower(), match[2].lower()) != (owner, name):
+            self.h._json(404, {"message": "Not Found"})
+            return
+        sha = match[3]
+        if not self._known(sha):
+            self.h._json(422, {"message": f"No commit found for SHA: {sha}"})
+            return
+        if match[4]:
+            pulls = [
+                self._pull(number, m["head"])
+                for number, m in sorted(self.fake.merged.items())
+                if sha in m["commits"]
+            ]
+            self.h._json(200, pulls)
+            return
+        who = self.fake.commits.get(sha) or {
+            "login": "octocat", "name": "The Octocat", "email": "octocat@github.com"
+        }  # fmt: skip
+        person = {"name": who["name"], "email": who["email"], "date": "2024-05-01T09:00:00Z"}
+        api = f"{self.fake.api_url}/repos/{self.fake.repository}"
         self.h._json(
             200,
             {
-                "url": f"{api}/repos/{name}/pulls/{number}",
-                "id": 1000 + int(number),
-                "number": int(number),
-                "state": "open",
-                "locked": False,
-                "title": f"Pull request {number}",
-                "user": {"login": "octocat", "type": "User"},
-                "draft": False,
-                "merged": False,
-                "html_url": f"https://github.com/{name}/pull/{number}",
-                "head": {
-                    "label": f"{name.split('/')[0]}:feature",
-                    "ref": "feature",
-                    "sha": sha,
-                    "user": {"login": name.split("/")[0], "type": "User"},
-                    "repo": repo,
+                "sha": sha,
+                "node_id": f"C_{sha[:12]}",
+                "commit": {
+                    "author": person,
+                    "committer": person,
+                    "message": "change",
+                    "tree": {"sha": "0" * 40, "url": f"{api}/git/trees/{'0' * 40}"},
+                    "url": f"{api}/git/commits/{sha}",
+                    "comment_count": 0,
                 },
-                "base": {
-                    "label": f"{name.split('/')[0]}:{self.fake.branch}",
-                    "ref": self.fake.branch,
-                    "sha": self.fake.sha,
-                    "user": {"login": name.split("/")[0], "type": "User"},
-                    "repo": repo,
-                },
+                "url": f"{api}/commits/{sha}",
+                "html_url": f"https://github.com/{self.fake.repository}/commit/{sha}",
+                "author": _user(who["login"]) if who["login"] else None,
+                "committer": _user("web-flow"),
+                "parents": [],
+                "stats": {"total": 0, "additions": 0, "deletions": 0},
+                "files": [],
             },
         )
+
+    def pull_reviews(self, number: str) -> None:
+        if int(number) not in self.fake.pulls and int(number) not in self.fake.merged:
+            self.h._json(404, {"message": "Not Found"})
+            return
+        self.h._json(200, self._page(self.fake.reviews.get(int(number), [])))
+
+    def team_members(self, org: str, slug: str) -> None:
+        """GitHub answers 404 for a team the caller cannot see: here, without a token."""
+        logins = self.fake.teams.get((org.lower(), slug.lower()))
+        if logins is None or not self._token():
+            self.h._json(404, {"message": "Not Found"})
+            return
+        self.h._json(200, self._page([_user(login) for login in logins]))
+
+    def _page(self, items: list) -> list:
+        """One page of `items`, by the request's per_page (default 30, at most 100)
+        and page (from 1), as GitHub paginates."""
+        params = dict(p.partition("=")[::2] for p in self.seen.query.split("&") if p)
+        per_page = min(int(params.get("per_page") or 30), 100)
+        page = int(params.get("page") or 1)
+        return items[(page - 1) * per_page : page * per_page]
 
     # -- the App ---------------------------------------------------------------------
 
@@ -440,6 +622,17 @@ class _Reports:
         self.fake.installation_tokens.append(token)
         expires = (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
         self.h._json(201, {"token": token, "expires_at": expires, "permissions": {}})
+
+
+def _user(login: str) -> dict:
+    """A user as GitHub embeds one in an answer (the fields a client reads)."""
+    return {
+        "login": login,
+        "id": 5000 + sum(map(ord, login)),
+        "type": "User",
+        "html_url": f"https://github.com/{login}",
+        "site_admin": False,
+    }
 
 
 def _comment_problems(body: object) -> list[str]:
