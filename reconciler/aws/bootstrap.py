@@ -49,6 +49,18 @@ class BootstrapAws:
         location = answer.get("LocationConstraint") or "us-east-1"
         return "eu-west-1" if location == "EU" else location
 
+    def bucket_exists(self, bucket: str) -> bool:
+        """Whether anyone has a bucket of that name: 403 is someone else's."""
+        try:
+            self._s3().head_bucket(Bucket=bucket)
+        except botocore.exceptions.ClientError as err:
+            if session.error_code(err) in NO_SUCH_BUCKET:
+                return False
+            if session.error_code(err) in ("403", "AccessDenied", "Forbidden"):
+                return True
+            raise
+        return True
+
     def has_object(self, bucket: str, key: str) -> bool:
         try:
             self._s3().head_object(Bucket=bucket, Key=key)

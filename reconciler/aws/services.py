@@ -18,6 +18,7 @@ from reconciler.reconcile import Services
 from reconciler.source import GitSource, Source
 
 if TYPE_CHECKING:
+    from reconciler.aws.audit import DynamoAuditLog
     from reconciler.github_report import GitHubReporter
 
 GITHUB_API = "https://api.github.com"
@@ -35,6 +36,25 @@ def services_from_env(
         catalog=AwsCatalog(),
         settings=LiveSettings(),
         notifier=notifier_from_env(env),
+    )
+
+
+def audit_from_env(
+    env: Mapping[str, str] = os.environ, *, create_if_missing: bool = True
+) -> DynamoAuditLog:
+    """The audit trail: the table RECONCILER_AUDIT_TABLE (default
+    gitops-reconciler-audit, created on first append unless create_if_missing is False)
+    and, when RECONCILER_AUDIT_BUCKET is set, a copy of each record in that Object Lock
+    bucket. Nothing is called here: a cold start pays nothing."""
+    from reconciler.aws.audit import DEFAULT_TABLE, DynamoAuditLog
+
+    name = env.get("RECONCILER_AUDIT_TABLE", "").strip()
+    return DynamoAuditLog(
+        name or DEFAULT_TABLE,
+        env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
+        bucket=env.get("RECONCILER_AUDIT_BUCKET", "").strip(),
+        create_if_missing=create_if_missing,
+        default_name_used=not name,
     )
 
 

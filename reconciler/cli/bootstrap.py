@@ -51,7 +51,12 @@ CONTRACT_PARAMETERS = (
     "GitHubTokenSecretArn",
     "GitHubAppSecretArn",
     "GitHubWebhookSecretArn",
+    "AuditBucketName",
+    "AuditRetentionDays",
 )
+# The audit bucket's Object Lock retention: PCI DSS 10.5.1's year at least, and S3's
+# longest default retention at most (the template's MinValue and MaxValue).
+AUDIT_RETENTION_DAYS = (365, 36500)
 
 _REPOSITORY = re.compile(
     r"github:[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}|codecommit:[\w.-]{1,100}"
@@ -92,6 +97,8 @@ class Settings:
     github_app_secret: str | None = None
     webhook_secret: str | None = None
     email: str | None = None
+    audit_bucket: str | None = None
+    audit_retention_days: int | None = None
     wait: bool = True
 
     def parameters(self, code_key: str) -> dict[str, str]:
@@ -108,6 +115,10 @@ class Settings:
             "GitHubTokenSecretArn": self.github_token_secret,
             "GitHubAppSecretArn": self.github_app_secret,
             "GitHubWebhookSecretArn": self.webhook_secret,
+            "AuditBucketName": self.audit_bucket,
+            "AuditRetentionDays": (
+                None if self.audit_retention_days is None else str(self.audit_retention_days)
+            ),
         }
         return {key: value for key, value in given.items() if value is not None}
 
@@ -139,6 +150,13 @@ def settings_from(args: argparse.Namespace, region: str) -> Settings:
     check(args.branch, _BRANCH, "--branch", "not a branch name (give it without refs/heads/)")
     check(args.schedule, _SCHEDULE, "--schedule", 'use "rate(N minutes|hours|days)" or "cron(...)"')
     check(args.email or None, _EMAIL, "--email", "not an email address")
+    check(args.audit_bucket, _BUCKET, "--audit-bucket", "not an S3 bucket name")
+    if args.audit_bucket is not None and args.audit_bucket == args.bucket:
+        raise BootstrapUsageError(
+            "--audit-bucket: give a new bucket, not the code bucket: bootstrap creates it "
+            "with Object Lock"
+        )
+    retention = _retention_days(args.audit_retention_days)
     check(
         args.outputs_path_prefix, _OUTPUTS_PATH, "--outputs-path-prefix",
         "an SSM path with a leading and a trailing slash, like /pci-db/",
@@ -185,8 +203,22 @@ def settings_from(args: argparse.Namespace, region: str) -> Settings:
         github_app_secret=args.github_app_secret,
         webhook_secret=args.webhook_secret,
         email=args.email,
+        audit_bucket=args.audit_bucket,
+        audit_retention_days=retention,
         wait=not args.no_wait,
     )
+
+
+def _retention_days(value: str | None) -> int | None:
+    low, high = AUDIT_RETENTION_DAYS
+    if value is None:
+        return None
+    if not value.isdigit() or not low <= int(value) <= high:
+        raise BootstrapUsageError(
+            f"--audit-retention-days {value!r}: a whole number of days from {low} (PCI DSS "
+            f"10.5.1 keeps audit logs a year) to {high}"
+        )
+    return int(value)
 
 
 def find_code(code_dir: Path, local_aws: bool) -> tuple[Artifact, Artifact]:
@@ -292,6 +324,7 @@ def bootstrap(
     parameters = stack_parameters(
         settings.parameters(reconciler_code.key), declared, {} if create else stack.parameters
     )
+    _check_audit_bucket(settings, aws, {} if create else stack.parameters)
 
     echo(f"bootstrap: stack {settings.stack_name} in {settings.region}")
     for artifact in (reconciler_code, rotation_code, body):
@@ -338,6 +371,20 @@ def bootstrap(
         raise BootstrapError(f"stack {settings.stack_name} ended {status}{reason}")
     echo(f"{settings.stack_name}: {final.status}")
     return _report(settings, final, rotation_code, echo)
+
+
+def _check_audit_bucket(settings: Settings, aws: Any, current: dict[str, str]) -> None:
+    """The stack creates the audit bucket: a name already taken would fail the deploy half
+    way, so it is refused here, unless it is the bucket this stack made already."""
+    name = settings.audit_bucket
+    if not name or current.get("AuditBucketName") == name:
+        return
+    if aws.bucket_exists(name):
+        raise BootstrapError(
+            f"--audit-bucket {name!r}: that bucket exists already; bootstrap creates the "
+            "audit bucket itself (Object Lock can only be set up on a bucket it makes): give "
+            "a new name"
+        )
 
 
 def stack_parameters(
@@ -418,6 +465,13 @@ def next_steps(
     )
     if outputs.get("StatusTableName"):
         steps.append(f"watch it: RECONCILER_TABLE={outputs['StatusTableName']} reconciler status")
+    if outputs.get("AuditTableName"):
+        bucket = outputs.get("AuditBucketName")
+        copy = f" RECONCILER_AUDIT_BUCKET={bucket}" if bucket else ""
+        steps.append(
+            f"the audit trail: RECONCILER_AUDIT_TABLE={outputs['AuditTableName']}{copy} "
+            "reconciler history"
+        )
     return steps
 
 
@@ -495,6 +549,17 @@ def register(sub: Any) -> None:
         "--webhook-secret", metavar="ARN", help="secret with the GitHub webhook's HMAC secret"
     )
     c.add_argument("--email", metavar="ADDRESS", help="subscribe this address to notifications")
+    c.add_argument(
+        "--audit-bucket",
+        metavar="NAME",
+        help="create this S3 bucket for a copy of the audit trail under Object Lock "
+        "(COMPLIANCE mode, kept when the stack is deleted)",
+    )
+    c.add_argument(
+        "--audit-retention-days",
+        metavar="N",
+        help="days each audit record is locked in that bucket (default 365, at least 365)",
+    )
     c.add_argument(
         "--code-dir", type=Path, default=Path("dist"), help="where `make package` put the zips"
     )

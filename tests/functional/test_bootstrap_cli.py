@@ -153,6 +153,8 @@ def test_the_stack_is_created_from_the_flags_with_the_uploaded_code(code_dir, bu
         "GitHubWebhookSecretArn": WEBHOOK_SECRET,
         "LogRetentionDays": "365",
         "DriftMaxConcurrent": "5",
+        "AuditBucketName": "",
+        "AuditRetentionDays": "365",
     }
     push = next(o["OutputValue"] for o in stack["Outputs"] if o["OutputKey"] == "PushFunctionArn")
     code = boto3.client("lambda", region_name="us-east-1").get_function(FunctionName=push)["Code"]
@@ -286,6 +288,73 @@ def test_a_github_app_secret_is_the_stacks_parameter(code_dir, bucket, capsys):
     app = WEBHOOK_SECRET.replace("gitops-webhook", "gitops-github-app")
     assert bootstrap(code_dir, "--github-app-secret", app) == 0
     assert parameters()["GitHubAppSecretArn"] == app
+
+
+AUDIT_BUCKET = "acme-audit-trail"
+
+
+def test_the_audit_bucket_is_created_with_object_lock_in_compliance_mode(code_dir, bucket, capsys):
+    """GIVEN --audit-bucket NAME --audit-retention-days 400 WHEN bootstrap completes THEN the
+    parameters name them, the bucket exists locked in COMPLIANCE mode for 400 days, and the
+    next steps say how to read the trail."""
+    assert bootstrap(code_dir, "--audit-bucket", AUDIT_BUCKET, "--audit-retention-days", "400") == 0
+
+    s3 = boto3.client("s3", region_name="us-east-1")
+    lock = s3.get_object_lock_configuration(Bucket=AUDIT_BUCKET)["ObjectLockConfiguration"]
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks()[0]["Outputs"]}
+    assert (parameters()["AuditBucketName"], parameters()["AuditRetentionDays"]) == (
+        AUDIT_BUCKET,
+        "400",
+    )
+    assert lock["Rule"]["DefaultRetention"]["Mode"] == "COMPLIANCE"
+    assert lock["Rule"]["DefaultRetention"]["Days"] == 400
+    assert outputs["AuditBucketName"] == AUDIT_BUCKET
+    assert (
+        f"RECONCILER_AUDIT_TABLE={outputs['AuditTableName']} "
+        f"RECONCILER_AUDIT_BUCKET={AUDIT_BUCKET} reconciler history"
+    ) in capsys.readouterr().out
+
+
+def test_a_later_run_without_the_audit_flags_keeps_the_bucket(code_dir, bucket, capsys):
+    """GIVEN an installation with an audit bucket WHEN bootstrap runs again without the
+    audit flags THEN the parameters keep the bucket and its retention (no refusal of the
+    bucket this stack made)."""
+    assert bootstrap(code_dir, "--audit-bucket", AUDIT_BUCKET, "--audit-retention-days", "400") == 0
+    assert bootstrap(code_dir, "--audit-bucket", AUDIT_BUCKET) == 0
+    assert bootstrap(code_dir) == 0
+    assert (parameters()["AuditBucketName"], parameters()["AuditRetentionDays"]) == (
+        AUDIT_BUCKET,
+        "400",
+    )
+
+
+@pytest.mark.parametrize(
+    ("flags", "says"),
+    [
+        (["--audit-retention-days", "30"], "--audit-retention-days '30': a whole number of days"),
+        (["--audit-retention-days", "a year"], "--audit-retention-days 'a year': a whole number"),
+        (["--audit-retention-days", "36501"], "--audit-retention-days '36501': a whole number"),
+        (["--audit-bucket", "Audit_Trail"], "--audit-bucket 'Audit_Trail': not an S3 bucket name"),
+        (["--audit-bucket", BUCKET], "--audit-bucket: give a new bucket, not the code bucket"),
+    ],
+)
+def test_a_bad_audit_flag_exits_2_and_writes_nothing(code_dir, bucket, capsys, flags, says):
+    """GIVEN an audit retention under a year (PCI DSS 10.5.1) or not a number, or a bad or
+    reused bucket name WHEN bootstrap runs THEN it exits 2 with one line, writing nothing."""
+    assert bootstrap(code_dir, *flags) == 2
+    assert_one_line_error(capsys.readouterr(), says)
+    assert objects() == {} and stacks() == []
+
+
+def test_an_audit_bucket_that_exists_already_exits_1_before_anything_is_deployed(
+    code_dir, bucket, capsys
+):
+    """GIVEN --audit-bucket naming a bucket that exists WHEN bootstrap runs THEN it exits 1
+    naming it (the stack must create the bucket to lock it), uploading nothing."""
+    boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=AUDIT_BUCKET)
+    assert bootstrap(code_dir, "--audit-bucket", AUDIT_BUCKET) == 1
+    assert_one_line_error(capsys.readouterr(), f"--audit-bucket '{AUDIT_BUCKET}': that bucket")
+    assert objects() == {} and stacks() == []
 
 
 def test_a_github_app_secret_in_another_region_or_for_codecommit_exits_2(bucket, capsys):

@@ -46,6 +46,7 @@ PARAMETERS = {
     "DesiredStateRepository": "github:owner/repo",
     "ManagedStackPrefix": "app-",
     "NotificationEmail": "platform@example.com",
+    "AuditBucketName": "gitops-audit-trail",
 }
 
 
@@ -214,6 +215,31 @@ def test_the_tables_keep_point_in_time_recovery_and_encryption(client, outputs):
     }
 
 
+def test_the_audit_table_is_protected_and_the_audit_bucket_locks_in_compliance_mode(
+    client, outputs
+):
+    """GIVEN the deployed stack with an audit bucket WHEN the trail's table and bucket are
+    described THEN the table refuses deletion and keeps point-in-time recovery, and the
+    bucket is versioned, private, and locks each new object in COMPLIANCE mode for 365 days"""
+    dynamodb, s3 = client("dynamodb"), client("s3")
+    table = dynamodb.describe_table(TableName=outputs["AuditTableName"])["Table"]
+    backups = dynamodb.describe_continuous_backups(TableName=outputs["AuditTableName"])
+    recovery = backups["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"]
+    bucket = outputs["AuditBucketName"]
+    lock = s3.get_object_lock_configuration(Bucket=bucket)["ObjectLockConfiguration"]
+    block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+
+    assert table["DeletionProtectionEnabled"] is True
+    assert recovery["PointInTimeRecoveryStatus"] == "ENABLED"
+    assert lock["ObjectLockEnabled"] == "Enabled"
+    assert (lock["Rule"]["DefaultRetention"]["Mode"], lock["Rule"]["DefaultRetention"]["Days"]) == (
+        "COMPLIANCE",
+        365,
+    )
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+    assert set(block.values()) == {True}
+
+
 def test_the_router_routes_by_the_deployed_rules(router):
     """GIVEN the deployed stack WHEN the router reads it THEN it routes from the stack's own
     rules (named after the stack), not from handlers/routes.py's"""
@@ -301,7 +327,7 @@ def test_the_status_is_recorded_in_the_deployed_status_table(client, pushed, out
 
     assert item["applied_revision"]["S"] == SHA
     assert sorted(dynamodb.list_tables()["TableNames"]) == sorted(
-        [outputs["StatusTableName"], outputs["IdempotencyTableName"]]
+        [outputs["StatusTableName"], outputs["IdempotencyTableName"], outputs["AuditTableName"]]
     )
 
 
@@ -330,3 +356,37 @@ def test_nothing_was_dead_lettered(router, pushed):
     failed for good"""
     assert [d.status for d in pushed[1] if d.status in ("error", "dead-lettered")] == []
     assert router.dead_letters == []
+
+
+# --- the audit trail, as a function's environment names it -----------------------------------
+
+
+def test_a_record_appended_with_a_functions_environment_is_kept_and_locked(client, outputs):
+    """GIVEN the push function's RECONCILER_AUDIT_TABLE and RECONCILER_AUDIT_BUCKET WHEN an
+    audit record is appended through them THEN it reads back from the deployed table, and its
+    copy in the deployed bucket is locked in COMPLIANCE mode and cannot be deleted"""
+    from botocore.exceptions import ClientError
+
+    from reconciler.audit import AuditRecord, Event
+    from reconciler.aws.audit import object_key
+    from reconciler.aws.services import audit_from_env
+
+    function = client("lambda").get_function_configuration(FunctionName=outputs["PushFunctionArn"])
+    env = function["Environment"]["Variables"]
+    trail = audit_from_env({**env, "AWS_REGION": REGION}, create_if_missing=False)
+    record = AuditRecord(Event.SUSPENDED, "app-audit-check", actor="test", message="freeze")
+    trail.append([record])
+
+    (kept,) = trail.read("app-audit-check")
+    s3 = client("s3")
+    head = s3.head_object(Bucket=outputs["AuditBucketName"], Key=object_key(kept))
+    with pytest.raises(ClientError):
+        s3.delete_object(
+            Bucket=outputs["AuditBucketName"], Key=object_key(kept), VersionId=head["VersionId"]
+        )
+    assert (env["RECONCILER_AUDIT_TABLE"], env["RECONCILER_AUDIT_BUCKET"]) == (
+        outputs["AuditTableName"],
+        outputs["AuditBucketName"],
+    )
+    assert (kept.event, kept.message) == (Event.SUSPENDED, "freeze")
+    assert head["ObjectLockMode"] == "COMPLIANCE"

@@ -115,6 +115,9 @@ PASS = {
     "dynamodb:Scan",  # all
     "dynamodb:GetItem",  # get
     "dynamodb:UpdateItem",  # put, acquire, release, defer
+    # aws.audit.DynamoAuditLog.append (RECONCILER_AUDIT_TABLE, RECONCILER_AUDIT_BUCKET):
+    "dynamodb:PutItem",  # _put_item, with attribute_not_exists: append only
+    "s3:PutObject",  # _put_copy, the Object Lock copy (AuditBucketName given)
     # aws.notifications:
     "events:PutEvents",  # EventBridgeNotifier (NOTIFY_EVENT_BUS)
     "sns:Publish",  # SnsNotifier (NOTIFY_TOPIC_ARN)
@@ -250,10 +253,14 @@ PARAMETERS = {
     "GitHubWebhookSecretArn": "",
     "LogRetentionDays": 365,
     "DriftMaxConcurrent": 5,
+    "AuditBucketName": "",
+    "AuditRetentionDays": 365,
 }
 RESOURCES = {
     "StatusTable": "AWS::DynamoDB::Table",
     "IdempotencyTable": "AWS::DynamoDB::Table",
+    "AuditTable": "AWS::DynamoDB::Table",
+    "AuditBucket": "AWS::S3::Bucket",
     "NotificationBus": "AWS::Events::EventBus",
     "NotificationTopic": "AWS::SNS::Topic",
     "CloudFormationExecutionRole": "AWS::IAM::Role",
@@ -267,6 +274,8 @@ OUTPUTS = (
     "WebhookUrl",
     "StatusTableName",
     "IdempotencyTableName",
+    "AuditTableName",
+    "AuditBucketName",
     "NotificationBusName",
     "NotificationTopicArn",
     "CloudFormationExecutionRoleArn",
@@ -280,6 +289,10 @@ ENVIRONMENT = {
     "NOTIFY_EVENT_BUS": {"Ref": "NotificationBus"},
     "NOTIFY_TOPIC_ARN": {"Ref": "NotificationTopic"},
     "CLOUDFORMATION_ROLE_ARN": {"Fn::GetAtt": ["CloudFormationExecutionRole", "Arn"]},
+    "RECONCILER_AUDIT_TABLE": {"Ref": "AuditTable"},
+    "RECONCILER_AUDIT_BUCKET": {
+        "Fn::If": ["HasAuditBucket", {"Ref": "AuditBucket"}, {"Ref": "AWS::NoValue"}]
+    },
     "GITHUB_TOKEN_SECRET": {
         "Fn::If": ["HasGitHubToken", {"Ref": "GitHubTokenSecretArn"}, {"Ref": "AWS::NoValue"}]
     },
@@ -535,7 +548,7 @@ def test_eventbridge_invoked_function_retries_twice_then_dead_letters_to_an_encr
     assert [s["Resource"] for s in sends] == [{"Fn::GetAtt": [queue, "Arn"]}]
 
 
-@pytest.mark.parametrize("table", ["StatusTable", "IdempotencyTable"])
+@pytest.mark.parametrize("table", ["StatusTable", "IdempotencyTable", "AuditTable"])
 def test_table_has_point_in_time_recovery_and_encryption(table):
     """GIVEN a table WHEN its properties are read THEN PITR and SSE are on, on demand."""
     p = props(table)
@@ -545,12 +558,18 @@ def test_table_has_point_in_time_recovery_and_encryption(table):
 
 
 def test_tables_are_keyed_as_the_code_reads_them_and_idempotency_records_expire():
-    """GIVEN the two tables WHEN their keys are read THEN stack_name and id, the code's
-    keys, and idempotency records expire on `expiration` (TTL)."""
-    keys = {
-        t: props(t)["KeySchema"][0]["AttributeName"] for t in ("StatusTable", "IdempotencyTable")
+    """GIVEN the three tables WHEN their keys are read THEN stack_name, id, and stack and
+    at for the audit trail: the code's keys; idempotency records expire on `expiration`
+    (TTL)."""
+    from reconciler.aws.audit import SORT_KEY, STACK_KEY
+
+    tables = ("StatusTable", "IdempotencyTable", "AuditTable")
+    keys = {t: [(k["AttributeName"], k["KeyType"]) for k in props(t)["KeySchema"]] for t in tables}
+    assert keys == {
+        "StatusTable": [("stack_name", "HASH")],
+        "IdempotencyTable": [("id", "HASH")],
+        "AuditTable": [(STACK_KEY, "HASH"), (SORT_KEY, "RANGE")],
     }
-    assert keys == {"StatusTable": "stack_name", "IdempotencyTable": "id"}
     ttl = props("IdempotencyTable")["TimeToLiveSpecification"]
     assert ttl == {"AttributeName": "expiration", "Enabled": True}
 
@@ -561,6 +580,47 @@ def test_function_environment_has_the_contract_variables(function):
     variables: the common ones plus the schedule's and the webhook's own."""
     expected = {**ENVIRONMENT, **ENVIRONMENT_OF.get(function, {})}
     assert props(function)["Environment"]["Variables"] == expected
+
+
+def test_audit_table_outlives_the_stack_and_cannot_be_deleted():
+    """GIVEN the audit table WHEN its policies are read THEN a stack delete or a replacement
+    keeps it, and DynamoDB refuses DeleteTable (deletion protection) and it has no TTL."""
+    audit = resources()["AuditTable"]
+    assert (audit["DeletionPolicy"], audit["UpdateReplacePolicy"]) == ("Retain", "Retain")
+    assert props("AuditTable")["DeletionProtectionEnabled"] is True
+    assert "TimeToLiveSpecification" not in props("AuditTable")
+
+
+def test_audit_bucket_exists_only_with_a_name_and_locks_records_in_compliance_mode():
+    """GIVEN AuditBucketName WHEN it is empty THEN no bucket and none of its policies are
+    made; when set, the bucket outlives the stack, is versioned, private, encrypted, and its
+    default retention is COMPLIANCE for AuditRetentionDays, which cannot be under 365."""
+    conditional = {k for k, r in resources().items() if r.get("Condition") == "HasAuditBucket"}
+    assert conditional == {"AuditBucket", "AuditCopyPolicy", "AuditBucketGuardPolicy"}
+    assert condition("HasAuditBucket", {"AuditBucketName": ""}) is False
+    assert condition("HasAuditBucket", {"AuditBucketName": "acme-audit"}) is True
+    bucket = resources()["AuditBucket"]
+    assert (bucket["DeletionPolicy"], bucket["UpdateReplacePolicy"]) == ("Retain", "Retain")
+    p = props("AuditBucket")
+    assert p["ObjectLockEnabled"] is True
+    assert p["ObjectLockConfiguration"] == {
+        "ObjectLockEnabled": "Enabled",
+        "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Days": {"Ref": "AuditRetentionDays"}}},
+    }
+    assert p["VersioningConfiguration"] == {"Status": "Enabled"}
+    assert set(p["PublicAccessBlockConfiguration"].values()) == {True}
+    assert p["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert template()["Parameters"]["AuditRetentionDays"]["MinValue"] == 365
+
+
+@pytest.mark.parametrize(
+    ("name", "accepted"), [("", True), ("acme-audit", True), ("Acme_Audit", False)]
+)
+def test_audit_bucket_parameter_takes_an_s3_bucket_name_or_nothing(name, accepted):
+    """GIVEN AuditBucketName's AllowedPattern WHEN a value is matched THEN an empty value
+    (no bucket) or an S3 bucket name passes."""
+    pattern = template()["Parameters"]["AuditBucketName"]["AllowedPattern"]
+    assert bool(re.fullmatch(pattern, name)) is accepted
 
 
 def test_webhook_exists_only_with_a_webhook_secret_and_its_url_is_public():
@@ -668,10 +728,12 @@ def test_execution_role_holds_the_policy_computed_for_this_repositorys_templates
 
 
 def test_execution_role_has_no_wildcard_action_and_unique_sids():
-    """GIVEN CloudFormationExecutionRole WHEN its statements are read THEN no action holds
-    a wildcard and each Sid is alphanumeric and unique."""
+    """GIVEN CloudFormationExecutionRole WHEN its statements are read THEN no action it
+    allows holds a wildcard (its denials of the audit trail do: all of it) and each Sid is
+    alphanumeric and unique."""
     found = statements("CloudFormationExecutionRole")
-    assert [a for s in found for a in actions(s) if "*" in a] == []
+    allowed = [s for s in found if s["Effect"] == "Allow"]
+    assert [a for s in allowed for a in actions(s) if "*" in a] == []
     sids = [s["Sid"] for s in found]
     assert all(re.fullmatch(r"[A-Za-z0-9]+", sid) for sid in sids)
     assert len(sids) == len(set(sids))
@@ -774,14 +836,16 @@ def test_star_resource_check_refuses_an_uncommented_line_and_a_scopable_action()
     ]
 
 
-# Action -> the resources it may name: the managed stacks, the two tables, the given secrets,
-# the buses, the topic, the execution role, the outputs path.
+# Action -> the resources it may name: the managed stacks, the tables, the audit records'
+# prefix, the given secrets, the buses, the topic, the execution role, the outputs path.
 SCOPES: dict[str, list[Any]] = {
     "cloudformation:": [STACK_ARN],
     "dynamodb:": [
         {"Fn::GetAtt": ["StatusTable", "Arn"]},
         {"Fn::GetAtt": ["IdempotencyTable", "Arn"]},
+        {"Fn::GetAtt": ["AuditTable", "Arn"]},
     ],
+    "s3:PutObject": [{"Fn::Sub": "arn:${AWS::Partition}:s3:::${AuditBucket}/audit/*"}],
     "secretsmanager:GetSecretValue": [
         {"Ref": "GitHubTokenSecretArn"},
         {"Ref": "GitHubAppSecretArn"},  # push, stack status and preview: the reporter
