@@ -5,6 +5,7 @@ once per event, with failures sorted into retried and reported."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -112,23 +113,68 @@ def handle(
     """
 
     def settled() -> dict[str, Any]:
+        receipt = _receipt(scope, event, context) if _audited(scope) else None
         try:
-            return work().to_dict()
+            outcome = work()
         except PermanentAwsError as err:
             logger.error("permanent AWS failure", extra={"error": str(err), "code": err.code})
-            return {"status": "failed", "reason": str(err)}
+            outcome = Outcome("failed", str(err))
         except TRANSIENT as err:
             logger.error("transient failure, the event will be retried", extra={"error": str(err)})
             raise
         except ReconcilerError as err:
             logger.error("permanent failure", extra={"error": str(err)})
-            return {"status": "failed", "reason": str(err)}
+            outcome = Outcome("failed", str(err))
+        if receipt is not None and outcome.status not in NOT_ACTED_ON:
+            services().audit.append(
+                [replace(receipt, message=f"{receipt.message}: {outcome.status}")]
+            )
+        return outcome.to_dict()
 
     if "id" not in event:
         # A direct invoke carries no event id: it is not deduplicated. Doing it twice is
         # safe anyway, as a reconcile reads the branch head and changes only what differs.
         return settled()
     return once(scope, event["id"], context, settled)
+
+
+# The handlers that act on stacks, and so append to the audit trail (their roles may,
+# infra/bootstrap.yml); the webhook and preview handlers change nothing.
+AUDITED = ("push", "stack_status", "drift", "schedule")
+# Outcomes of events that were not for this reconciler: not recorded (anyone who can put
+# events on the bus could otherwise fill the trail).
+NOT_ACTED_ON = ("rejected", "ignored", "skipped")
+
+
+def _audited(scope: str) -> bool:
+    return scope.rsplit(".", 1)[-1] in AUDITED
+
+
+def _receipt(scope: str, event: dict, context: LambdaContext):
+    """Who acts in this invocation (set on the services, for every record it makes), and
+    the `event received` record, stamped now and appended once the event proves to be
+    one this reconciler acts on. Once per event: a duplicate delivery is answered by the
+    idempotency record before this runs. No AWS call."""
+    from reconciler.audit import AuditRecord, Event
+
+    built = services()
+    function = getattr(context, "function_name", "") or scope
+    built.actor = f"lambda:{function}:{getattr(context, 'aws_request_id', '')}"
+    arn = str(getattr(context, "invoked_function_arn", "") or "")
+    built.account = arn.split(":")[4] if arn.count(":") >= 5 else ""
+    detail = event.get("detail") if isinstance(event.get("detail"), dict) else {}
+    stack_id = str(detail.get("stack-id", ""))
+    stack = stack_id.split(":stack/", 1)[-1].split("/", 1)[0] if ":stack/" in stack_id else ""
+    kind = str(event.get("detail-type") or event.get("source") or "direct invoke")
+    return AuditRecord(
+        Event.RECEIVED,
+        stack,
+        region=str(event.get("region", "")),
+        account=built.account,
+        actor=built.actor,
+        message=f"{scope.rsplit('.', 1)[-1]}: {kind}",
+        detail={"event_id": str(event.get("id", "")), "source": str(event.get("source", ""))},
+    ).stamped()
 
 
 def check_environment() -> None:

@@ -7,7 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from reconciler import guard, guardrails
+from reconciler import change_control, guard, guardrails
+from reconciler.audit import AuditRecord, Event
 from reconciler.desired import StackSpec
 from reconciler.diff import merge_change_set
 from reconciler.drift import DriftAction, DriftReport, decide, report, summary
@@ -89,15 +90,69 @@ def on_detection(
         services.notifier.send(
             [Notification(Kind.DRIFT_DETECTED, spec.stack_name, spec.region, recorded.message)]
         )
+        detail = {
+            "mode": spec.drift.value,
+            "drifted": [
+                {"logical_id": d.logical_id, "type": d.resource_type, "status": d.status.value}
+                for d in found.drifted
+            ],
+            "violations": [str(v) for v in violations],
+        }
+        services.audit.append(
+            [_record(Event.DRIFT_DETECTED, recorded, recorded.message, services, **detail)]
+        )
     if action is DriftAction.REPAIR:
-        return repair(spec, found, services, owner)
+        return repair(spec, found, services, owner, violations)
     return DriftOutcome(spec.stack_name, action, recorded.message)
 
 
-def repair(spec: StackSpec, found: DriftReport, services: Services, owner: str) -> DriftOutcome:
+def _record(
+    event: Event,
+    status: StackStatus,
+    message: str,
+    services: Services,
+    change_set: str = "",
+    **detail,
+) -> AuditRecord:
+    """A drift record: at the stack's applied commit, the state the repair returns to."""
+    parts = status.stack_id.split(":")
+    return AuditRecord(
+        event,
+        status.stack_name,
+        region=status.region,
+        account=parts[4] if len(parts) > 5 else services.account,
+        commit=status.applied_revision,
+        change_set=change_set,
+        actor=services.actor,
+        message=message,
+        detail={k: v for k, v in detail.items() if v not in (None, "", [], {})},
+    )
+
+
+def repair(
+    spec: StackSpec,
+    found: DriftReport,
+    services: Services,
+    owner: str,
+    violations: list[guardrails.Violation] | None = None,
+) -> DriftOutcome:
     """A REVERT_DRIFT change set over the deployed template and parameters, through the
-    same data-loss guard as any change, then executed."""
+    same data-loss guard as any change, then executed: unless the stack is suspended,
+    or outside its change windows (where only a PCI guardrail violation is repaired,
+    and only with `repair-outside-window: guardrails`)."""
     name, region = spec.stack_name, spec.region
+    current = services.status.get(name) or StackStatus(name, region)
+    if violations is None:
+        violations = pci_violations(spec, services)
+    violated = any(v.severity == "error" for v in violations)
+    allowed = change_control.repair_allowed(spec, current, violated)
+    if not allowed.go:
+        if current.message != allowed.message:
+            services.status.put(current.but(message=allowed.message))
+            services.audit.append(
+                [_record(Event.DRIFT_NOT_REPAIRED, current, allowed.message, services)]
+            )
+        return DriftOutcome(name, DriftAction.REPAIR, allowed.message)
     if not services.status.acquire(name, owner, LEASE_SECONDS):
         return DriftOutcome(
             name, DriftAction.REPAIR, "another operation holds the lease; retried later"
@@ -133,6 +188,8 @@ def repair(spec: StackSpec, found: DriftReport, services: Services, owner: str) 
             return DriftOutcome(name, DriftAction.REPAIR, message, change_set.name)
         services.cfn.execute_change_set(change_set, token=change_set.name)
         message = f"reverting {summary(found)} (change set {change_set.name})"
+        if allowed.message:
+            message += f"; {allowed.message}"
         services.status.put(
             current.but(
                 phase=Phase.APPLYING,
@@ -140,6 +197,19 @@ def repair(spec: StackSpec, found: DriftReport, services: Services, owner: str) 
                 operation_token=change_set.name,
                 message=message,
             )
+        )
+        services.audit.append(
+            [
+                _record(
+                    Event.DRIFT_REPAIR_STARTED,
+                    current,
+                    message,
+                    services,
+                    change_set.name,
+                    outside_window=bool(allowed.message),
+                    violations=[str(v) for v in violations],
+                )
+            ]
         )
         return DriftOutcome(name, DriftAction.REPAIR, message, change_set.name)
     finally:

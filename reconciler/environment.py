@@ -14,6 +14,7 @@ DRIFT_MAX_CONCURRENT = "DRIFT_MAX_CONCURRENT"
 DEFAULT_DRIFT_MAX_CONCURRENT = 5
 
 _TABLE = re.compile(r"[A-Za-z0-9_.-]{3,255}")
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 _REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-\d{1,2}")
 _ROLE_ARN = re.compile(r"arn:aws(?:-[a-z]+)*:iam::\d{12}:role/[\w+=,.@/-]{1,512}")
 _TOPIC_ARN = re.compile(r"arn:aws(?:-[a-z]+)*:sns:[a-z]{2}(?:-[a-z]+)+-\d{1,2}:\d{12}:[\w-]{1,256}")
@@ -44,6 +45,14 @@ CHECKS: dict[str, tuple[Callable[[str], bool], str]] = {
     "AWS_DEFAULT_REGION": (_REGION.fullmatch, "a region name such as us-east-1"),
     "RECONCILER_TABLE": (_TABLE.fullmatch, "a DynamoDB table name: 3 to 255 of A-Z a-z 0-9 _ - ."),
     "IDEMPOTENCY_TABLE": (_TABLE.fullmatch, "a DynamoDB table name: 3 to 255 of A-Z a-z 0-9 _ - ."),
+    "RECONCILER_AUDIT_TABLE": (
+        _TABLE.fullmatch,
+        "a DynamoDB table name: 3 to 255 of A-Z a-z 0-9 _ - .",
+    ),
+    "RECONCILER_AUDIT_BUCKET": (
+        _BUCKET.fullmatch,
+        "an S3 bucket name: 3 to 63 of a-z 0-9 . -, starting and ending with a letter or digit",
+    ),
     "CLOUDFORMATION_ROLE_ARN": (
         _ROLE_ARN.fullmatch,
         "an IAM role ARN, arn:aws:iam::ACCOUNT:role/NAME",

@@ -24,6 +24,8 @@ class Kind(StrEnum):
     DRIFT_DETECTED = "Drift Detected"
     DRIFT_REPAIRED = "Drift Repaired"
     OUTPUTS_DRIFT_REPAIRED = "Outputs Drift Repaired"  # SSM parameters put back by the schedule
+    APPROVAL_REQUIRED = "Approval Required"  # a guarded change set held, with its plan
+    CHANGE_REJECTED = "Change Rejected"
 
 
 @dataclass(frozen=True)

@@ -7,21 +7,26 @@ status event (or the CLI, which may wait) calls `finish`.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from reconciler import change_control
+from reconciler.audit import AuditLog, AuditRecord, Event, Kept
 from reconciler.deadline import Deadline
 from reconciler.desired import DesiredState, StackSpec, managed_tags
 from reconciler.diff import differences, merge_change_set
 from reconciler.drift import MASK, SECRET_NAMES
 from reconciler.errors import (
+    AwsError,
     InvalidDesiredStateError,
     OutputsConflictError,
     OutputsNotPublishedError,
     OutputsRefusedError,
     PermanentAwsError,
+    SourceError,
 )
 from reconciler.findings import Finding
 from reconciler.fingerprint import desired_hash
@@ -31,13 +36,16 @@ from reconciler.notify import Collected, Kind, Notification, Notifier
 from reconciler.outputs import OutputsChange, outputs_digest
 from reconciler.plan import Action, StackPlan, guarded, plan_all, way_out
 from reconciler.schemas import is_stateful
+from reconciler.source import CommitInfo
 from reconciler.status import Health, Phase, StackStatus, StatusStore, Sync
 from reconciler.validation import Report, validate
 from reconciler.validation.context import ExecutionRole, VersionCatalog
 
 if TYPE_CHECKING:
-    from reconciler.aws.cloudformation import CloudFormation
+    from reconciler.aws.cloudformation import CloudFormation, StackEvent
     from reconciler.aws.ssm import SsmOutputs
+
+log = logging.getLogger(__name__)
 
 LEASE_SECONDS = 300  # without a deadline (the CLI); a Lambda's lease ends with it (deadline.py)
 # What starting one more stack needs beyond the change set's own wait: a few calls,
@@ -59,6 +67,51 @@ class Services:
     settings: Any = None  # live settings reader for the PCI guardrails (aws.live_settings)
     notifier: Notifier = field(default_factory=Collected)
     role: ExecutionRole | None = None  # IAM001 reads it; None: not checked (the CLI sets it)
+    audit: AuditLog = field(default_factory=Kept)  # the change-control trail (audit.py)
+    actor: str = ""  # who acts, for the trail: a Lambda function and request, cli:host
+    account: str = ""  # the account the reconciler runs in, for records with no stack id yet
+
+
+class About:
+    """What a pass knows of its commit, asked of the source only when a stack changes:
+    its author and pull request, the pull request's reviews, a team's members."""
+
+    def __init__(self, source: Any = None) -> None:
+        self._source = source
+        self._commits: dict[str, CommitInfo] = {}
+
+    def commit(self, revision: str) -> CommitInfo:
+        revision = revision.split("+", 1)[0]  # a working copy's "SHA+dirty"
+        if self._source is None or not revision:
+            return CommitInfo()
+        if revision not in self._commits:
+            self._commits[revision] = self._source.commit(revision)
+        return self._commits[revision]
+
+    def reviews(self, revision: str):
+        """Lazily: a change needing no review never asks the source. Reviews that cannot
+        be read (a token without Pull requests: read) count as none: the change stays
+        held, and `reconciler approve` still works; the reason is logged."""
+        if self._source is None or not revision:
+            return
+        try:
+            found = self._source.reviews(revision)
+        except SourceError as err:
+            from reconciler.github import SourceUnavailableError
+
+            if isinstance(err, SourceUnavailableError):
+                raise  # GitHub down: the event is retried
+            log.warning("pull request reviews not read: %s", err)
+            return
+        yield from found
+
+    @property
+    def members(self) -> Callable[[str], set[str]] | None:
+        """A team's members (`ORG/TEAM`), where the source is GitHub."""
+        team_members = getattr(self._source, "team_members", None)
+        if team_members is None:
+            return None
+        return lambda entry: team_members(*entry.split("/", 1))
 
 
 @dataclass(frozen=True)
@@ -184,6 +237,7 @@ def apply(
     head: Callable[[], str] | None = None,
     retry_failed: bool = True,
     deadline: Deadline | None = None,
+    about: About | None = None,
 ) -> PassResult:
     """One pass at `revision`. With `head` (the source's current branch head), a stack
     is changed only if the branch still points at `revision` once its lease is held, so
@@ -197,6 +251,7 @@ def apply(
     end with the invocation, and a stack is not started without the time to finish it:
     it and the stacks after it are `handed-on` (the caller puts a new event for them)."""
     lease = deadline.lease_seconds if deadline else (lambda: LEASE_SECONDS)
+    about = about or About()
     step_seconds = services.change_set_wait_seconds + STEP_SECONDS
     handing_on = False
     report = checked(state, services.catalog, services.role)
@@ -226,6 +281,12 @@ def apply(
                 StackResult(plan.stack_name, plan.region, plan.action, "failed", message)
             )
             continue
+        if not retry_failed and plan.changes_stack and _rejected_at(status, plan, revision):
+            message = f"not proposed again: {status.message}; a new commit proposes it again"
+            results.append(
+                StackResult(plan.stack_name, plan.region, plan.action, "rejected", message)
+            )
+            continue
         handing_on = handing_on or (deadline is not None and not deadline.allows(step_seconds))
         if handing_on:
             message = "this invocation's time ran short; handed on to a new event"
@@ -234,7 +295,8 @@ def apply(
             )
             continue
         try:
-            result = _apply_one(plan, spec, state, live, revision, services, owner, head, lease)
+            step = _Attempt(plan, spec, services, revision, about, report)
+            result = _apply_one(step, state, live, owner, head, lease)
         except PermanentAwsError as err:
             result = _refused(plan, spec, state, services, revision, err)
         results.append(result)
@@ -270,6 +332,17 @@ def _masked(message: str, spec: StackSpec | None, state: DesiredState) -> str:
     return message
 
 
+def _rejected_at(status: StackStatus | None, plan: StackPlan, revision: str) -> bool:
+    """A change rejected at this commit and these inputs is not proposed again by an
+    event; a new commit (or `reconciler apply`) proposes it again."""
+    return (
+        status is not None
+        and status.phase is Phase.REJECTED
+        and status.desired_hash == plan.desired_hash
+        and status.attempted_revision == revision
+    )
+
+
 def _failed_at(status: StackStatus | None, plan: StackPlan) -> bool:
     return (
         status is not None
@@ -300,10 +373,22 @@ def _settled(
 
 
 class _Attempt:
-    """One stack's step in a pass: records its status and returns its result."""
+    """One stack's step in a pass: records its status, notifies and appends to the audit
+    trail what changed (once: a repeated event that records nothing says nothing), and
+    returns its result."""
 
-    def __init__(self, plan: StackPlan, spec: StackSpec | None, services: Services, revision: str):
+    def __init__(
+        self,
+        plan: StackPlan,
+        spec: StackSpec | None,
+        services: Services,
+        revision: str,
+        about: About | None = None,
+        report: Report | None = None,
+    ):
         self.plan, self.spec, self.services, self.revision = plan, spec, services, revision
+        self.about = about or About()
+        self.report = report
 
     def done(
         self,
@@ -312,17 +397,91 @@ class _Attempt:
         *,
         change_set: str = "",
         attempted: bool = True,
+        audit: tuple[AuditRecord, ...] = (),
         **status: Any,
     ) -> StackResult:
         if attempted:
             status |= {"attempted_revision": self.revision, "desired_hash": self.plan.desired_hash}
+            if self.plan.changes_stack:
+                commit = self.about.commit(self.revision)
+                status |= {"author": commit.author, "pull_request": commit.pull_request}
         if self._record(message=message, change_set=change_set, **status):
             self._notify(outcome, message, change_set)
+            self.services.audit.append(audit or self._default_audit(outcome, message, change_set))
         return self.result(outcome, message, change_set)
 
     def result(self, outcome: str, message: str, change_set: str = "") -> StackResult:
         plan = self.plan
         return StackResult(plan.stack_name, plan.region, plan.action, outcome, message, change_set)
+
+    def record(
+        self, event: Event, message: str, change_set: str = "", **detail: Any
+    ) -> AuditRecord:
+        """An audit record about this stack at this pass's commit."""
+        plan, services = self.plan, self.services
+        commit = self.about.commit(self.revision) if plan.changes_stack else CommitInfo()
+        current = services.status.get(plan.stack_name)
+        return AuditRecord(
+            event,
+            plan.stack_name,
+            region=plan.region,
+            account=_account(current.stack_id if current else "") or services.account,
+            commit=self.revision,
+            author=commit.author,
+            pull_request=commit.pull_request,
+            change_set=change_set,
+            actor=services.actor,
+            message=message,
+            detail={k: v for k, v in detail.items() if v not in (None, "", [], {})},
+        )
+
+    def checked(self, change_set: str) -> list[AuditRecord]:
+        """`validated` and `planned`: the findings and suppressions that concern this
+        stack (with their reasons), the resource changes and the guard's verdict."""
+        plan, spec = self.plan, self.spec
+        mine: tuple = ()
+        suppressed: tuple = ()
+        if self.report is not None and spec is not None:
+            files = (spec.path, spec.template_file_path)
+            mine = tuple(
+                f for f in self.report.findings if f.stack == plan.stack_name or f.path in files
+            )
+            suppressed = tuple(
+                s
+                for s in self.report.suppressed
+                if s.stack_file == spec.path or s.finding.path in files
+            )
+        verdict = "blocked" if plan.action is Action.BLOCKED else "allowed"
+        return [
+            self.record(
+                Event.VALIDATED,
+                f"{len(mine)} finding(s), {len(suppressed)} suppressed",
+                change_set,
+                findings=[str(f) for f in mine],
+                suppressions=[str(s) for s in suppressed],
+            ),
+            self.record(
+                Event.PLANNED,
+                f"{plan.action.value}: {len(plan.changes)} resource change(s); guard: {verdict}",
+                change_set,
+                action=plan.action.value,
+                changes=[c.to_dict() for c in plan.changes],
+                verdict=verdict,
+                violations=[v.message for v in plan.violations],
+                change_set_differs=list(plan.change_set),
+            ),
+        ]
+
+    def _default_audit(self, outcome: str, message: str, change_set: str) -> list[AuditRecord]:
+        event = {
+            "blocked": Event.BLOCKED,
+            "failed": Event.FAILED,
+            "suspended": Event.SUSPENDED,
+            "executed": Event.EXECUTED,
+            "deleting": Event.EXECUTED,
+            "tags-updated": Event.EXECUTED,
+        }.get(outcome)
+        return [self.record(event, message, change_set)] if event else []
 
     def _record(self, **changes: Any) -> bool:
         """Write the stack's status, unless nothing but the timestamp would change;
@@ -337,37 +496,64 @@ class _Attempt:
         return True
 
     def _notify(self, outcome: str, message: str, change_set: str) -> None:
-        kind = {"blocked": Kind.BLOCKED, "failed": Kind.FAILED}.get(outcome)
+        kind = {
+            "blocked": Kind.BLOCKED,
+            "failed": Kind.FAILED,
+            "awaiting approval": Kind.APPROVAL_REQUIRED,
+        }.get(outcome)
         if kind is not None:
             plan = self.plan
+            if kind is Kind.APPROVAL_REQUIRED:
+                message = f"{message}\n{_plan_text(plan)}"
             note = Notification(
                 kind, plan.stack_name, plan.region, message, self.revision, change_set
             )
             self.services.notifier.send([note])
 
 
+def _plan_text(plan: StackPlan) -> str:
+    """The plan as a notification shows it: one line per resource change."""
+    lines = [f"plan: {plan.action.value} {plan.stack_name} ({plan.region})"]
+    for c in plan.changes:
+        replaced = f", replacement {c.replacement.value}" if c.action.value != "Add" else ""
+        props = f" [{', '.join(c.properties)}]" if c.properties else ""
+        lines.append(f"  {c.action.value} {c.logical_id} ({c.resource_type}){replaced}{props}")
+    return "\n".join(lines)
+
+
+def _account(stack_id: str) -> str:
+    """The account of a stack id (arn:partition:cloudformation:region:account:stack/...)."""
+    parts = stack_id.split(":")
+    return parts[4] if len(parts) > 5 and parts[0] == "arn" else ""
+
+
 def _apply_one(
-    plan: StackPlan,
-    spec: StackSpec | None,
+    step: _Attempt,
     state: DesiredState,
     live: dict[tuple[str, str], LiveStack],
-    revision: str,
-    services: Services,
     owner: str,
     head: Callable[[], str] | None = None,
     lease: Callable[[], int] = lambda: LEASE_SECONDS,
 ) -> StackResult:
-    step = _Attempt(plan, spec, services, revision)
+    plan, spec, services, revision = step.plan, step.spec, step.services, step.revision
     if plan.action is Action.NONE:
         # The live stack already matches (a revert, a change applied elsewhere, or its
         # outputs not yet fully published): SSM is given whatever differs first.
         return _up_to_date(step, live[(plan.region, plan.stack_name)])
     if plan.action is Action.ORPHANED:
         return step.done("orphaned", plan.reason, attempted=False, sync=Sync.ORPHANED)
+    if suspended := change_control.suspension(spec, services.status.get(plan.stack_name)):
+        # Nothing is changed; a held change set stays held (resume lets it go on).
+        return step.done(
+            "suspended", f"not changed: {suspended}", attempted=False, phase=Phase.SUSPENDED
+        )
     if plan.action is Action.WAIT:
         return step.done("waiting", plan.reason, attempted=False, phase=Phase.WAITING)
     if plan.action is Action.BLOCKED:
-        return step.done("blocked", plan.reason, sync=Sync.BLOCKED, phase=Phase.BLOCKED)
+        return step.done(
+            "blocked", plan.reason, sync=Sync.BLOCKED, phase=Phase.BLOCKED,
+            audit=(*step.checked(""), step.record(Event.BLOCKED, plan.reason)),
+        )  # fmt: skip
 
     waiting_on = _unready_dependencies(spec, state, services)
     if waiting_on:
@@ -465,17 +651,26 @@ def _unready_dependencies(spec: StackSpec, state: DesiredState, services: Servic
 def _run_change_set(step: _Attempt, template_body: str, stack: LiveStack | None) -> StackResult:
     plan, spec, cfn = step.plan, step.spec, step.services.cfn
     tags = managed_tags(spec, plan.desired_hash)
-    change_set = cfn.create_change_set(
-        name=f"gitops-{plan.desired_hash[:16]}",
-        stack_name=spec.stack_name,
-        region=spec.region,
-        template_body=template_body,
-        parameters=spec.parameters,
-        tags=tags,
-        create=plan.action is Action.CREATE,
-        wait_seconds=step.services.change_set_wait_seconds,
-    )
-    name = change_set.name
+    name = f"gitops-{plan.desired_hash[:16]}"
+    _drop_stale_hold(step, name)
+
+    def create():
+        return cfn.create_change_set(
+            name=name,
+            stack_name=spec.stack_name,
+            region=spec.region,
+            template_body=template_body,
+            parameters=spec.parameters,
+            tags=tags,
+            create=plan.action is Action.CREATE,
+            wait_seconds=step.services.change_set_wait_seconds,
+        )
+
+    change_set = create()
+    if change_set.execution_status == "OBSOLETE":
+        # A held change set the stack moved past (a drift repair ran meanwhile): made again.
+        cfn.delete_change_set(change_set)
+        change_set = create()
     if change_set.pending:
         message = f"change set {name} is still being computed; resumed by the next event"
         return step.done("waiting", message, change_set=name, phase=Phase.WAITING)
@@ -503,15 +698,163 @@ def _run_change_set(step: _Attempt, template_body: str, stack: LiveStack | None)
         if confirmed.change_set:
             reason += f" (change set {name} differs from the prediction: "
             reason += "; ".join(confirmed.change_set) + ")"
-        return step.done("blocked", reason, sync=Sync.BLOCKED, phase=Phase.BLOCKED)
+        step.plan = confirmed
+        return step.done(
+            "blocked", reason, sync=Sync.BLOCKED, phase=Phase.BLOCKED,
+            audit=(*step.checked(name), step.record(Event.BLOCKED, reason, name)),
+        )  # fmt: skip
 
-    cfn.execute_change_set(change_set, token=name)
+    step.plan = confirmed
+    current = step.services.status.get(plan.stack_name)
+    gate = change_control.gate(
+        spec,
+        current,
+        name,
+        step.revision,
+        step.about.commit(step.revision),
+        step.about.reviews(step.revision),
+        members=step.about.members,
+    )
     stack_id = change_set.stack_id or (stack.stack_id if stack else "")
+    if not gate.go:
+        return _hold(step, gate, name, stack_id)
+    return execute(step, change_set, stack_id, gate)
+
+
+class _Recorded(About):
+    """The commit a pass recorded with the change set it held."""
+
+    def __init__(self, commit: CommitInfo) -> None:
+        super().__init__()
+        self._commit = commit
+
+    def commit(self, revision: str) -> CommitInfo:
+        return self._commit
+
+
+HELD = (Phase.AWAITING_APPROVAL, Phase.WAITING_FOR_WINDOW)
+
+
+def run_held(spec: StackSpec, services: Services, owner: str) -> StackResult:
+    """Run the change set a pass held, if its gates now let it through (after
+    `reconciler approve`): under the stack's lease, without reading the repository
+    again. The change set was created, described and guarded when it was held, and a
+    change set never changes; a newer commit has replaced it, or it runs as it was."""
+    name, region = spec.stack_name, spec.region
+    if not services.status.acquire(name, owner, LEASE_SECONDS):
+        message = "another operation holds this stack's lease; the next pass runs it"
+        return StackResult(name, region, Action.UPDATE, "deferred", message)
+    try:
+        status = services.status.get(name)
+        if status is None or status.phase not in HELD or not status.change_set:
+            now = f"{status.phase.value}: {status.message}" if status else "no record"
+            return StackResult(name, region, Action.NONE, "unchanged", f"nothing held ({now})")
+        plan = StackPlan(
+            name, region, Action.UPDATE, "held change set",
+            desired_hash=status.desired_hash, stack_file=spec.path,
+        )  # fmt: skip
+        commit = change_control.commit_of(status)
+        step = _Attempt(plan, spec, services, status.attempted_revision, _Recorded(commit))
+        gate = change_control.gate(
+            spec, status, status.change_set, status.attempted_revision, commit
+        )
+        if not gate.go:
+            return _hold(step, gate, status.change_set, status.stack_id)
+        change_set = services.cfn.describe_change_set(status.change_set, name, region)
+        if not change_set.ready:
+            message = (
+                f"held change set {change_set.name} can no longer run ({change_set.status}, "
+                f"{change_set.execution_status}); the next pass makes it again"
+            )
+            return step.result("failed", message, change_set.name)
+        return execute(step, change_set, change_set.stack_id or status.stack_id, gate)
+    finally:
+        services.status.release(name, owner)
+
+
+def execute(step: _Attempt, change_set, stack_id: str, gate=None) -> StackResult:
+    """Execute a guarded change set its gates let through, and say so."""
+    name = change_set.name
+    step.services.cfn.execute_change_set(change_set, token=name)
+    message = f"change set {name} executed"
+    detail = {}
+    if gate is not None and gate.approved_by:
+        message += f" (approved by {gate.approved_by} at {gate.approved_at})"
+        detail = {"approved_by": gate.approved_by, "approved_at": gate.approved_at}
+    checked = step.checked(name) if not _held(step) else []
     return step.done(
-        "executed", f"change set {name} executed", change_set=name,
+        "executed", message, change_set=name,
         sync=Sync.OUT_OF_SYNC, health=Health.PROGRESSING, phase=Phase.APPLYING,
-        operation_token=name, stack_id=stack_id,
+        operation_token=name, stack_id=stack_id, window_opens="",
+        audit=(*checked, step.record(Event.EXECUTED, message, name, **detail)),
     )  # fmt: skip
+
+
+def _held(step: _Attempt) -> bool:
+    """Whether this change set was held before (its validation and plan are on record)."""
+    current = step.services.status.get(step.plan.stack_name)
+    held = (Phase.AWAITING_APPROVAL, Phase.WAITING_FOR_WINDOW)
+    return bool(
+        current
+        and current.phase in held
+        and current.attempted_revision == step.revision
+        and current.desired_hash == step.plan.desired_hash
+    )
+
+
+def _hold(step: _Attempt, gate, name: str, stack_id: str) -> StackResult:
+    """Keep the guarded change set: suspended, awaiting approval or waiting for its
+    window. Said (notified, recorded) once per commit and change set."""
+    if gate.verdict == change_control.SUSPENDED:
+        return step.done(
+            "suspended", f"not changed: {gate.message}", phase=Phase.SUSPENDED, change_set=name
+        )
+    if gate.verdict == change_control.AWAITING:
+        outcome, phase, event = "awaiting approval", Phase.AWAITING_APPROVAL, Event.HELD
+    else:
+        outcome, phase, event = (
+            "waiting for window",
+            Phase.WAITING_FOR_WINDOW,
+            Event.WAITING_FOR_WINDOW,
+        )
+    checked = [] if _held(step) else step.checked(name)
+    detail = {"window_opens": gate.window_opens, "approved_by": gate.approved_by}
+    return step.done(
+        outcome, gate.message, change_set=name,
+        sync=Sync.OUT_OF_SYNC, phase=phase, window_opens=gate.window_opens,
+        stack_id=stack_id,
+        audit=(*checked, step.record(event, gate.message, name, **detail)),
+    )  # fmt: skip
+
+
+def _drop_stale_hold(step: _Attempt, name: str) -> None:
+    """A change set held for an earlier commit whose inputs differ is deleted: the new
+    commit's change set replaces it, and its approval no longer counts."""
+    current = step.services.status.get(step.plan.stack_name)
+    held = (Phase.AWAITING_APPROVAL, Phase.WAITING_FOR_WINDOW)
+    if current is None or current.phase not in held or current.attempted_revision == step.revision:
+        return
+    message = (
+        f"a newer commit {step.revision[:12]} replaces the change set held at "
+        f"{current.attempted_revision[:12]}"
+    )
+    if current.change_set and current.change_set != name:
+        step.services.cfn.discard_change_set(
+            current.change_set, step.plan.stack_name, step.plan.region
+        )
+    if (
+        current.approved_change_set == current.change_set
+        and current.approved_revision == current.attempted_revision
+    ):
+        step.services.audit.append(
+            [
+                step.record(
+                    Event.APPROVAL_INVALIDATED,
+                    f"approval by {current.approved_by} no longer counts: {message}",
+                    current.change_set,
+                )
+            ]
+        )
 
 
 def confirm(plan: StackPlan, spec: StackSpec, reported) -> StackPlan:
@@ -639,6 +982,7 @@ def finish(
             )
             kind = (Kind.DRIFT_REPAIRED if reverted else Kind.SUCCEEDED) if ours else None
     else:
+        change = None
         # After UPDATE_ROLLBACK_COMPLETE the stack works at its previous inputs.
         health = Health.HEALTHY if stack.status == "UPDATE_ROLLBACK_COMPLETE" else Health.DEGRADED
         reason = stack.status_reason or "no reason given"
@@ -654,6 +998,7 @@ def finish(
     if replace(status, updated_at=current.updated_at) == current:
         return current  # a repeated event: recorded and notified already
     services.status.put(status)
+    services.audit.append(_finished(current, status, stack, kind, change, services))
     if kind is not None:
         duration = _seconds_since(current.updated_at) if ours else None
         services.notifier.send(
@@ -665,6 +1010,75 @@ def finish(
             ]
         )  # fmt: skip
     return status
+
+
+def _finished(
+    current: StackStatus,
+    status: StackStatus,
+    stack: LiveStack,
+    kind: Kind | None,
+    change: OutputsChange | None,
+    services: Services,
+) -> list[AuditRecord]:
+    """The trail's records for an operation's end: completed or failed (with a summary
+    of the stack's events), drift repaired, outputs published (names, never values)."""
+    base = AuditRecord(
+        Event.COMPLETED,
+        status.stack_name,
+        region=status.region,
+        account=_account(stack.stack_id) or services.account,
+        commit=current.attempted_revision,
+        author=current.author,
+        pull_request=current.pull_request,
+        change_set=current.change_set,
+        actor=services.actor,
+        message=status.message,
+    )
+    records = []
+    if kind in (Kind.SUCCEEDED, Kind.FAILED, Kind.DRIFT_REPAIRED):
+        event = {
+            Kind.SUCCEEDED: Event.COMPLETED,
+            Kind.FAILED: Event.FAILED,
+            Kind.DRIFT_REPAIRED: Event.DRIFT_REPAIRED,
+        }[kind]
+        ours = current.phase is Phase.APPLYING  # the operation the reconciler started
+        summary = _events_summary(stack, current, services) if ours else {}
+        records.append(replace(base, event=event, detail={"stack_status": stack.status, **summary}))
+    if change is not None and not change.empty:
+        published = {
+            "path": status.outputs_path,
+            "written": sorted(change.put),
+            "deleted": sorted(change.delete),
+            "unchanged": change.unchanged,
+        }
+        records.append(
+            replace(base, event=Event.OUTPUTS_PUBLISHED, message=_counts(change), detail=published)
+        )
+    return records
+
+
+def _events_summary(stack: LiveStack, current: StackStatus, services: Services) -> dict[str, Any]:
+    """What the operation did, from its stack events: resources per final status and
+    the reasons of those that failed. Best effort: the trail never fails an event."""
+    try:
+        since = datetime.strptime(current.updated_at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        since = None
+    try:
+        events = services.cfn.events(stack.name, stack.region, set(), since)
+    except (AwsError, AttributeError):
+        return {}
+    last: dict[str, StackEvent] = {}
+    for event in events:
+        if event.logical_id != stack.name:
+            last[event.logical_id] = event
+    counts: dict[str, int] = {}
+    for event in last.values():
+        counts[event.status] = counts.get(event.status, 0) + 1
+    failed = [
+        f"{e.logical_id}: {e.reason}" for e in events if e.status.endswith("_FAILED") and e.reason
+    ]
+    return {"resources": counts, "failures": failed[:10]}
 
 
 def _started(current: StackStatus, token: str) -> bool:

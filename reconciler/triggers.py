@@ -18,6 +18,7 @@ from reconciler.identity import StackRef, foreign
 from reconciler.outputs_drift import repair_outputs_drift
 from reconciler.reconcile import (
     HANDED_ON,
+    About,
     NotOurs,
     PassResult,
     Services,
@@ -99,6 +100,7 @@ def _pass(
                 head=source.head_revision,
                 retry_failed=False,
                 deadline=deadline,
+                about=About(source),
             )
         except InvalidDesiredStateError as e:
             findings = [str(f) for f in e.findings]

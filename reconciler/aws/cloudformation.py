@@ -243,6 +243,15 @@ class CloudFormation:
         )
 
     @session.aws_errors()
+    def discard_change_set(self, name: str, stack_name: str, region: str) -> None:
+        """Delete a change set by name; one already gone is fine."""
+        try:
+            self._cfn(region).delete_change_set(ChangeSetName=name, StackName=stack_name)
+        except botocore.exceptions.ClientError as err:
+            if session.error_code(err) != "ChangeSetNotFound":
+                raise
+
+    @session.aws_errors()
     def retained_resources(self, stack: LiveStack) -> list[tuple[str, str]]:
         """(logical id, type) of the resources a rollback kept (DeletionPolicy Retain or
         Snapshot leave them behind as DELETE_SKIPPED)."""

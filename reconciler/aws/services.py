@@ -36,6 +36,9 @@ def services_from_env(
         catalog=AwsCatalog(),
         settings=LiveSettings(),
         notifier=notifier_from_env(env),
+        # A table named by RECONCILER_AUDIT_TABLE was made by bootstrap (the Lambdas' roles
+        # cannot create one): missing, it is an error. Unnamed, the default is created.
+        audit=audit_from_env(env, create_if_missing=not env.get("RECONCILER_AUDIT_TABLE")),
     )
 
 

@@ -75,9 +75,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _services(wait: int = 30):
-    from reconciler.aws.services import services_from_env
+    from reconciler.aws.services import audit_from_env, services_from_env
 
-    return services_from_env(change_set_wait_seconds=wait)
+    services = services_from_env(change_set_wait_seconds=wait)
+    services.audit = audit_from_env()
+    return services
 
 
 def _tell(checks) -> None:
@@ -129,8 +131,8 @@ def _markdown(plans, checks, root: Path, link_base: str | None) -> str:
 def cmd_apply(args: argparse.Namespace) -> int:
     from reconciler.cli import report
     from reconciler.cli.follow import REVIEW, follow, operation_start
-    from reconciler.reconcile import apply, finish
-    from reconciler.source import local_revision
+    from reconciler.reconcile import About, apply, finish
+    from reconciler.source import GitSource, local_revision
 
     state = _state(args)
     if args.stack and not state.stack(args.stack):
@@ -140,9 +142,17 @@ def cmd_apply(args: argparse.Namespace) -> int:
     services.role = _role(args)
     err(f"status: {services.status.description}")
     owner = f"cli:{socket.gethostname()}:{os.getpid()}"
+    services.actor = owner
     revision = local_revision(state.root) or "local"
     started = operation_start()
-    result = apply(state, revision, services, owner, only={args.stack} if args.stack else None)
+    result = apply(
+        state,
+        revision,
+        services,
+        owner,
+        only={args.stack} if args.stack else None,
+        about=About(GitSource(str(state.root))),
+    )
     _tell(result.report)
     out(report.results(result.stacks))
     failed = not result.ok
@@ -361,8 +371,10 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("path", nargs="?", default=".", help="repository root (default: .)")
     c.add_argument("--flat", metavar="FILE", help="also write all stacks' outputs as flat JSON")
     c.set_defaults(func=cmd_outputs)
-    from reconciler.cli import bootstrap
+    from reconciler.cli import bootstrap, control, history
 
+    control.register(sub)
+    history.register(sub)
     bootstrap.register(sub)
     return p
 

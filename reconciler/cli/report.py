@@ -71,12 +71,45 @@ def results(items: Sequence[StackResult]) -> str:
 
 def status(items: Sequence[StackStatus]) -> str:
     return table(
-        ["stack", "sync", "health", "applied revision", "message"],
+        ["stack", "sync", "health", "phase", "applied revision", "message"],
         (
-            [s.stack_name, s.sync.value, s.health.value, s.applied_revision[:12] or "-", s.message]
+            [
+                s.stack_name,
+                s.sync.value,
+                s.health.value,
+                _phase(s),
+                s.applied_revision[:12] or "-",
+                _message(s),
+            ]
             for s in items
         ),
     )
+
+
+def _phase(s: StackStatus) -> str:
+    if s.suspended_by:
+        return "suspended"
+    if s.phase.value == "waiting for window" and s.window_opens:
+        return f"waiting for window (opens {s.window_opens})"
+    return s.phase.value
+
+
+def _message(s: StackStatus) -> str:
+    """The record's message; a suspension by `reconciler suspend` first, who, when, why;
+    an approval of the held change set after it."""
+    message = s.message
+    if s.suspended_by:
+        suspended = f"suspended by {s.suspended_by} at {s.suspended_at}: {s.suspended_reason}"
+        if suspended not in message:
+            message = f"{suspended}; {message}" if message else suspended
+    held = s.phase.value in ("awaiting approval", "waiting for window")
+    if (
+        held
+        and s.approved_change_set == s.change_set
+        and s.approved_revision == s.attempted_revision
+    ):
+        message += f" (approved by {s.approved_by} at {s.approved_at})"
+    return message
 
 
 def drift(reports) -> str:

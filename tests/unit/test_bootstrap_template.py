@@ -127,6 +127,7 @@ PASS = {
     "secretsmanager:GetSecretValue",
     "codecommit:GetBranch",  # codecommit: aws.codecommit.CodeCommitSource.head_revision
     "codecommit:GetFolder",  # CodeCommitSource._walk
+    "codecommit:GetCommit",  # CodeCommitSource.commit: the author, for change control
     "codecommit:GetFile",  # CodeCommitSource._file
 }
 PASS |= RUNTIME | IDEMPOTENCY

@@ -1,0 +1,181 @@
+"""`reconciler approve | reject | suspend | resume`: the human side of change control
+(docs/change-control.md). The acting person is read from STS (GetCallerIdentity), never
+from an argument, and every decision is appended to the audit trail."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+
+from reconciler.cli import EXIT_FAILED, EXIT_OK, _state, err, out
+from reconciler.errors import ReconcilerError, UnknownStackError
+from reconciler.status import Phase
+
+HELD = (Phase.AWAITING_APPROVAL, Phase.WAITING_FOR_WINDOW)
+
+
+def register(sub) -> None:
+    def command(name: str, func, help_text: str) -> argparse.ArgumentParser:
+        c = sub.add_parser(name, help=help_text, description=help_text)
+        c.add_argument("stack", help="stack name")
+        c.add_argument("path", nargs="?", default=".", help="repository root (default: .)")
+        c.set_defaults(func=func)
+        return c
+
+    c = command("approve", cmd_approve, "approve a change set held for approval, then run it")
+    c.add_argument("--change-set", metavar="NAME", help="the held change set you reviewed")
+    c.add_argument(
+        "--no-execute",
+        action="store_true",
+        help="only record the approval; the reconciler's next pass runs the change set",
+    )
+    c = command("reject", cmd_reject, "reject a held change set: it is deleted, not run")
+    c.add_argument("--change-set", metavar="NAME", help="the held change set you reviewed")
+    c.add_argument("--reason", required=True, help="why (kept in the audit trail)")
+    c = command("suspend", cmd_suspend, "stop every change and repair of a stack")
+    c.add_argument("--reason", required=True, help="why (shown in status, kept in the trail)")
+    command("resume", cmd_resume, "let a suspended stack be changed again")
+
+
+def _context(args: argparse.Namespace):
+    """(stack file, services, the caller's identity); the stack must be in the
+    desired state at PATH (its approvers and windows are read there)."""
+    from reconciler.aws.identity import caller_arn
+    from reconciler.aws.services import audit_from_env, services_from_env
+
+    state = _state(args)
+    spec = state.stack(args.stack)
+    if spec is None:
+        raise UnknownStackError(f"no stack file in {args.path} declares stack {args.stack!r}")
+    services = services_from_env(change_set_wait_seconds=0)
+    services.audit = audit_from_env()
+    services.actor = caller_arn()
+    services.account = services.actor.split(":")[4] if services.actor.count(":") >= 5 else ""
+    return spec, services
+
+
+def _held(services, args) -> object:
+    """The stack's record, which must hold a change set (the one named, if any)."""
+    status = services.status.get(args.stack)
+    if status is None or status.phase not in HELD or not status.change_set:
+        now = f"it is {status.phase.value}: {status.message}" if status else "it has no record"
+        raise ReconcilerError(f"{args.stack} holds no change set awaiting a decision ({now})")
+    if args.change_set and args.change_set != status.change_set:
+        raise ReconcilerError(
+            f"{args.stack} now holds change set {status.change_set}, not {args.change_set} "
+            "(a newer commit replaced it): review the new one"
+        )
+    return status
+
+
+def _record(services, status, event, message: str, **detail):
+    from reconciler.audit import AuditRecord
+
+    return AuditRecord(
+        event,
+        status.stack_name,
+        region=status.region,
+        account=services.account,
+        commit=status.attempted_revision,
+        author=status.author,
+        pull_request=status.pull_request,
+        change_set=status.change_set,
+        actor=services.actor,
+        message=message,
+        detail=detail,
+    )
+
+
+def cmd_approve(args: argparse.Namespace) -> int:
+    from reconciler import change_control
+    from reconciler.audit import Event
+    from reconciler.reconcile import run_held
+
+    spec, services = _context(args)
+    status = _held(services, args)
+    if status.phase is Phase.AWAITING_APPROVAL:
+        commit = change_control.commit_of(status)
+        refused = change_control.refusal(services.actor, spec, commit)
+        if refused:
+            services.audit.append([_record(services, status, Event.APPROVAL_REFUSED, refused)])
+            err(f"error: approval refused: {refused}")
+            return EXIT_FAILED
+        recorded = services.status.approve(
+            args.stack, services.actor, status.change_set, status.attempted_revision
+        )
+        if not recorded:
+            err(
+                f"error: {args.stack} changed while you approved (a newer commit, a reject, "
+                "or another approval ran it); run `reconciler status` and review again"
+            )
+            return EXIT_FAILED
+        message = f"change set {status.change_set} approved by {services.actor}"
+        services.audit.append([_record(services, status, Event.APPROVED, message)])
+        out(f"{args.stack}: {message}")
+    if args.no_execute:
+        out(f"{args.stack}: the reconciler's next pass runs it (a push, or the schedule)")
+        return EXIT_OK
+    owner = f"cli:{socket.gethostname()}:{os.getpid()}"
+    result = run_held(spec, services, owner)
+    out(f"{args.stack}: {result.outcome}: {result.message}")
+    return EXIT_OK if result.outcome in ("executed", "waiting for window") else EXIT_FAILED
+
+
+def cmd_reject(args: argparse.Namespace) -> int:
+    from reconciler.audit import Event
+    from reconciler.notify import Kind, Notification
+    from reconciler.status import Sync
+
+    _, services = _context(args)
+    status = _held(services, args)
+    services.cfn.discard_change_set(status.change_set, status.stack_name, status.region)
+    message = f"change set {status.change_set} rejected by {services.actor}: {args.reason}"
+    services.status.put(status.but(phase=Phase.REJECTED, sync=Sync.BLOCKED, message=message))
+    services.audit.append([_record(services, status, Event.REJECTED, message, reason=args.reason)])
+    services.notifier.send(
+        [
+            Notification(
+                Kind.CHANGE_REJECTED,
+                status.stack_name,
+                status.region,
+                message,
+                status.attempted_revision,
+                status.change_set,
+            )
+        ]
+    )
+    out(f"{args.stack}: {message}; a new commit proposes a change again")
+    return EXIT_OK
+
+
+def cmd_suspend(args: argparse.Namespace) -> int:
+    from reconciler.audit import Event
+    from reconciler.status import StackStatus
+
+    if not args.reason.strip():
+        raise ReconcilerError("--reason must say why")
+    spec, services = _context(args)
+    services.status.suspend(args.stack, services.actor, args.reason)
+    status = services.status.get(args.stack) or StackStatus(args.stack, spec.region)
+    message = f"suspended by {services.actor}: {args.reason}"
+    services.audit.append([_record(services, status, Event.SUSPENDED, message, reason=args.reason)])
+    out(f"{args.stack}: {message}; drift is still detected and reported")
+    return EXIT_OK
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    from reconciler.audit import Event
+
+    spec, services = _context(args)
+    status = services.status.get(args.stack)
+    if status is None or not status.suspended_by:
+        why = " (its stack file says suspended: true)" if spec.suspended else ""
+        raise ReconcilerError(f"{args.stack} is not suspended by `reconciler suspend`{why}")
+    services.status.resume(args.stack)
+    message = f"resumed by {services.actor} (suspended by {status.suspended_by}: "
+    message += f"{status.suspended_reason})"
+    services.audit.append([_record(services, status, Event.RESUMED, message)])
+    still = "; its stack file still says suspended: true" if spec.suspended else ""
+    out(f"{args.stack}: {message}{still}; the next pass (a push, the schedule) changes it again")
+    return EXIT_OK
