@@ -21,8 +21,8 @@ commit's GitHub login, author name, email and email's local part.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 
 from reconciler.desired import StackSpec
 from reconciler.source import CommitInfo, Review
@@ -46,7 +46,7 @@ class Gate:
         return self.verdict == GO
 
 
-def _now() -> datetime:
+def current_time() -> datetime:
     """The clock gates read (tests move it)."""
     return datetime.now(UTC)
 
@@ -61,17 +61,38 @@ def suspension(spec: StackSpec | None, status: StackStatus | None) -> str:
     return ""
 
 
+class _Recorded(CommitInfo):
+    """A commit as a pass recorded it: its author and every name to refuse."""
+
+    def __init__(self, author: str, pull_request: str, names: frozenset[str]) -> None:
+        super().__init__(author=author, pull_request=pull_request)
+        object.__setattr__(self, "_names", names)
+
+    def identities(self) -> set[str]:
+        return set(self._names) | super().identities()
+
+
 def commit_of(status: StackStatus) -> CommitInfo:
-    """The author a pass recorded for the held change set's commit: a GitHub login, or
-    git's "Name <email>"."""
+    """The author a pass recorded for the held change set's commit, with every name
+    it goes by (login, name, email, the pull request's author)."""
+    names = {n for n in status.author_identities.split(",") if n}
     name, _, email = status.author.partition("<")
-    if not email:
-        return CommitInfo(author=status.author, pull_request=status.pull_request)
-    return CommitInfo(
-        author=status.author,
-        author_name=name.strip(),
-        author_email=email.rstrip(">").strip(),
-        pull_request=status.pull_request,
+    if email:
+        names |= {name.strip().lower(), email.rstrip(">").strip().lower()}
+        names.add(email.rstrip(">").strip().lower().partition("@")[0])
+    return _Recorded(status.author, status.pull_request, frozenset(n for n in names if n))
+
+
+def rules_of(spec: StackSpec, status: StackStatus) -> StackSpec:
+    """The stack file's approval rules as recorded with the held change set (from the
+    reviewed repository at that commit), over those of a local copy."""
+    if not status.approval_expires:
+        return spec
+    return replace(
+        spec,
+        approval=True,
+        approvers=tuple(a for a in status.approvers.split(",") if a),
+        approval_expires=timedelta(seconds=int(status.approval_expires)),
     )
 
 
@@ -177,7 +198,7 @@ def gate(
     members: Callable[[str], set[str]] | None = None,
 ) -> Gate:
     """Whether the guarded change set `change_set` may be executed now."""
-    now = now or _now()
+    now = now or current_time()
     if why := suspension(spec, status):
         return Gate(SUSPENDED, why)
     approver, at = "", ""
@@ -215,7 +236,7 @@ def repair_allowed(
     """Whether a drift repair may run now: never while suspended; outside the change
     windows only for a PCI guardrail violation, when the stack file says
     `repair-outside-window: guardrails` (the audit record says so)."""
-    now = now or _now()
+    now = now or current_time()
     if why := suspension(spec, status):
         return Gate(SUSPENDED, f"drift not repaired: {why}")
     if is_open(spec.change_windows, now):

@@ -178,12 +178,15 @@ def repair(
             services.status.put(current.but(message=message))
             return DriftOutcome(name, DriftAction.REPAIR, message, change_set.name)
         changes = merge_change_set([], list(change_set.changes))
-        violations = guard.check(changes, spec.allow_replacement, spec.path)
-        if violations:
+        refused = guard.check(changes, spec.allow_replacement, spec.path)
+        if refused:
             services.cfn.delete_change_set(change_set)
-            message = "drift repair blocked: " + "; ".join(v.message for v in violations)
+            message = "drift repair blocked: " + "; ".join(v.message for v in refused)
             services.status.put(
                 current.but(sync=Sync.BLOCKED, phase=Phase.BLOCKED, message=message)
+            )
+            services.audit.append(
+                [_record(Event.DRIFT_NOT_REPAIRED, current, message, services, change_set.name)]
             )
             return DriftOutcome(name, DriftAction.REPAIR, message, change_set.name)
         services.cfn.execute_change_set(change_set, token=change_set.name)

@@ -265,7 +265,9 @@ class GitHubSource:
             pulls, problem = None, str(err)
         merged = _merged(_json(pulls, what, list), revision, self.branch) if pulls else None
         number = merged.number if merged else ""
-        reading = _Reading(CommitInfo(**author, pull_request=number), merged, problem)
+        by = merged.author if merged else ""
+        info = CommitInfo(**author, pull_request=number, pull_request_author=by)
+        reading = _Reading(info, merged, problem)
         if merged:
             self._commits[revision] = reading
         else:  # GitHub links a merge to its pull request a moment later: ask again soon

@@ -82,20 +82,22 @@ class About:
 
     def commit(self, revision: str) -> CommitInfo:
         revision = revision.split("+", 1)[0]  # a working copy's "SHA+dirty"
-        if self._source is None or not revision:
+        read = getattr(self._source, "commit", None)  # a source may not say (a test's)
+        if read is None or not revision:
             return CommitInfo()
         if revision not in self._commits:
-            self._commits[revision] = self._source.commit(revision)
+            self._commits[revision] = read(revision)
         return self._commits[revision]
 
     def reviews(self, revision: str):
         """Lazily: a change needing no review never asks the source. Reviews that cannot
         be read (a token without Pull requests: read) count as none: the change stays
         held, and `reconciler approve` still works; the reason is logged."""
-        if self._source is None or not revision:
+        read = getattr(self._source, "reviews", None)
+        if read is None or not revision:
             return
         try:
-            found = self._source.reviews(revision)
+            found = read(revision)
         except SourceError as err:
             from reconciler.github import SourceUnavailableError
 
@@ -265,7 +267,8 @@ def apply(
         spec = state.stack(plan.stack_name)
         status = recorded.get(plan.stack_name)
         stack = live.get((plan.region, plan.stack_name))
-        if plan.action is Action.NONE and _settled(status, plan, spec, stack):
+        settled = plan.action is Action.NONE and _settled(status, plan, spec, stack)
+        if settled and not change_control.suspension(spec, status):
             if status.deferred_revision:
                 _consume_deferral(plan.stack_name, services, owner)
             results.append(
@@ -330,6 +333,12 @@ def _masked(message: str, spec: StackSpec | None, state: DesiredState) -> str:
         if secret and str(value):
             message = message.replace(str(value), MASK)
     return message
+
+
+def _by_cli(status: StackStatus) -> bool:
+    """Whether the stack's last suspension was `reconciler suspend`'s (which records its
+    own resumption), judged by the message the pass recorded."""
+    return "suspended by its stack file" not in status.message
 
 
 def _rejected_at(status: StackStatus | None, plan: StackPlan, revision: str) -> bool:
@@ -397,17 +406,28 @@ class _Attempt:
         *,
         change_set: str = "",
         attempted: bool = True,
-        audit: tuple[AuditRecord, ...] = (),
+        audit: tuple[AuditRecord, ...] | None = None,  # None: what the outcome implies
         **status: Any,
     ) -> StackResult:
         if attempted:
             status |= {"attempted_revision": self.revision, "desired_hash": self.plan.desired_hash}
             if self.plan.changes_stack:
                 commit = self.about.commit(self.revision)
-                status |= {"author": commit.author, "pull_request": commit.pull_request}
+                status |= {
+                    "author": commit.author,
+                    "pull_request": commit.pull_request,
+                    "author_identities": ",".join(sorted(commit.identities())),
+                }
+                if self.spec is not None and self.spec.approval:
+                    status |= {
+                        "approvers": ",".join(self.spec.approvers),
+                        "approval_expires": str(int(self.spec.approval_expires.total_seconds())),
+                    }
         if self._record(message=message, change_set=change_set, **status):
             self._notify(outcome, message, change_set)
-            self.services.audit.append(audit or self._default_audit(outcome, message, change_set))
+            if audit is None:
+                audit = self._default_audit(outcome, message, change_set)
+            self.services.audit.append(audit)
         return self.result(outcome, message, change_set)
 
     def result(self, outcome: str, message: str, change_set: str = "") -> StackResult:
@@ -476,7 +496,6 @@ class _Attempt:
         event = {
             "blocked": Event.BLOCKED,
             "failed": Event.FAILED,
-            "suspended": Event.SUSPENDED,
             "executed": Event.EXECUTED,
             "deleting": Event.EXECUTED,
             "tags-updated": Event.EXECUTED,
@@ -536,17 +555,30 @@ def _apply_one(
     lease: Callable[[], int] = lambda: LEASE_SECONDS,
 ) -> StackResult:
     plan, spec, services, revision = step.plan, step.spec, step.services, step.revision
+    current = services.status.get(plan.stack_name)
+    suspended = change_control.suspension(spec, current)
+    resumed = spec is not None and current is not None and current.phase is Phase.SUSPENDED
+    if resumed and not suspended and not _by_cli(current):
+        message = f"resumed: {spec.path} no longer says suspended: true"
+        services.audit.append([step.record(Event.RESUMED, message, by="stack file")])
+    if plan.action is Action.ORPHANED:
+        return step.done("orphaned", plan.reason, attempted=False, sync=Sync.ORPHANED)
+    if suspended:
+        # Nothing is changed, not even SSM; a held change set stays held (resume lets
+        # it go on). A suspension by the stack file is recorded when first seen
+        # (`reconciler suspend` recorded its own).
+        by_file = not (current and current.suspended_by) and (
+            current is None or current.phase is not Phase.SUSPENDED
+        )
+        record = step.record(Event.SUSPENDED, suspended, by="stack file", file=spec.path)
+        return step.done(
+            "suspended", f"not changed: {suspended}", attempted=False, phase=Phase.SUSPENDED,
+            audit=(record,) if by_file else (),
+        )  # fmt: skip
     if plan.action is Action.NONE:
         # The live stack already matches (a revert, a change applied elsewhere, or its
         # outputs not yet fully published): SSM is given whatever differs first.
         return _up_to_date(step, live[(plan.region, plan.stack_name)])
-    if plan.action is Action.ORPHANED:
-        return step.done("orphaned", plan.reason, attempted=False, sync=Sync.ORPHANED)
-    if suspended := change_control.suspension(spec, services.status.get(plan.stack_name)):
-        # Nothing is changed; a held change set stays held (resume lets it go on).
-        return step.done(
-            "suspended", f"not changed: {suspended}", attempted=False, phase=Phase.SUSPENDED
-        )
     if plan.action is Action.WAIT:
         return step.done("waiting", plan.reason, attempted=False, phase=Phase.WAITING)
     if plan.action is Action.BLOCKED:
@@ -621,11 +653,19 @@ def _up_to_date(step: _Attempt, stack: LiveStack) -> StackResult:
         step.done("waiting", f"{err}; {RETRIED}", sync=Sync.OUT_OF_SYNC)
         raise
     message = "up to date: the live stack matches the desired state"
+    published = ()
     if not change.empty:
         message += f"; outputs republished: {_counts(change)}"
+        published = (
+            step.record(
+                Event.OUTPUTS_PUBLISHED, _counts(change), path=spec.outputs_path,
+                written=sorted(change.put), deleted=sorted(change.delete),
+                unchanged=change.unchanged,
+            ),
+        )  # fmt: skip
     return step.done(
         "unchanged", message, sync=Sync.SYNCED, phase=Phase.IDLE,
-        outputs_hash=outputs_digest(spec.outputs_path, stack.outputs),
+        outputs_hash=outputs_digest(spec.outputs_path, stack.outputs), audit=published or None,
     )  # fmt: skip
 
 
@@ -754,6 +794,7 @@ def run_held(spec: StackSpec, services: Services, owner: str) -> StackResult:
             desired_hash=status.desired_hash, stack_file=spec.path,
         )  # fmt: skip
         commit = change_control.commit_of(status)
+        spec = change_control.rules_of(spec, status)
         step = _Attempt(plan, spec, services, status.attempted_revision, _Recorded(commit))
         gate = change_control.gate(
             spec, status, status.change_set, status.attempted_revision, commit
@@ -879,13 +920,20 @@ def record_invalid(
             continue
         more = f" (+{len(mine) - 1} more)" if len(mine) > 1 else ""
         plan = StackPlan(name, region, Action.BLOCKED, "", stack_file=stack_file)
-        _Attempt(plan, spec, services, revision).done(
+        step = _Attempt(plan, spec, services, revision)
+        message = f"invalid desired state, nothing written: {mine[0]}{more}"
+        findings = [str(f) for f in mine]
+        step.done(
             "blocked",
-            f"invalid desired state, nothing written: {mine[0]}{more}",
+            message,
             attempted=False,
             sync=Sync.BLOCKED,
             phase=Phase.BLOCKED,
             attempted_revision=revision,
+            audit=(
+                step.record(Event.VALIDATED, f"{len(mine)} error(s)", findings=findings),
+                step.record(Event.BLOCKED, message),
+            ),
         )
         affected.append(name)
     return affected

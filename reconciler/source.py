@@ -35,11 +35,14 @@ class CommitInfo:
     author_name: str = ""
     author_email: str = ""
     pull_request: str = ""  # the number of the pull request that merged it, when known
+    # That pull request's author (a GitHub login): with a merge commit, the commit's
+    # author is whoever merged, and the change is still the pull request author's.
+    pull_request_author: str = ""
 
     def identities(self) -> set[str]:
         """Lower-cased names an approver's identity is compared with: the login, the
-        name, the email and the email's local part."""
-        found = {self.author, self.author_name, self.author_email}
+        name, the email and the email's local part, and the pull request's author."""
+        found = {self.author, self.author_name, self.author_email, self.pull_request_author}
         found.add(self.author_email.partition("@")[0])
         return {n.strip().lower() for n in found if n and n.strip()}
 

@@ -69,6 +69,12 @@ class StackStatus:
     # Who authored `attempted_revision`, and its pull request (change control, audit).
     author: str = ""
     pull_request: str = ""
+    # The names `reconciler approve` must refuse (CommitInfo.identities, comma-joined),
+    # and the approval rules of the stack file at the held commit: `approve` judges by
+    # the reviewed repository, not by the approver's own copy of it.
+    author_identities: str = ""
+    approvers: str = ""  # comma-joined; "" for anyone but the author
+    approval_expires: str = ""  # seconds
     window_opens: str = ""  # when waiting for a change window: its next opening (UTC)
     # Control attributes: written only by `approve`, `suspend` and `resume`, never by
     # `put`, so that a pass recording its status cannot undo a human's decision.
@@ -117,9 +123,9 @@ class StatusStore(Protocol):
         ...
 
     def approve(self, stack_name: str, by: str, change_set: str, revision: str) -> bool:
-        """Record an approval of `change_set` at `revision`, only while the stack is
-        still awaiting approval of exactly that change set at that revision; whether it
-        was recorded."""
+        """Record an approval of `change_set` at `revision`, only while the stack still
+        holds exactly that change set at that revision (awaiting approval, or waiting
+        for its window after an approval that expired); whether it was recorded."""
         ...
 
     def suspend(self, stack_name: str, by: str, reason: str) -> None: ...

@@ -138,7 +138,7 @@ class DynamoStatusStore:
                 "SET approved_by = :by, approved_at = :at, approved_change_set = :cs, "
                 "approved_revision = :rev"
             ),
-            ConditionExpression=("#phase = :awaiting AND #cs = :cs AND #rev = :rev"),
+            ConditionExpression=("#phase IN (:awaiting, :window) AND #cs = :cs AND #rev = :rev"),
             ExpressionAttributeNames={
                 "#phase": "phase",
                 "#cs": "change_set",
@@ -147,6 +147,7 @@ class DynamoStatusStore:
             ExpressionAttributeValues={
                 **{f":{k}": {"S": v} for k, v in values.items()},
                 ":awaiting": {"S": Phase.AWAITING_APPROVAL.value},
+                ":window": {"S": Phase.WAITING_FOR_WINDOW.value},
             },
         )
         return taken is not None

@@ -50,6 +50,7 @@ def _context(args: argparse.Namespace):
         raise UnknownStackError(f"no stack file in {args.path} declares stack {args.stack!r}")
     services = services_from_env(change_set_wait_seconds=0)
     services.audit = audit_from_env()
+    err(f"status: {services.status.description}; audit trail: {services.audit.description}")
     services.actor = caller_arn()
     services.account = services.actor.split(":")[4] if services.actor.count(":") >= 5 else ""
     return spec, services
@@ -94,25 +95,29 @@ def cmd_approve(args: argparse.Namespace) -> int:
 
     spec, services = _context(args)
     status = _held(services, args)
-    if status.phase is Phase.AWAITING_APPROVAL:
-        commit = change_control.commit_of(status)
-        refused = change_control.refusal(services.actor, spec, commit)
+    rules = change_control.rules_of(spec, status)  # as recorded from the reviewed commit
+    commit = change_control.commit_of(status)
+    change_set, revision = status.change_set, status.attempted_revision
+    valid, _ = change_control.approval(
+        rules, status, change_set, revision, commit, (), change_control.current_time()
+    )
+    if rules.approval and not valid:
+        refused = change_control.refusal(services.actor, rules, commit)
         if refused:
             services.audit.append([_record(services, status, Event.APPROVAL_REFUSED, refused)])
             err(f"error: approval refused: {refused}")
             return EXIT_FAILED
-        recorded = services.status.approve(
-            args.stack, services.actor, status.change_set, status.attempted_revision
-        )
-        if not recorded:
+        if not services.status.approve(args.stack, services.actor, change_set, revision):
             err(
                 f"error: {args.stack} changed while you approved (a newer commit, a reject, "
                 "or another approval ran it); run `reconciler status` and review again"
             )
             return EXIT_FAILED
-        message = f"change set {status.change_set} approved by {services.actor}"
+        message = f"change set {change_set} approved by {services.actor}"
         services.audit.append([_record(services, status, Event.APPROVED, message)])
         out(f"{args.stack}: {message}")
+    elif valid:
+        out(f"{args.stack}: change set {change_set} is already approved by {valid}")
     if args.no_execute:
         out(f"{args.stack}: the reconciler's next pass runs it (a push, or the schedule)")
         return EXIT_OK

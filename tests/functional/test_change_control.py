@@ -25,9 +25,11 @@ from reconciler.notify import Kind
 from reconciler.reconcile import About, apply, finish
 from reconciler.source import GitSource
 from reconciler.status import Phase, Sync
+from tests.functional.fake_github import fake_github
 from tests.repo import STACK, make_repo
 
 extensions.install_all()
+__all__ = ["fake_github"]  # the fixture, imported for pytest
 
 APPROVER = "arn:aws:sts::123456789012:user/moto"  # moto's GetCallerIdentity
 GATED = STACK + "approval: required\n"
@@ -196,7 +198,7 @@ def test_an_expired_approval_no_longer_counts(repo, services, monkeypatch):
     run_pass(repo, services, revision)
     assert approve(repo, monkeypatch, "--no-execute") == 0
     later = datetime.now(UTC) + timedelta(hours=25)  # approval-expires: 24h by default
-    monkeypatch.setattr(change_control, "_now", lambda: later)
+    monkeypatch.setattr(change_control, "current_time", lambda: later)
     (result,) = run_pass(repo, services, revision).stacks
     assert result.outcome == "awaiting approval"
     assert "expired" in result.message
@@ -253,7 +255,7 @@ def test_a_change_outside_its_window_waits_and_runs_when_the_window_opens(
     assert (result.outcome, status.phase) == ("waiting for window", Phase.WAITING_FOR_WINDOW)
     assert status.window_opens and status.change_set in change_sets()
     opens = datetime.strptime(status.window_opens, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-    monkeypatch.setattr(change_control, "_now", lambda: opens + timedelta(minutes=5))
+    monkeypatch.setattr(change_control, "current_time", lambda: opens + timedelta(minutes=5))
     (later,) = run_pass(repo, services, revision, retry_failed=False).stacks
     assert later.outcome == "executed"
     assert services.audit.events("app-dev")[-2:] == ["waiting for window", "executed"]
@@ -406,3 +408,72 @@ def test_a_completed_change_leaves_its_whole_story_in_the_trail(repo, services, 
     published = trail[-1].detail
     assert published["written"] == ["/app-dev/GreetingName", "/app-dev/LogGroup"]
     assert "hello" not in str(published)  # names, never values
+
+
+# --- an approving review on GitHub ----------------------------------------------------------
+
+
+def test_an_approving_review_of_the_merged_pull_request_runs_the_held_change(fake_github, services):
+    from reconciler.github import GitHubSource
+    from reconciler.triggers import reconcile_head
+
+    make_repo(fake_github.files, {"desired-state/app-dev.yml": GATED})
+    fake_github.merge_pull(7, fake_github.sha, head="b" * 40, author="alice")
+    source = GitHubSource("owner/repo", api_url=fake_github.api_url, token=lambda: "t")
+    (held,) = reconcile_head(source, services, "test").stacks
+    assert held["outcome"] == "awaiting approval"
+    status = services.status.get("app-dev")
+    assert (status.author, status.pull_request) == ("alice", "7")
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    fake_github.review(7, "bob", "CHANGES_REQUESTED", submitted_at=now)
+    (still,) = reconcile_head(source, services, "test").stacks
+    assert still["outcome"] == "awaiting approval"
+    fake_github.review(7, "bob", "APPROVED", submitted_at=now)
+    (ran,) = reconcile_head(source, services, "test").stacks
+    assert ran["outcome"] == "executed"
+    assert f"approved by github:bob at {now}" in ran["message"]
+    executed = [r for r in services.audit.read("app-dev") if r.event is Event.EXECUTED]
+    assert executed[0].detail["approved_by"] == "github:bob"
+    assert executed[0].pull_request == "7"
+
+
+def test_suspending_and_resuming_by_the_stack_file_is_shown_and_recorded_once(repo, services):
+    revision = commit(repo, {"desired-state/app-dev.yml": STACK})
+    run_pass(repo, services, revision)
+    finish("app-dev", "us-east-1", services)
+    suspended = commit(repo, {"desired-state/app-dev.yml": STACK + "suspended: true\n"})
+    for _ in range(2):
+        (result,) = run_pass(repo, services, suspended, retry_failed=False).stacks
+        assert result.outcome == "suspended"  # shown, though the live stack is in sync
+    assert services.status.get("app-dev").phase is Phase.SUSPENDED
+    resumed = commit(repo, {"desired-state/app-dev.yml": STACK})
+    (result,) = run_pass(repo, services, resumed, retry_failed=False).stacks
+    assert (result.outcome, services.status.get("app-dev").phase) == ("unchanged", Phase.IDLE)
+    events = services.audit.events("app-dev")
+    assert (events.count("suspended"), events.count("resumed")) == (1, 1)
+
+
+def test_an_approval_that_expired_while_waiting_for_the_window_is_given_again(
+    repo, services, monkeypatch
+):
+    revision = commit(repo, {"desired-state/app-dev.yml": GATED + closed_window()})
+    run_pass(repo, services, revision)
+    assert approve(repo, monkeypatch) == 0  # waits for the window now
+    later = datetime.now(UTC) + timedelta(hours=25)
+    monkeypatch.setattr(change_control, "current_time", lambda: later)
+    assert approve(repo, monkeypatch, "--no-execute") == 0
+    status = services.status.get("app-dev")
+    assert status.phase is Phase.WAITING_FOR_WINDOW
+    assert [str(r.event) for r in AUDIT.records].count("approved") == 2
+
+
+def test_an_invalid_desired_state_records_what_was_found(repo, services):
+    from reconciler.reconcile import record_invalid
+    from reconciler.validation import validate
+
+    commit(repo, {"desired-state/app-dev.yml": STACK + "drift: sometimes\n"})
+    state = load_desired_state(repo)
+    record_invalid(state, "r1", list(validate(state).findings), services)
+    validated, blocked = services.audit.read("app-dev")
+    assert (str(validated.event), str(blocked.event)) == ("validated", "blocked")
+    assert "drift" in validated.detail["findings"][0]

@@ -59,6 +59,25 @@ def get_branch(stub: Stubber, commit: str = HEAD) -> None:
     )
 
 
+def get_commit(stub: Stubber, commit: str = HEAD) -> None:
+    """The commit's author, read once a stack is about to change (change control)."""
+    person = {"name": "Dana", "email": "dana@example.com", "date": "1714557600 +0000"}
+    stub.add_response(
+        "get_commit",
+        {
+            "commit": {
+                "commitId": commit,
+                "treeId": "0" * 40,
+                "parents": [],
+                "message": "change\n",
+                "author": person,
+                "committer": person,
+            }
+        },
+        {"repositoryName": REPO, "commitId": commit},
+    )
+
+
 def get_folder(
     stub: Stubber,
     path: str,
@@ -402,6 +421,7 @@ def test_codecommit_push_deploys_the_head_and_records_its_commit(lambda_env, stu
     desired_repository(stubber)
     desired_files(stubber)
     get_branch(stubber)  # the head again, under the stack's lease, before its change
+    get_commit(stubber)  # its author, for change control and the audit trail
     outcome = push.handler(codecommit_event(), LambdaContext())
     assert (outcome["status"], outcome["revision"]) == ("reconciled", HEAD)
     assert [(s["stack_name"], s["outcome"]) for s in outcome["stacks"]] == [("app-dev", "executed")]

@@ -377,6 +377,9 @@ def test_the_forwarded_event_deploys_the_head_through_the_push_handler(
     assert {r.path for r in fake_github.seen("api")} == {
         "/repos/owner/repo/branches/main",  # the head, read again before a change
         f"/repos/owner/repo/tarball/{SHA}",
+        # its author and pull request, once a stack changes (change control, audit)
+        f"/repos/owner/repo/commits/{SHA}",
+        f"/repos/owner/repo/commits/{SHA}/pulls",
     }
 
 

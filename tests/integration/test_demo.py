@@ -1,13 +1,18 @@
 """The demo path end to end: `python -m harness demo` on a real local AWS server,
 driving the real handlers through events routed by the EventBridge rules of
 handlers/routes.py: a push, outputs, an update, drift, a pull request preview, the
-guard and status."""
+guard, a production change held for approval and approved, the audit trail and its
+evidence pack, and status."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -15,15 +20,28 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def demo() -> subprocess.CompletedProcess:
+def demo():
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "RECONCILER_"))}
-    return subprocess.run(
+    done = subprocess.run(
         [sys.executable, "-m", "harness", "demo"],
         capture_output=True,
         text=True,
         timeout=120,
         env=env,
     )
+    yield done
+    kept = evidence_folder(done.stdout)
+    if kept is not None and kept.name.startswith("reconciler-demo-evidence-"):
+        shutil.rmtree(kept, ignore_errors=True)  # the demo keeps it for its reader
+
+
+def evidence_folder(stdout: str) -> Path | None:
+    found = re.search(r"evidence pack kept: open (\S+)/report\.html", stdout)
+    return Path(found[1]) if found else None
+
+
+def section(stdout: str, start: str, end: str) -> str:
+    return stdout[stdout.index(start) : stdout.index(end)]
 
 
 def test_demo_exits_0_without_a_traceback(demo):
@@ -73,7 +91,8 @@ def test_the_rename_is_previewed_on_its_pull_request_before_the_merge(demo):
 
 
 def test_status_table_ends_the_run_with_every_stack_synced(demo):
-    table = demo.stdout[demo.stdout.index("$ reconciler status") :].splitlines()
+    final = demo.stdout[demo.stdout.index("== 12. Status") :]
+    table = final[final.index("$ reconciler status") :].splitlines()
     rows = {line.split()[0]: line.split()[1:3] for line in table if line.startswith("pci-db-")}
     assert rows == {
         "pci-db-dev": ["Synced", "Healthy"],
@@ -116,3 +135,84 @@ def test_deliveries_are_routed_by_rule_name(demo):
 def test_no_delivery_went_to_the_dead_letters(demo):
     assert "\ndead letters: 0\n" in demo.stdout
     assert "dead-lettered" not in demo.stdout
+
+
+def test_a_production_change_is_held_for_approval_with_its_plan_notified(demo):
+    """GIVEN `approval: required` in pci-db-prod.yml and Dana's commit growing its
+    database WHEN the push is reconciled THEN the guarded change set is kept, not run,
+    the stack awaits approval, and an Approval Required notification carries the plan."""
+    step = section(demo.stdout, "== 10. ", "== 11. ")
+    assert "committed by Dana Developer <dana@example.com>: DBAllocatedStorage 200 -> 300" in step
+    assert "pci-db-prod: update -> awaiting approval: change set gitops-" in step
+    assert re.search(r"change set gitops-\w+ kept, not run: AVAILABLE; RDS storage 200 GB", step)
+    assert "notification on the gitops-notifications bus: Approval Required pci-db-prod" in step
+    assert "| plan: update pci-db-prod (us-east-1)" in step
+    assert (
+        "|   Modify Database (AWS::RDS::DBInstance), replacement False [AllocatedStorage]" in step
+    )
+    assert re.search(r"\npci-db-prod +OutOfSync +Healthy +awaiting approval ", step)
+
+
+def test_the_author_cannot_approve_her_own_change(demo):
+    """GIVEN the held change set authored by Dana WHEN `reconciler approve` runs with
+    Dana's credentials (STS says arn:aws:iam::123456789012:user/dana) THEN it is refused,
+    exit 1, and nothing runs."""
+    step = section(demo.stdout, "== 10. ", "== 11. ")
+    refused = step[step.index("dana, the author") : step.index("alex, signed in")]
+    assert "$ reconciler approve pci-db-prod " in refused
+    assert "-> exit 1" in refused
+    assert (
+        "error: approval refused: arn:aws:iam::123456789012:user/dana is the author of the "
+        "change (Dana Developer <dana@example.com>); another person must approve"
+    ) in demo.stderr
+
+
+def test_another_persons_approval_runs_the_held_change_set_to_completion(demo):
+    """GIVEN the refused self-approval WHEN Alex approves THEN the approval is recorded
+    by Alex's identity, the held change set is executed, its stack status event is
+    routed, the outputs are published and RDS has the new storage."""
+    step = section(demo.stdout, "== 10. ", "== 11. ")
+    approved = step[step.index("alex, signed in") :]
+    assert "approved by arn:aws:iam::123456789012:user/alex" in approved
+    assert "pci-db-prod: executed: change set gitops-" in approved
+    assert "-> exit 0" in approved
+    assert (
+        "gitops-stack-status => stack_status: pci-db-prod UPDATE_COMPLETE -> recorded: "
+        "pci-db-prod: Synced: UPDATE_COMPLETE; outputs:"
+    ) in approved
+    assert "RDS pci-mysql-prod now has 300 GB" in approved
+    assert "checked: FAILED" not in step
+
+
+def test_history_lists_the_hold_the_refusal_and_the_approval(demo):
+    step = section(demo.stdout, "== 11. ", "== 12. ")
+    listed = step[
+        step.index("$ reconciler history pci-db-prod") : step.index("$ reconciler evidence")
+    ]
+    for event in ("held for approval", "approval refused", "approved", "executed", "completed"):
+        assert f"  pci-db-prod  {event}  " in listed, event
+    assert "approval refused  arn:aws:iam::123456789012:user/dana  " in listed
+    assert "approved  arn:aws:iam::123456789012:user/alex  " in listed
+
+
+def test_the_evidence_pack_is_written_and_maps_the_approval_to_pci_6_5_4(demo):
+    """GIVEN the day's trail WHEN `reconciler evidence` writes the pack THEN audit.jsonl
+    holds the approval by Alex and the refusal of Dana, and report.html names pci-db-prod
+    and requirement 6.5.4."""
+    step = section(demo.stdout, "== 11. ", "== 12. ")
+    assert re.search(r"\$ reconciler evidence --since \d{4}-\d\d-\d\d --until \d{4}-", step)
+    assert re.search(r"wrote \S+/audit\.jsonl: \d+ record\(s\)", step)
+    assert re.search(r"wrote \S+/report\.html: \d+ change\(s\) in 3 stack\(s\)", step)
+    assert "checked: FAILED" not in step
+    folder = evidence_folder(demo.stdout)
+    assert folder is not None
+    page = (folder / "report.html").read_text()
+    assert "pci-db-prod" in page
+    assert "6.5.4" in page
+    records = [json.loads(line) for line in (folder / "audit.jsonl").read_text().splitlines()]
+    decisions = {
+        (r["event"], r["actor"].rsplit("/", 1)[-1])
+        for r in records
+        if r["stack"] == "pci-db-prod" and r["event"] in ("approved", "approval refused")
+    }
+    assert decisions == {("approval refused", "dana"), ("approved", "alex")}

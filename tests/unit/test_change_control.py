@@ -195,3 +195,28 @@ def test_the_recorded_author_is_read_back_for_approvals_from_the_cli():
         "dana",
     }
     assert commit_of(StackStatus("s", author="dana")).identities() == {"dana"}
+
+
+def test_the_pull_requests_author_is_an_author_too():
+    merged_by_bob = CommitInfo("bob", "Bob", "bob@example.com", "7", pull_request_author="dana")
+    assert "is the author" in refusal("arn:aws:iam::1:user/dana", SPEC, merged_by_bob)
+
+
+def test_the_cli_refuses_every_name_the_pass_recorded_for_the_author():
+    status = replace(HELD, author="dana", author_identities="dana,dana developer,dana@example.com")
+    sso = "arn:aws:sts::1:assumed-role/AWSReservedSSO_Admin/dana@example.com"
+    assert "is the author" in refusal(sso, SPEC, commit_of(status))
+
+
+def test_the_approval_rules_recorded_with_the_hold_win_over_a_local_copy():
+    from reconciler.change_control import rules_of
+
+    local = replace(SPEC, approval=False, approvers=())
+    status = replace(HELD, approvers="carol,acme/dba", approval_expires="3600")
+    rules = rules_of(local, status)
+    assert (rules.approval, rules.approvers, rules.approval_expires) == (
+        True,
+        ("carol", "acme/dba"),
+        timedelta(hours=1),
+    )
+    assert rules_of(local, HELD) is local  # nothing recorded: the file as it is
