@@ -82,6 +82,15 @@ def _services(wait: int = 30):
     return services
 
 
+def _acting(services) -> None:
+    """Who acts, for the audit trail: the caller's IAM identity (STS), and its account."""
+    from reconciler.aws.identity import caller_arn
+
+    services.actor = caller_arn()
+    parts = services.actor.split(":")
+    services.account = parts[4] if len(parts) > 5 else ""
+
+
 def _tell(checks) -> None:
     """Warnings and suppressions go to stderr before a plan or apply: never silent."""
     for finding in checks.findings:
@@ -142,7 +151,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
     services.role = _role(args)
     err(f"status: {services.status.description}")
     owner = f"cli:{socket.gethostname()}:{os.getpid()}"
-    services.actor = owner
+    _acting(services)
     revision = local_revision(state.root) or "local"
     started = operation_start()
     result = apply(
@@ -221,6 +230,8 @@ def cmd_drift(args: argparse.Namespace) -> int:
     specs = [s for s in state.stacks if not args.stack or s.stack_name == args.stack]
     services = _services()
     owner = f"cli:{socket.gethostname()}:{os.getpid()}"
+    if args.repair:
+        _acting(services)
     results, remaining = [], False
     for spec in specs:
         if services.cfn.describe_stack(spec.stack_name, spec.region) is None:

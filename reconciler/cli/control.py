@@ -8,7 +8,7 @@ import argparse
 import os
 import socket
 
-from reconciler.cli import EXIT_FAILED, EXIT_OK, _state, err, out
+from reconciler.cli import EXIT_FAILED, EXIT_OK, _acting, _state, err, out
 from reconciler.errors import ReconcilerError, UnknownStackError
 from reconciler.status import Phase
 
@@ -41,7 +41,6 @@ def register(sub) -> None:
 def _context(args: argparse.Namespace):
     """(stack file, services, the caller's identity); the stack must be in the
     desired state at PATH (its approvers and windows are read there)."""
-    from reconciler.aws.identity import caller_arn
     from reconciler.aws.services import audit_from_env, services_from_env
 
     state = _state(args)
@@ -51,8 +50,7 @@ def _context(args: argparse.Namespace):
     services = services_from_env(change_set_wait_seconds=0)
     services.audit = audit_from_env()
     err(f"status: {services.status.description}; audit trail: {services.audit.description}")
-    services.actor = caller_arn()
-    services.account = services.actor.split(":")[4] if services.actor.count(":") >= 5 else ""
+    _acting(services)
     return spec, services
 
 
