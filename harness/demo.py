@@ -7,8 +7,11 @@ events on its buses, and the rules of `handlers/routes.py` route them to the han
 (`harness/router.py`). A push deploys the stacks, stack status events publish their
 outputs to SSM, a committed parameter change is pushed and applied, the schedule finds
 drift and the drift events repair it, a pull request's preview (run_preview with
-harness/github_stand_in.py for GitHub) says its replacement is blocked, and the status
-table ends the run. Every delivery is printed as `rule => handler: event -> outcome`.
+harness/github_stand_in.py for GitHub) says its replacement is blocked, a production
+change under `approval: required` is held, refused to its author and run once another
+person approves it (`reconciler approve`, each person signed in as an IAM user), the
+audit trail is listed and written as an evidence pack, and the status table ends the
+run. Every delivery is printed as `rule => handler: event -> outcome`.
 """
 
 from __future__ import annotations
@@ -20,9 +23,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from harness.github_stand_in import GitHubStandIn, LocalPullRequests
+from harness.inbox import NotificationInbox
 from harness.router import Delivery, EventRouter
 from localaws.server import LocalAws
 
@@ -133,7 +140,10 @@ def run(aws: LocalAws, workdir: Path) -> int:
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     # The handlers' EMF metrics are log lines for CloudWatch; here they would bury the story.
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+    # The reconciler's notifications go on a bus of their own, where the demo subscribes.
+    os.environ["NOTIFY_EVENT_BUS"] = NOTIFICATION_BUS
     session.reset_clients()
+    started = datetime.now(UTC).date()
     repo = make_repository(workdir)
     os.environ["DESIRED_STATE_REPOSITORY"] = str(repo)
     say(f"local AWS at {aws.endpoint_url}; desired-state repository at {repo}")
@@ -145,6 +155,7 @@ def run(aws: LocalAws, workdir: Path) -> int:
     for region in REGIONS:
         say(f"rules on the {region} default bus: {', '.join(router.rule_names(region))}")
     events = client("events")
+    inbox = NotificationInbox(client, NOTIFICATION_BUS)
     upload_rotation_code(lambda region: client("s3", region), repo)
 
     step(1, "Validate the desired state (no AWS call)")
@@ -199,7 +210,15 @@ def run(aws: LocalAws, workdir: Path) -> int:
     say("  reverted that commit; pushing the revert:")
     push(events, router, repo)
 
-    step(10, "Status")
+    step(10, "A production change held for approval, approved by another person, and executed")
+    if not approval_demo(client, events, router, repo, inbox):
+        return 1
+
+    step(11, "The audit trail: the history of pci-db-prod, and the evidence pack for today")
+    if not evidence_demo(started):
+        return 1
+
+    step(12, "Status")
     cli("status", str(repo))
     return report_routing(router)
 
@@ -259,9 +278,168 @@ def preview_demo(client, repo: Path) -> bool:
         "no change set left": left == 0,
         "nothing executed (no stack's status or last update changed)": unchanged,
     }
+    return checked(checks)
+
+
+PROD = "pci-db-prod"
+PROD_FILE = "desired-state/pci-db-prod.yml"
+NOTIFICATION_BUS = "gitops-notifications"
+# The author of the production change, and the person who approves it: each signs in to
+# AWS as an IAM user of that name, which STS GetCallerIdentity then reports.
+AUTHOR = "Dana Developer <dana@example.com>"
+AUTHOR_USER, APPROVER_USER = "dana", "alex"
+
+
+def approval_demo(client, events, router: EventRouter, repo: Path, inbox) -> bool:
+    """`approval: required` in the production stack file, then Dana's change to it: the
+    push creates, describes and guards the change set and holds it. Dana may not approve
+    her own change; Alex does, with `reconciler approve`, which runs the held change set."""
+    people = sign_up(client("iam"), (AUTHOR_USER, APPROVER_USER))
+    say(
+        f"  IAM users {AUTHOR_USER} and {APPROVER_USER}, one access key each: STS "
+        "GetCallerIdentity names whoever signs in, and `reconciler approve` asks it"
+    )
+    inbox.receive()  # what earlier steps notified: not this step's
+    stack_file = repo / PROD_FILE
+    stack_file.write_text(stack_file.read_text() + "approval: required\n")
+    git(repo, "commit", "--quiet", "-am", "Production changes need an approver (PCI DSS 6.5.4)")
+    stack_file.write_text(
+        stack_file.read_text().replace("DBAllocatedStorage: 200", "DBAllocatedStorage: 300")
+    )
+    git(repo, "commit", "--quiet", "-am", "Grow the production database to 300 GB",
+        f"--author={AUTHOR}")  # fmt: skip
+    say(f"  committed: `approval: required` in {PROD_FILE}")
+    say(f"  committed by {AUTHOR}: DBAllocatedStorage 200 -> 300 in {PROD_FILE}")
+    pushed = push(events, router, repo)
+    held = next((s for s in pushed.get("stacks", []) if s["stack_name"] == PROD), {})
+    change_set = held.get("change_set", "")
+    cfn, rds = client("cloudformation"), client("rds")
+    kept = _change_set_status(cfn, change_set)
+    storage = _prod_storage(rds)
+    say(f"  change set {change_set or '?'} kept, not run: {kept}; RDS storage {storage} GB")
+    notified = [n for n in inbox.receive() if n.kind == "Approval Required" and n.stack == PROD]
+    for note in notified:
+        say(f"  notification on the {inbox.bus} bus: {note.kind} {note.stack}")
+        for text in note.message.splitlines():
+            say(f"    | {text}")
+    cli("status", str(repo))
+
+    say(f"  {AUTHOR_USER}, the author, signed in as IAM user {AUTHOR_USER}, approves her change:")
+    with signed_in(people[AUTHOR_USER]):
+        refused = cli("approve", PROD, str(repo), "--change-set", change_set)
+    say(f"  -> exit {refused}")
+    say(f"  {APPROVER_USER}, signed in as IAM user {APPROVER_USER}, reviews the plan and approves:")
+    with signed_in(people[APPROVER_USER]):
+        approved = cli("approve", PROD, str(repo), "--change-set", change_set)
+    say(f"  -> exit {approved}")
+    finished = show(router.run_until_idle())
+    for note in inbox.receive():
+        if note.stack == PROD:
+            say(f"  notification on the {inbox.bus} bus: {note.kind} {note.stack}: {note.message}")
+    grown = _prod_storage(rds)
+    say(f"  RDS pci-mysql-prod now has {grown} GB")
+    checks = {
+        f"the push held {PROD} for approval": held.get("outcome") == "awaiting approval",
+        "its change set kept, not executed": kept == "AVAILABLE" and storage == 200,
+        "an Approval Required notification carries the plan": any(
+            f"plan: update {PROD}" in n.message for n in notified
+        ),
+        "the author's approval is refused": refused == 1,
+        "another person's approval runs the change set": approved == 0,
+        f"{PROD} completes": any(
+            d.subject == f"{PROD} UPDATE_COMPLETE" and d.status == "recorded" for d in finished
+        )
+        and grown == 300,
+    }
+    return checked(checks)
+
+
+def evidence_demo(started: date) -> bool:
+    """The trail as `reconciler history` lists it, and the evidence pack an assessor gets.
+    The pack is kept after the demo (the rest of its files are not), to be opened."""
+    cli("history", PROD)
+    folder = Path(tempfile.mkdtemp(prefix="reconciler-demo-evidence-"))
+    # A bare --until date includes that day: the pack covers the days the demo ran.
+    since, until = started.isoformat(), datetime.now(UTC).date().isoformat()
+    wrote = cli("evidence", "--since", since, "--until", until, "--out", str(folder))
+    report, trail = folder / "report.html", folder / "audit.jsonl"
+    page = report.read_text() if report.is_file() else ""
+    records = (
+        [json.loads(line) for line in trail.read_text().splitlines()] if trail.is_file() else []
+    )
+    mine = [r for r in records if r.get("stack") == PROD]
+    seen = {r.get("event") for r in mine}
+    say(f"  evidence pack kept: open {report} ({len(page)} characters)")
+    say(f"  and {trail}: {len(records)} record(s), {len(mine)} of them about {PROD}")
+    checks = {
+        "both files written": wrote == 0 and bool(page) and bool(records),
+        f"the report names {PROD} and PCI DSS 6.5.4": PROD in page and "6.5.4" in page,
+        "the trail holds the hold, the refusal, the approval and the run": {
+            "held for approval",
+            "approval refused",
+            "approved",
+            "executed",
+            "completed",
+        }
+        <= seen,
+        "approved by someone other than the author": any(
+            r.get("event") == "approved" and r.get("actor", "").endswith(f"/{APPROVER_USER}")
+            for r in mine
+        ),
+    }
+    return checked(checks)
+
+
+def checked(checks: dict[str, bool]) -> bool:
+    """Print what was checked, or what failed; whether all held."""
     failed = [what for what, ok in checks.items() if not ok]
     say(f"  checked: {'; '.join(checks) if not failed else 'FAILED: ' + '; '.join(failed)}")
     return not failed
+
+
+def _change_set_status(cfn, name: str) -> str:
+    if not name:
+        return "none"
+    found = cfn.describe_change_set(ChangeSetName=name, StackName=PROD)
+    return found["ExecutionStatus"]
+
+
+def _prod_storage(rds) -> int:
+    found = rds.describe_db_instances(DBInstanceIdentifier="pci-mysql-prod")
+    return found["DBInstances"][0]["AllocatedStorage"]
+
+
+def sign_up(iam, users: tuple[str, ...]) -> dict[str, dict[str, str]]:
+    """An IAM user and access key per person: moto's GetCallerIdentity answers with the
+    user's ARN for its key (arn:aws:iam::ACCOUNT:user/NAME), as AWS does."""
+    keys = {}
+    for user in users:
+        iam.create_user(UserName=user)
+        keys[user] = iam.create_access_key(UserName=user)["AccessKey"]
+    return keys
+
+
+@contextmanager
+def signed_in(key: dict[str, str]) -> Iterator[None]:
+    """The CLI run with a person's credentials, as on their own machine; the process's
+    are put back after."""
+    from reconciler.aws import session
+
+    names = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+    saved = {name: os.environ.get(name) for name in names}
+    os.environ["AWS_ACCESS_KEY_ID"] = key["AccessKeyId"]
+    os.environ["AWS_SECRET_ACCESS_KEY"] = key["SecretAccessKey"]
+    os.environ.pop("AWS_SESSION_TOKEN", None)
+    session.reset_clients()
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        session.reset_clients()
 
 
 def report_routing(router: EventRouter) -> int:
