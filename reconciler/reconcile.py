@@ -411,7 +411,7 @@ class _Attempt:
     ) -> StackResult:
         if attempted:
             status |= {"attempted_revision": self.revision, "desired_hash": self.plan.desired_hash}
-            if self.plan.changes_stack:
+            if self._authored:
                 commit = self.about.commit(self.revision)
                 status |= {
                     "author": commit.author,
@@ -430,6 +430,12 @@ class _Attempt:
             self.services.audit.append(audit)
         return self.result(outcome, message, change_set)
 
+    @property
+    def _authored(self) -> bool:
+        """Whether this step is about a change someone authored (proposed, or refused):
+        its commit's author is then read (only then: a no-op pass asks nothing)."""
+        return self.plan.changes_stack or self.plan.action is Action.BLOCKED
+
     def result(self, outcome: str, message: str, change_set: str = "") -> StackResult:
         plan = self.plan
         return StackResult(plan.stack_name, plan.region, plan.action, outcome, message, change_set)
@@ -439,7 +445,7 @@ class _Attempt:
     ) -> AuditRecord:
         """An audit record about this stack at this pass's commit."""
         plan, services = self.plan, self.services
-        commit = self.about.commit(self.revision) if plan.changes_stack else CommitInfo()
+        commit = self.about.commit(self.revision) if self._authored else CommitInfo()
         current = services.status.get(plan.stack_name)
         return AuditRecord(
             event,
@@ -907,7 +913,11 @@ def confirm(plan: StackPlan, spec: StackSpec, reported) -> StackPlan:
 
 
 def record_invalid(
-    state: DesiredState, revision: str, findings: list[Finding], services: Services
+    state: DesiredState,
+    revision: str,
+    findings: list[Finding],
+    services: Services,
+    about: About | None = None,
 ) -> list[str]:
     """Say in each affected stack's status why nothing was written; the stacks named."""
     errors = [f for f in findings if f.is_error]
@@ -920,7 +930,7 @@ def record_invalid(
             continue
         more = f" (+{len(mine) - 1} more)" if len(mine) > 1 else ""
         plan = StackPlan(name, region, Action.BLOCKED, "", stack_file=stack_file)
-        step = _Attempt(plan, spec, services, revision)
+        step = _Attempt(plan, spec, services, revision, about)
         message = f"invalid desired state, nothing written: {mine[0]}{more}"
         findings = [str(f) for f in mine]
         step.done(

@@ -105,7 +105,7 @@ def _pass(
         except InvalidDesiredStateError as e:
             findings = [str(f) for f in e.findings]
             log.error("desired state at %s is invalid: %s", checkout.revision, "; ".join(findings))
-            record_invalid(state, checkout.revision, e.findings, services)
+            record_invalid(state, checkout.revision, e.findings, services, About(source))
             return Outcome("invalid", str(e), checkout.revision, findings=findings), False
     outcome = Outcome(
         "reconciled",

@@ -477,3 +477,18 @@ def test_an_invalid_desired_state_records_what_was_found(repo, services):
     validated, blocked = services.audit.read("app-dev")
     assert (str(validated.event), str(blocked.event)) == ("validated", "blocked")
     assert "drift" in validated.detail["findings"][0]
+
+
+def test_a_blocked_change_is_recorded_with_its_author(repo, services):
+    from tests.repo import TEMPLATE
+
+    revision = commit(repo, {"desired-state/app-dev.yml": STACK})
+    run_pass(repo, services, revision)
+    finish("app-dev", "us-east-1", services)
+    renamed = TEMPLATE.replace("/test/${EnvironmentSuffix}/logs", "/test/${EnvironmentSuffix}/l2")
+    blocked = commit(repo, {"templates/app.yml": renamed}, author="Rene Renamer")
+    (result,) = run_pass(repo, services, blocked).stacks
+    assert result.outcome == "blocked"
+    records = [r for r in services.audit.read("app-dev") if r.commit == blocked]
+    assert [str(r.event) for r in records][-1] == "blocked"
+    assert {r.author for r in records} == {"Rene Renamer <rene@example.com>"}
