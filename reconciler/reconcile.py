@@ -52,6 +52,7 @@ LEASE_SECONDS = 300  # without a deadline (the CLI); a Lambda's lease ends with 
 # each with botocore's retries. Short of it, a Lambda hands the rest on (a new event).
 STEP_SECONDS = 30
 HANDED_ON = "handed-on"
+HELD = (Phase.AWAITING_APPROVAL, Phase.WAITING_FOR_WINDOW)  # a kept change set
 REVERT_PREFIX = "gitops-revert-drift-"
 
 
@@ -398,6 +399,9 @@ class _Attempt:
         self.plan, self.spec, self.services, self.revision = plan, spec, services, revision
         self.about = about or About()
         self.report = report
+        # The stack's record as this step found it, read under its lease (`_change`)
+        # or, before that, when the step began: the gates and the trail read it.
+        self.before: StackStatus | None = None
 
     def done(
         self,
@@ -446,12 +450,12 @@ class _Attempt:
         """An audit record about this stack at this pass's commit."""
         plan, services = self.plan, self.services
         commit = self.about.commit(self.revision) if self._authored else CommitInfo()
-        current = services.status.get(plan.stack_name)
+        stack_id = self.before.stack_id if self.before else ""
         return AuditRecord(
             event,
             plan.stack_name,
             region=plan.region,
-            account=_account(current.stack_id if current else "") or services.account,
+            account=_account(stack_id) or services.account,
             commit=self.revision,
             author=commit.author,
             pull_request=commit.pull_request,
@@ -561,7 +565,7 @@ def _apply_one(
     lease: Callable[[], int] = lambda: LEASE_SECONDS,
 ) -> StackResult:
     plan, spec, services, revision = step.plan, step.spec, step.services, step.revision
-    current = services.status.get(plan.stack_name)
+    current = step.before = services.status.get(plan.stack_name)
     suspended = change_control.suspension(spec, current)
     resumed = spec is not None and current is not None and current.phase is Phase.SUSPENDED
     if resumed and not suspended and not _by_cli(current):
@@ -612,6 +616,7 @@ def _change(
     step: _Attempt, state: DesiredState, stack: LiveStack | None, head: Callable[[], str] | None
 ) -> StackResult:
     """The stack's change, under its lease."""
+    step.before = step.services.status.get(step.plan.stack_name)
     if head is not None and (latest := head()) != step.revision:
         message = f"the branch moved on to {latest[:12]} during this pass; not applied"
         return step.result("superseded", message)
@@ -751,10 +756,9 @@ def _run_change_set(step: _Attempt, template_body: str, stack: LiveStack | None)
         )  # fmt: skip
 
     step.plan = confirmed
-    current = step.services.status.get(plan.stack_name)
     gate = change_control.gate(
         spec,
-        current,
+        step.before,
         name,
         step.revision,
         step.about.commit(step.revision),
@@ -778,9 +782,6 @@ class _Recorded(About):
         return self._commit
 
 
-HELD = (Phase.AWAITING_APPROVAL, Phase.WAITING_FOR_WINDOW)
-
-
 def run_held(spec: StackSpec, services: Services, owner: str) -> StackResult:
     """Run the change set a pass held, if its gates now let it through (after
     `reconciler approve`): under the stack's lease, without reading the repository
@@ -802,6 +803,7 @@ def run_held(spec: StackSpec, services: Services, owner: str) -> StackResult:
         commit = change_control.commit_of(status)
         spec = change_control.rules_of(spec, status)
         step = _Attempt(plan, spec, services, status.attempted_revision, _Recorded(commit))
+        step.before = status
         gate = change_control.gate(
             spec, status, status.change_set, status.attempted_revision, commit
         )
@@ -839,11 +841,10 @@ def execute(step: _Attempt, change_set, stack_id: str, gate=None) -> StackResult
 
 def _held(step: _Attempt) -> bool:
     """Whether this change set was held before (its validation and plan are on record)."""
-    current = step.services.status.get(step.plan.stack_name)
-    held = (Phase.AWAITING_APPROVAL, Phase.WAITING_FOR_WINDOW)
+    current = step.before
     return bool(
         current
-        and current.phase in held
+        and current.phase in HELD
         and current.attempted_revision == step.revision
         and current.desired_hash == step.plan.desired_hash
     )
@@ -877,9 +878,8 @@ def _hold(step: _Attempt, gate, name: str, stack_id: str) -> StackResult:
 def _drop_stale_hold(step: _Attempt, name: str) -> None:
     """A change set held for an earlier commit whose inputs differ is deleted: the new
     commit's change set replaces it, and its approval no longer counts."""
-    current = step.services.status.get(step.plan.stack_name)
-    held = (Phase.AWAITING_APPROVAL, Phase.WAITING_FOR_WINDOW)
-    if current is None or current.phase not in held or current.attempted_revision == step.revision:
+    current = step.before
+    if current is None or current.phase not in HELD or current.attempted_revision == step.revision:
         return
     message = (
         f"a newer commit {step.revision[:12]} replaces the change set held at "
