@@ -253,3 +253,32 @@ OUTSIDE_WINDOW = (
     "outside its change window: a PCI guardrail violation is repaired at once "
     "(repair-outside-window: guardrails)"
 )
+
+
+def expected(spec: StackSpec, now: datetime | None = None) -> dict[str, object]:
+    """What change control will do with a change of this stack, for `plan`: whether it
+    is suspended, needs an approval (by whom), and whether a window is open now (else
+    when the next opens). What is recorded (a CLI suspension, approvals) is not read."""
+    now = now or current_time()
+    opens = next_opening(spec.change_windows, now)
+    return {
+        "suspended": spec.suspended,
+        "approval": "required" if spec.approval else "none",
+        "approvers": list(spec.approvers),
+        "window": "none" if not spec.change_windows else "closed" if opens else "open",
+        "next_window": opens.strftime(TIME) if opens else "",
+    }
+
+
+def expected_text(spec: StackSpec, now: datetime | None = None) -> str:
+    """The same as one line ("" when nothing holds a change)."""
+    gates = expected(spec, now)
+    said = []
+    if gates["suspended"]:
+        said.append("suspended by its stack file: not changed")
+    if gates["approval"] == "required":
+        who = ", ".join(spec.approvers) or "someone other than the author"
+        said.append(f"held for approval by {who}")
+    if gates["window"] == "closed":
+        said.append(f"outside its change windows: waits until {gates['next_window']}")
+    return "; ".join(said)

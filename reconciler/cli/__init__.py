@@ -116,12 +116,31 @@ def cmd_plan(args: argparse.Namespace) -> int:
         plans = preview(plans, state, cfn)
     _tell(checks)
     if args.json:
-        out(json.dumps({"stacks": [p.to_dict() for p in plans]}, indent=2))
+        out(json.dumps({"stacks": [_with_gates(p, state) for p in plans]}, indent=2))
     elif args.markdown:
         out(_markdown(plans, checks, state.root, args.link_base))
     else:
-        out(report.plan(plans))
+        out(report.plan(plans, _gates(plans, state)))
     return EXIT_FAILED if any(p.action is Action.BLOCKED for p in plans) else EXIT_OK
+
+
+def _gates(plans, state) -> dict[str, str]:
+    """Per stack that would change: what change control will do with it (one line)."""
+    from reconciler.change_control import expected_text
+
+    found = {}
+    for plan in plans:
+        spec = state.stack(plan.stack_name)
+        if spec is not None and plan.changes_stack and (text := expected_text(spec)):
+            found[plan.stack_name] = text
+    return found
+
+
+def _with_gates(plan, state) -> dict:
+    from reconciler.change_control import expected
+
+    spec = state.stack(plan.stack_name)
+    return {**plan.to_dict(), "change_control": expected(spec) if spec else {}}
 
 
 def _markdown(plans, checks, root: Path, link_base: str | None) -> str:

@@ -32,13 +32,16 @@ def validation(report: Report, files: int) -> str:
     return "\n".join([*lines, *(f"note: {n}" for n in report.notes), summary])
 
 
-def plan(plans: Sequence[StackPlan]) -> str:
+def plan(plans: Sequence[StackPlan], gates: dict[str, str] | None = None) -> str:
+    """`gates`: per stack, what change control will do with its change."""
     if not plans:
         return "no stacks declared"
     out = []
     for p in plans:
         after = f" (after {', '.join(p.after)})" if p.after else ""
         out.append(f"{p.stack_name} [{p.region}]: {p.action.value}{after} - {p.reason}")
+        if gates and p.stack_name in gates:
+            out.append(f"  change control: {gates[p.stack_name]}")
         if p.changes:
             out.append(
                 table(

@@ -7,6 +7,7 @@ real; the approver's identity comes from moto's STS (arn:aws:sts::123456789012:u
 
 from __future__ import annotations
 
+import json
 import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -492,3 +493,17 @@ def test_a_blocked_change_is_recorded_with_its_author(repo, services):
     records = [r for r in services.audit.read("app-dev") if r.commit == blocked]
     assert [str(r.event) for r in records][-1] == "blocked"
     assert {r.author for r in records} == {"Rene Renamer <rene@example.com>"}
+
+
+def test_plan_says_what_change_control_will_do_with_each_change(repo, capsys, aws):
+    text = GATED + closed_window()
+    make_repo(repo, {"desired-state/app-dev.yml": text}, defaults=False)
+    assert main(["plan", str(repo), "--offline"]) == 0
+    shown = capsys.readouterr().out
+    assert "change control: held for approval by someone other than the author" in shown
+    assert "outside its change windows: waits until" in shown
+    assert main(["plan", str(repo), "--offline", "--json"]) == 0
+    (stack,) = json.loads(capsys.readouterr().out)["stacks"]
+    gates = stack["change_control"]
+    assert (gates["approval"], gates["window"], gates["suspended"]) == ("required", "closed", False)
+    assert gates["next_window"].endswith("Z")
