@@ -83,6 +83,39 @@ class AuditRecord:
         return cls(**{k: v if k in ("event", "detail") else str(v) for k, v in known.items()})
 
 
+def of_stack(
+    status: Any,
+    event: Event,
+    message: str,
+    *,
+    actor: str = "",
+    account: str = "",
+    commit: str | None = None,
+    change_set: str | None = None,
+    **detail: Any,
+) -> AuditRecord:
+    """A record about the stack a status record describes (reconciler.status.StackStatus):
+    its region, its account (from its stack id, else `account`), its attempted commit
+    with that commit's author and pull request (another `commit`: no author), and its
+    change set, unless given."""
+    parts = status.stack_id.split(":")
+    commit = status.attempted_revision if commit is None else commit
+    attempted = commit == status.attempted_revision  # the author recorded is of that commit
+    return AuditRecord(
+        event,
+        status.stack_name,
+        region=status.region,
+        account=parts[4] if len(parts) > 5 and parts[0] == "arn" else account,
+        commit=commit,
+        author=status.author if attempted else "",
+        pull_request=status.pull_request if attempted else "",
+        change_set=status.change_set if change_set is None else change_set,
+        actor=actor,
+        message=message,
+        detail={k: v for k, v in detail.items() if v not in (None, "", [], {})},
+    )
+
+
 class AuditLog(Protocol):
     """Where the trail lives. `append` never updates or deletes a record."""
 

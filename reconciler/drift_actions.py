@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from reconciler import change_control, guard, guardrails
-from reconciler.audit import AuditRecord, Event
+from reconciler.audit import AuditRecord, Event, of_stack
 from reconciler.desired import StackSpec
 from reconciler.diff import merge_change_set
 from reconciler.drift import DriftAction, DriftReport, decide, report, summary
@@ -115,18 +115,10 @@ def _record(
     **detail,
 ) -> AuditRecord:
     """A drift record: at the stack's applied commit, the state the repair returns to."""
-    parts = status.stack_id.split(":")
-    return AuditRecord(
-        event,
-        status.stack_name,
-        region=status.region,
-        account=parts[4] if len(parts) > 5 else services.account,
-        commit=status.applied_revision,
-        change_set=change_set,
-        actor=services.actor,
-        message=message,
-        detail={k: v for k, v in detail.items() if v not in (None, "", [], {})},
-    )
+    return of_stack(
+        status, event, message, actor=services.actor, account=services.account,
+        commit=status.applied_revision, change_set=change_set, **detail,
+    )  # fmt: skip
 
 
 def repair(

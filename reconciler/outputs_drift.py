@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reconciler.audit import AuditRecord, Event
+from reconciler.audit import Event, of_stack
 from reconciler.errors import (
     OutputsConflictError,
     OutputsNotPublishedError,
@@ -99,15 +99,9 @@ def _record(
     note = Notification(kind, current.stack_name, current.region, message, current.applied_revision)
     services.notifier.send([note])
     event = Event.OUTPUTS_PUBLISHED if kind is Kind.OUTPUTS_DRIFT_REPAIRED else Event.FAILED
-    parts = current.stack_id.split(":")
-    record = AuditRecord(
-        event,
-        current.stack_name,
-        region=current.region,
-        account=parts[4] if len(parts) > 5 else services.account,
-        commit=current.applied_revision,
-        actor=services.actor,
-        message=message,
-        detail={"path": current.outputs_path, "outputs_drift": True},
-    )
+    record = of_stack(
+        current, event, message, actor=services.actor, account=services.account,
+        commit=current.applied_revision, change_set="",
+        path=current.outputs_path, outputs_drift=True,
+    )  # fmt: skip
     services.audit.append([record])

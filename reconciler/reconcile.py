@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from reconciler import change_control
-from reconciler.audit import AuditLog, AuditRecord, Event, Kept
+from reconciler.audit import AuditLog, AuditRecord, Event, Kept, of_stack
 from reconciler.deadline import Deadline
 from reconciler.desired import DesiredState, StackSpec, managed_tags
 from reconciler.diff import differences, merge_change_set
@@ -1080,17 +1080,12 @@ def _finished(
 ) -> list[AuditRecord]:
     """The trail's records for an operation's end: completed or failed (with a summary
     of the stack's events), drift repaired, outputs published (names, never values)."""
-    base = AuditRecord(
+    base = of_stack(
+        replace(current, stack_id=stack.stack_id),
         Event.COMPLETED,
-        status.stack_name,
-        region=status.region,
-        account=_account(stack.stack_id) or services.account,
-        commit=current.attempted_revision,
-        author=current.author,
-        pull_request=current.pull_request,
-        change_set=current.change_set,
+        status.message,
         actor=services.actor,
-        message=status.message,
+        account=services.account,
     )
     records = []
     if kind in (Kind.SUCCEEDED, Kind.FAILED, Kind.DRIFT_REPAIRED):

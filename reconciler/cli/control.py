@@ -69,20 +69,10 @@ def _held(services, args) -> object:
 
 
 def _record(services, status, event, message: str, **detail):
-    from reconciler.audit import AuditRecord
+    from reconciler.audit import of_stack
 
-    return AuditRecord(
-        event,
-        status.stack_name,
-        region=status.region,
-        account=services.account,
-        commit=status.attempted_revision,
-        author=status.author,
-        pull_request=status.pull_request,
-        change_set=status.change_set,
-        actor=services.actor,
-        message=message,
-        detail=detail,
+    return of_stack(
+        status, event, message, actor=services.actor, account=services.account, **detail
     )
 
 
