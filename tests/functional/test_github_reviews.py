@@ -41,13 +41,24 @@ def paths(fake: FakeGitHub) -> list[str]:
 
 def test_commit_names_the_authors_login_and_the_merged_pull_request(merged):
     """GIVEN #7 merged as MERGE, authored by alice WHEN commit(MERGE) THEN her login,
-    git's name and email, and pull request "7"."""
+    git's name and email, and pull request "7" with its author."""
     info = source_for(merged).commit(MERGE)
-    assert info == CommitInfo("alice", "Alice", "alice@example.com", "7")
+    assert info == CommitInfo("alice", "Alice", "alice@example.com", "7", "alice")
     assert paths(merged) == [
         f"/repos/owner/repo/commits/{MERGE}?per_page=1",
         f"/repos/owner/repo/commits/{MERGE}/pulls?per_page=100",
     ]
+
+
+def test_a_merge_commit_by_another_person_names_the_pull_requests_author_too(fake_github):
+    """GIVEN alice's pull request #8 merged by bob as a merge commit WHEN commit() THEN
+    bob is the commit's author and alice the pull request's: both are authors to
+    change control."""
+    fake_github.add_commit(MERGE, login="bob", name="Bob", email="bob@example.com")
+    fake_github.merge_pull(8, MERGE, head=HEAD, author="alice")
+    info = source_for(fake_github).commit(MERGE)
+    assert (info.author, info.pull_request, info.pull_request_author) == ("bob", "8", "alice")
+    assert {"bob", "alice"} <= info.identities()
 
 
 def test_a_commit_tied_to_no_github_account_names_gits_author(fake_github):
