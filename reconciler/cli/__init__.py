@@ -1,4 +1,4 @@
-"""`reconciler`: validate, plan, apply, drift, status and outputs from a laptop or CI.
+"""`reconciler`: validate, plan, apply, drift, status, outputs and change control.
 
 Exit codes: 0 success, 1 findings, blocked or failed, 2 usage error. A user error is
 one line on stderr, never a traceback.
