@@ -300,6 +300,7 @@ def apply(
             continue
         try:
             step = _Attempt(plan, spec, services, revision, about, report)
+            step.before = status  # as the pass's Scan read it; read again under the lease
             result = _apply_one(step, state, live, owner, head, lease)
         except PermanentAwsError as err:
             result = _refused(plan, spec, state, services, revision, err)
@@ -565,7 +566,7 @@ def _apply_one(
     lease: Callable[[], int] = lambda: LEASE_SECONDS,
 ) -> StackResult:
     plan, spec, services, revision = step.plan, step.spec, step.services, step.revision
-    current = step.before = services.status.get(plan.stack_name)
+    current = step.before
     suspended = change_control.suspension(spec, current)
     resumed = spec is not None and current is not None and current.phase is Phase.SUSPENDED
     if resumed and not suspended and not _by_cli(current):

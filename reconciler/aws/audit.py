@@ -71,28 +71,52 @@ class DynamoAuditLog:
         copy lost. Appending the same stamped records again (AuditRecord.stamped before
         the first call) puts nothing twice and writes the copies again (a new version of
         the same key); records made anew by a retried event are new records."""
-        for record in records:
-            stamped = record.stamped()
-            self._call(lambda r=stamped: self._put_item(r))
-            if self._s3 is not None:
-                self._put_copy(stamped)
+        stamped = [record.stamped() for record in records]
+        for batch in _batches(stamped, TRANSACTION_ITEMS):
+            if len(batch) == 1 or not self._call(lambda b=batch: self._put_together(b)):
+                for record in batch:
+                    self._call(lambda r=record: self._put_item(r))
+        if self._s3 is not None:
+            for record in stamped:
+                self._put_copy(record)
+
+    def _put_together(self, records: Sequence[AuditRecord]) -> bool:
+        """Several records in one TransactWriteItems of conditional Puts: one round trip
+        for a step's records, all or none. Its Puts need only dynamodb:PutItem (IAM has
+        no TransactWriteItems action), so the roles stay append-only. False when a
+        condition failed (a retry of an append): they are then put one by one, which
+        tells a record already there from a key taken by another."""
+        try:
+            self._client.transact_write_items(
+                TransactItems=[{"Put": self._put(record)} for record in records]
+            )
+        except self._client.exceptions.TransactionCanceledException as err:
+            reasons = err.response.get("CancellationReasons") or []
+            if any(r.get("Code") == "ConditionalCheckFailed" for r in reasons):
+                return False
+            raise
+        return True
+
+    def _put(self, record: AuditRecord) -> dict:
+        return {
+            "TableName": self.table_name,
+            "Item": {
+                STACK_KEY: {"S": record.stack or NO_STACK},
+                SORT_KEY: {"S": sort_key(record)},
+                "record": {"S": record.to_json()},
+                "event": {"S": str(record.event)},
+                "time": {"S": record.time},
+            },
+            "ConditionExpression": "attribute_not_exists(#at)",
+            "ExpressionAttributeNames": {"#at": SORT_KEY},
+        }
 
     def _put_item(self, record: AuditRecord) -> None:
         body = record.to_json()
         failed = self._client.exceptions.ConditionalCheckFailedException
         try:
             self._client.put_item(
-                TableName=self.table_name,
-                Item={
-                    STACK_KEY: {"S": record.stack or NO_STACK},
-                    SORT_KEY: {"S": sort_key(record)},
-                    "record": {"S": body},
-                    "event": {"S": str(record.event)},
-                    "time": {"S": record.time},
-                },
-                ConditionExpression="attribute_not_exists(#at)",
-                ExpressionAttributeNames={"#at": SORT_KEY},
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                **self._put(record), ReturnValuesOnConditionCheckFailure="ALL_OLD"
             )
         except failed as err:
             kept = (err.response.get("Item") or {}).get("record", {}).get("S")
@@ -266,6 +290,13 @@ class DynamoAuditLog:
         if self._default_name_used:
             return f"{where} (default name: RECONCILER_AUDIT_TABLE was not set)"
         return where
+
+
+TRANSACTION_ITEMS = 100  # TransactWriteItems' limit
+
+
+def _batches(items: Sequence[AuditRecord], size: int) -> list[Sequence[AuditRecord]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 def sort_key(record: AuditRecord) -> str:

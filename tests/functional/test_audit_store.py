@@ -165,6 +165,25 @@ def test_appending_a_record_again_changes_nothing(trail):
     assert trail.read() == sorted(RECORDS, key=lambda r: r.time)
 
 
+def test_a_steps_records_are_appended_in_one_conditional_transaction(aws):
+    """GIVEN the records of one step WHEN appended THEN one TransactWriteItems of
+    conditional Puts (one round trip, all or none), no PutItem; appending them all again
+    (a retry) falls back to one PutItem each and adds nothing."""
+    from reconciler.aws import session
+
+    seen: list[str] = []
+    session.on_every_call(lambda model, **_: seen.append(model.name))
+    log = DynamoAuditLog(TABLE, REGION)
+    log.append(RECORDS[:1])  # the table is created by the first append
+    seen.clear()
+    log.append(RECORDS[1:])
+    assert [n for n in seen if n in ("TransactWriteItems", "PutItem")] == ["TransactWriteItems"]
+    seen.clear()
+    log.append(RECORDS[1:])
+    assert seen.count("TransactWriteItems") == 1 and seen.count("PutItem") == len(RECORDS) - 1
+    assert len(items()) == len(RECORDS)
+
+
 def test_a_different_record_under_a_taken_key_is_refused_not_written(trail):
     """GIVEN an appended record WHEN another with the same time and id but other content is
     appended THEN a permanent error names the key, and the original stays."""
