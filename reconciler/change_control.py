@@ -181,8 +181,10 @@ def approval(
 
 def _fresh(at: str, spec: StackSpec, now: datetime) -> bool:
     try:
-        when = datetime.strptime(at, TIME).replace(tzinfo=UTC)
+        when = datetime.fromisoformat(at.replace("Z", "+00:00"))
     except ValueError:
+        return False
+    if when.tzinfo is None:
         return False
     return when <= now < when + spec.approval_expires
 

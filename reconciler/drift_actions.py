@@ -85,11 +85,8 @@ def on_detection(
         message=f"drift: {summary(found)}{pci}",
         sync=current.sync if found.in_sync else Sync.OUT_OF_SYNC,
     )
-    services.status.put(recorded)
-    if not found.in_sync and recorded.message != current.message:  # the same drift: once
-        services.notifier.send(
-            [Notification(Kind.DRIFT_DETECTED, spec.stack_name, spec.region, recorded.message)]
-        )
+    said = not found.in_sync and recorded.message != current.message  # the same drift: once
+    if said:
         detail = {
             "mode": spec.drift.value,
             "drifted": [
@@ -100,6 +97,11 @@ def on_detection(
         }
         services.audit.append(
             [_record(Event.DRIFT_DETECTED, recorded, recorded.message, services, **detail)]
+        )
+    services.status.put(recorded)  # after the trail: a retried event appends again
+    if said:
+        services.notifier.send(
+            [Notification(Kind.DRIFT_DETECTED, spec.stack_name, spec.region, recorded.message)]
         )
     if action is DriftAction.REPAIR:
         return repair(spec, found, services, owner, violations)
@@ -140,10 +142,10 @@ def repair(
     allowed = change_control.repair_allowed(spec, current, violated)
     if not allowed.go:
         if current.message != allowed.message:
-            services.status.put(current.but(message=allowed.message))
             services.audit.append(
                 [_record(Event.DRIFT_NOT_REPAIRED, current, allowed.message, services)]
             )
+            services.status.put(current.but(message=allowed.message))
         return DriftOutcome(name, DriftAction.REPAIR, allowed.message)
     if not services.status.acquire(name, owner, LEASE_SECONDS):
         return DriftOutcome(
@@ -174,25 +176,16 @@ def repair(
         if refused:
             services.cfn.delete_change_set(change_set)
             message = "drift repair blocked: " + "; ".join(v.message for v in refused)
-            services.status.put(
-                current.but(sync=Sync.BLOCKED, phase=Phase.BLOCKED, message=message)
-            )
             services.audit.append(
                 [_record(Event.DRIFT_NOT_REPAIRED, current, message, services, change_set.name)]
             )
+            services.status.put(
+                current.but(sync=Sync.BLOCKED, phase=Phase.BLOCKED, message=message)
+            )
             return DriftOutcome(name, DriftAction.REPAIR, message, change_set.name)
-        services.cfn.execute_change_set(change_set, token=change_set.name)
         message = f"reverting {summary(found)} (change set {change_set.name})"
         if allowed.message:
             message += f"; {allowed.message}"
-        services.status.put(
-            current.but(
-                phase=Phase.APPLYING,
-                change_set=change_set.name,
-                operation_token=change_set.name,
-                message=message,
-            )
-        )
         services.audit.append(
             [
                 _record(
@@ -205,6 +198,15 @@ def repair(
                     violations=[str(v) for v in violations],
                 )
             ]
+        )  # on the trail before it runs: an execution cannot be taken back
+        services.cfn.execute_change_set(change_set, token=change_set.name)
+        services.status.put(
+            current.but(
+                phase=Phase.APPLYING,
+                change_set=change_set.name,
+                operation_token=change_set.name,
+                message=message,
+            )
         )
         return DriftOutcome(name, DriftAction.REPAIR, message, change_set.name)
     finally:

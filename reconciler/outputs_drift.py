@@ -95,9 +95,8 @@ def _repair(
 def _record(
     current: StackStatus, services: Services, kind: Kind, message: str, **changes: object
 ) -> None:
-    services.status.put(current.but(message=message, **changes))
-    note = Notification(kind, current.stack_name, current.region, message, current.applied_revision)
-    services.notifier.send([note])
+    """The trail first, then the status and the notice: a retry appends again rather
+    than losing the record."""
     event = Event.OUTPUTS_PUBLISHED if kind is Kind.OUTPUTS_DRIFT_REPAIRED else Event.FAILED
     record = of_stack(
         current, event, message, actor=services.actor, account=services.account,
@@ -105,3 +104,6 @@ def _record(
         path=current.outputs_path, outputs_drift=True,
     )  # fmt: skip
     services.audit.append([record])
+    services.status.put(current.but(message=message, **changes))
+    note = Notification(kind, current.stack_name, current.region, message, current.applied_revision)
+    services.notifier.send([note])

@@ -428,11 +428,16 @@ class _Attempt:
                         "approvers": ",".join(self.spec.approvers),
                         "approval_expires": str(int(self.spec.approval_expires.total_seconds())),
                     }
-        if self._record(message=message, change_set=change_set, **status):
-            self._notify(outcome, message, change_set)
+        changed = self._changed(message=message, change_set=change_set, **status)
+        if changed is not None:
+            # The trail first: if the status write or the notice then fails, the event's
+            # retry appends again (a duplicate) rather than finding the status written
+            # and saying nothing (a record lost).
             if audit is None:
                 audit = self._default_audit(outcome, message, change_set)
             self.services.audit.append(audit)
+            self.services.status.put(changed)
+            self._notify(outcome, message, change_set)
         return self.result(outcome, message, change_set)
 
     @property
@@ -513,17 +518,16 @@ class _Attempt:
         }.get(outcome)
         return [self.record(event, message, change_set)] if event else []
 
-    def _record(self, **changes: Any) -> bool:
-        """Write the stack's status, unless nothing but the timestamp would change;
-        whether it was written (a repeated event records, and notifies, nothing)."""
+    def _changed(self, **changes: Any) -> StackStatus | None:
+        """The stack's status with `changes`, or None when nothing but the timestamp
+        would change (a repeated event records, notifies and appends nothing)."""
         store, name = self.services.status, self.plan.stack_name
         current = store.get(name) or StackStatus(name)
         outputs_path = self.spec.outputs_path if self.spec else current.outputs_path
         status = current.but(region=self.plan.region, outputs_path=outputs_path, **changes)
         if replace(status, updated_at=current.updated_at) == current:
-            return False
-        store.put(status)
-        return True
+            return None
+        return status
 
     def _notify(self, outcome: str, message: str, change_set: str) -> None:
         kind = {
@@ -727,11 +731,12 @@ def _run_change_set(step: _Attempt, template_body: str, stack: LiveStack | None)
         message = f"change set {name} is still being computed; resumed by the next event"
         return step.done("waiting", message, change_set=name, phase=Phase.WAITING)
     if change_set.empty:
-        cfn.update_tags(stack, tags, token=name)
         message = "no resource changes; stack tags updated"
+        step.services.audit.append([step.record(Event.EXECUTED, message, name)])  # first
+        cfn.update_tags(stack, tags, token=name)
         return step.done(
             "tags-updated", message, phase=Phase.APPLYING,
-            operation_token=name, stack_id=stack.stack_id,
+            operation_token=name, stack_id=stack.stack_id, audit=(),
         )  # fmt: skip
     if not change_set.ready:
         cfn.delete_change_set(change_set)
@@ -825,18 +830,21 @@ def run_held(spec: StackSpec, services: Services, owner: str) -> StackResult:
 def execute(step: _Attempt, change_set, stack_id: str, gate=None) -> StackResult:
     """Execute a guarded change set its gates let through, and say so."""
     name = change_set.name
-    step.services.cfn.execute_change_set(change_set, token=name)
     message = f"change set {name} executed"
     detail = {}
     if gate is not None and gate.approved_by:
         message += f" (approved by {gate.approved_by} at {gate.approved_at})"
         detail = {"approved_by": gate.approved_by, "approved_at": gate.approved_at}
     checked = step.checked(name) if not _held(step) else []
+    # On the trail before it runs: an execution cannot be taken back, so a trail failing
+    # after it would lose its record (the retry finds the stack busy). If AWS then
+    # refuses to execute, `failed` follows with AWS's reason.
+    step.services.audit.append([*checked, step.record(Event.EXECUTED, message, name, **detail)])
+    step.services.cfn.execute_change_set(change_set, token=name)
     return step.done(
         "executed", message, change_set=name,
         sync=Sync.OUT_OF_SYNC, health=Health.PROGRESSING, phase=Phase.APPLYING,
-        operation_token=name, stack_id=stack_id, window_opens="",
-        audit=(*checked, step.record(Event.EXECUTED, message, name, **detail)),
+        operation_token=name, stack_id=stack_id, window_opens="", audit=(),
     )  # fmt: skip
 
 
@@ -1056,8 +1064,8 @@ def finish(
         kind = Kind.FAILED
     if replace(status, updated_at=current.updated_at) == current:
         return current  # a repeated event: recorded and notified already
-    services.status.put(status)
     services.audit.append(_finished(current, status, stack, kind, change, services))
+    services.status.put(status)  # after the trail: a retried event appends again
     if kind is not None:
         duration = _seconds_since(current.updated_at) if ours else None
         services.notifier.send(

@@ -122,10 +122,13 @@ class StatusStore(Protocol):
         holds it runs again when done."""
         ...
 
-    def approve(self, stack_name: str, by: str, change_set: str, revision: str) -> bool:
+    def approve(
+        self, stack_name: str, by: str, change_set: str, revision: str, at: str = ""
+    ) -> bool:
         """Record an approval of `change_set` at `revision`, only while the stack still
         holds exactly that change set at that revision (awaiting approval, or waiting
-        for its window after an approval that expired); whether it was recorded."""
+        for its window after an approval that expired); whether it was recorded. `at`:
+        when (ISO 8601 UTC; default now)."""
         ...
 
     def suspend(self, stack_name: str, by: str, reason: str) -> None: ...

@@ -130,8 +130,10 @@ class DynamoStatusStore:
             ExpressionAttributeValues={":revision": {"S": revision or "unknown"}},
         )
 
-    def approve(self, stack_name: str, by: str, change_set: str, revision: str) -> bool:
-        values = {"by": by, "at": now(), "cs": change_set, "rev": revision}
+    def approve(
+        self, stack_name: str, by: str, change_set: str, revision: str, at: str = ""
+    ) -> bool:
+        values = {"by": by, "at": at or now(), "cs": change_set, "rev": revision}
         taken = self._update(
             stack_name,
             UpdateExpression=(

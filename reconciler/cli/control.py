@@ -76,9 +76,29 @@ def _record(services, status, event, message: str, **detail):
     )
 
 
+def _approved(services, status):
+    """The `approved` record of the approval on `status`, the same however often it is
+    made (its time is the approval's, its id a digest of what was approved by whom), so
+    that running `approve` again after the trail failed appends it once."""
+    import hashlib
+    from dataclasses import replace
+
+    from reconciler.audit import Event
+
+    message = f"change set {status.change_set} approved by {status.approved_by}"
+    what = "|".join(
+        (status.stack_name, status.change_set, status.approved_revision, status.approved_by)
+    )
+    return replace(
+        _record(services, status, Event.APPROVED, message),
+        time=status.approved_at,
+        id=hashlib.sha256(what.encode()).hexdigest()[:32],
+    )
+
+
 def cmd_approve(args: argparse.Namespace) -> int:
     from reconciler import change_control
-    from reconciler.audit import Event
+    from reconciler.audit import Event, timestamp
     from reconciler.reconcile import run_held
 
     spec, services = _context(args)
@@ -95,16 +115,20 @@ def cmd_approve(args: argparse.Namespace) -> int:
             services.audit.append([_record(services, status, Event.APPROVAL_REFUSED, refused)])
             err(f"error: approval refused: {refused}")
             return EXIT_FAILED
-        if not services.status.approve(args.stack, services.actor, change_set, revision):
+        at = timestamp()  # to the microsecond: the record sorts after the hold's
+        if not services.status.approve(args.stack, services.actor, change_set, revision, at):
             err(
                 f"error: {args.stack} changed while you approved (a newer commit, a reject, "
                 "or another approval ran it); run `reconciler status` and review again"
             )
             return EXIT_FAILED
-        message = f"change set {change_set} approved by {services.actor}"
-        services.audit.append([_record(services, status, Event.APPROVED, message)])
-        out(f"{args.stack}: {message}")
+        status = services.status.get(args.stack) or status
+        services.audit.append([_approved(services, status)])
+        out(f"{args.stack}: change set {change_set} approved by {services.actor}")
     elif valid:
+        if valid == services.actor and valid == status.approved_by:
+            # Run again after the trail failed: the same record, which DynamoDB keeps once.
+            services.audit.append([_approved(services, status)])
         out(f"{args.stack}: change set {change_set} is already approved by {valid}")
     if args.no_execute:
         out(f"{args.stack}: the reconciler's next pass runs it (a push, or the schedule)")
@@ -122,10 +146,10 @@ def cmd_reject(args: argparse.Namespace) -> int:
 
     _, services = _context(args)
     status = _held(services, args)
-    services.cfn.discard_change_set(status.change_set, status.stack_name, status.region)
     message = f"change set {status.change_set} rejected by {services.actor}: {args.reason}"
-    services.status.put(status.but(phase=Phase.REJECTED, sync=Sync.BLOCKED, message=message))
     services.audit.append([_record(services, status, Event.REJECTED, message, reason=args.reason)])
+    services.cfn.discard_change_set(status.change_set, status.stack_name, status.region)
+    services.status.put(status.but(phase=Phase.REJECTED, sync=Sync.BLOCKED, message=message))
     services.notifier.send(
         [
             Notification(
@@ -149,10 +173,10 @@ def cmd_suspend(args: argparse.Namespace) -> int:
     if not args.reason.strip():
         raise ReconcilerError("--reason must say why")
     spec, services = _context(args)
-    services.status.suspend(args.stack, services.actor, args.reason)
     status = services.status.get(args.stack) or StackStatus(args.stack, spec.region)
     message = f"suspended by {services.actor}: {args.reason}"
     services.audit.append([_record(services, status, Event.SUSPENDED, message, reason=args.reason)])
+    services.status.suspend(args.stack, services.actor, args.reason)
     out(f"{args.stack}: {message}; drift is still detected and reported")
     return EXIT_OK
 
@@ -165,10 +189,10 @@ def cmd_resume(args: argparse.Namespace) -> int:
     if status is None or not status.suspended_by:
         why = " (its stack file says suspended: true)" if spec.suspended else ""
         raise ReconcilerError(f"{args.stack} is not suspended by `reconciler suspend`{why}")
-    services.status.resume(args.stack)
     message = f"resumed by {services.actor} (suspended by {status.suspended_by}: "
     message += f"{status.suspended_reason})"
     services.audit.append([_record(services, status, Event.RESUMED, message)])
+    services.status.resume(args.stack)
     still = "; its stack file still says suspended: true" if spec.suspended else ""
     out(f"{args.stack}: {message}{still}; the next pass (a push, the schedule) changes it again")
     return EXIT_OK

@@ -507,3 +507,85 @@ def test_plan_says_what_change_control_will_do_with_each_change(repo, capsys, aw
     gates = stack["change_control"]
     assert (gates["approval"], gates["window"], gates["suspended"]) == ("required", "closed", False)
     assert gates["next_window"].endswith("Z")
+
+
+# --- faults: nothing is lost ---------------------------------------------------------------
+
+
+class FailingOnce(Kept):
+    """A trail whose first append fails as DynamoDB being unreachable would."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failed = False
+
+    def append(self, records):
+        if not self.failed:
+            self.failed = True
+            from reconciler.errors import AwsError
+
+            raise AwsError("audit table unreachable (injected)")
+        super().append(records)
+
+
+def test_a_trail_that_fails_leaves_the_status_unwritten_so_the_retry_records_it(repo, services):
+    from reconciler.errors import AwsError
+
+    revision = commit(repo, {})
+    services.audit = FailingOnce()
+    with pytest.raises(AwsError, match="injected"):
+        run_pass(repo, services, revision)
+    assert services.status.get("app-dev") is None  # nothing written after the failed trail
+    assert services.notifier.sent == []
+    (again,) = run_pass(repo, services, revision).stacks  # the event's retry
+    assert again.outcome == "awaiting approval"
+    assert services.audit.events("app-dev") == ["validated", "planned", "held for approval"]
+    assert [n.kind for n in services.notifier.sent] == [Kind.APPROVAL_REQUIRED]
+
+
+def test_an_approval_whose_record_failed_is_recorded_once_when_approve_runs_again(
+    repo, services, monkeypatch, capsys
+):
+    revision = commit(repo, {})
+    run_pass(repo, services, revision)
+    trail = FailingOnce()
+    monkeypatch.setattr("reconciler.aws.services.audit_from_env", lambda *a, **k: trail)
+    assert main(["approve", "app-dev", str(repo), "--no-execute"]) == 1
+    assert "injected" in capsys.readouterr().err
+    assert services.status.get("app-dev").approved_by == APPROVER  # recorded before
+    assert main(["approve", "app-dev", str(repo), "--no-execute"]) == 0
+    assert "already approved" in capsys.readouterr().out
+    (approved,) = trail.records
+    assert (str(approved.event), approved.actor) == ("approved", APPROVER)
+    assert approved.time == services.status.get("app-dev").approved_at
+
+
+def test_an_execution_is_on_the_trail_before_it_runs(repo, services):
+    """The trail failing just before ExecuteChangeSet leaves the change set unexecuted
+    (the retry runs it and records it); it can never have run unrecorded."""
+    from reconciler.errors import AwsError
+
+    revision = commit(repo, {"desired-state/app-dev.yml": STACK})
+    trail = FailingOnce()
+    trail.append = _fail_on_executed(trail)
+    services.audit = trail
+    with pytest.raises(AwsError, match="injected"):
+        run_pass(repo, services, revision)
+    assert stack_status() == "REVIEW_IN_PROGRESS"  # created, described, not executed
+    (again,) = run_pass(repo, services, revision).stacks
+    assert again.outcome == "executed"
+    assert services.audit.events("app-dev")[-1] == "executed"
+
+
+def _fail_on_executed(trail: FailingOnce):
+    keep = Kept.append.__get__(trail)
+
+    def append(records):
+        if not trail.failed and any(r.event is Event.EXECUTED for r in records):
+            trail.failed = True
+            from reconciler.errors import AwsError
+
+            raise AwsError("audit table unreachable (injected)")
+        keep(records)
+
+    return append
