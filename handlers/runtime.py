@@ -126,9 +126,8 @@ def handle(
             logger.error("permanent failure", extra={"error": str(err)})
             outcome = Outcome("failed", str(err))
         if receipt is not None and outcome.status not in NOT_ACTED_ON:
-            services().audit.append(
-                [replace(receipt, message=f"{receipt.message}: {outcome.status}")]
-            )
+            said = replace(receipt, message=f"{receipt.message}: {outcome.status}")
+            services().audit.append([replace(said, commit=outcome.revision or said.commit)])
         return outcome.to_dict()
 
     if "id" not in event:

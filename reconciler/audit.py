@@ -27,6 +27,7 @@ class Event(StrEnum):
     APPROVED = "approved"
     APPROVAL_REFUSED = "approval refused"
     APPROVAL_INVALIDATED = "approval invalidated"
+    SUPERSEDED = "superseded"  # a held change set deleted: a newer commit replaces it
     REJECTED = "rejected"
     WAITING_FOR_WINDOW = "waiting for window"
     BLOCKED = "blocked"

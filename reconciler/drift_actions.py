@@ -196,6 +196,8 @@ def repair(
                     change_set.name,
                     outside_window=bool(allowed.message),
                     violations=[str(v) for v in violations],
+                    changes=[c.to_dict() for c in changes],
+                    verdict="allowed",
                 )
             ]
         )  # on the trail before it runs: an execution cannot be taken back

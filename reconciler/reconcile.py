@@ -501,6 +501,7 @@ class _Attempt:
                 f"{plan.action.value}: {len(plan.changes)} resource change(s); guard: {verdict}",
                 change_set,
                 action=plan.action.value,
+                change_control=change_control.expected(spec) if spec else None,
                 changes=[c.to_dict() for c in plan.changes],
                 verdict=verdict,
                 violations=[v.message for v in plan.violations],
@@ -885,32 +886,37 @@ def _hold(step: _Attempt, gate, name: str, stack_id: str) -> StackResult:
 
 
 def _drop_stale_hold(step: _Attempt, name: str) -> None:
-    """A change set held for an earlier commit whose inputs differ is deleted: the new
-    commit's change set replaces it, and its approval no longer counts."""
+    """A change set held for an earlier commit is superseded: deleted when the new
+    commit's inputs differ (its change set replaces it), and recorded at the earlier
+    commit either way, with the approval it had, which no longer counts."""
     current = step.before
     if current is None or current.phase not in HELD or current.attempted_revision == step.revision:
         return
-    message = (
-        f"a newer commit {step.revision[:12]} replaces the change set held at "
-        f"{current.attempted_revision[:12]}"
-    )
-    if current.change_set and current.change_set != name:
+    newer = f"a newer commit {step.revision[:12]} replaces it"
+    records = []
+    if current.approved_change_set == current.change_set and (
+        current.approved_revision == current.attempted_revision
+    ):
+        message = f"approval by {current.approved_by} no longer counts: {newer}"
+        records.append(_about_held(current, step, Event.APPROVAL_INVALIDATED, message))
+    deleted = bool(current.change_set) and current.change_set != name
+    held = f"change set {current.change_set} {'deleted' if deleted else 'held again'}"
+    records.append(_about_held(current, step, Event.SUPERSEDED, f"{held}: {newer}"))
+    step.services.audit.append(records)  # before the deletion: nothing unrecorded
+    if deleted:
         step.services.cfn.discard_change_set(
             current.change_set, step.plan.stack_name, step.plan.region
         )
-    if (
-        current.approved_change_set == current.change_set
-        and current.approved_revision == current.attempted_revision
-    ):
-        step.services.audit.append(
-            [
-                step.record(
-                    Event.APPROVAL_INVALIDATED,
-                    f"approval by {current.approved_by} no longer counts: {message}",
-                    current.change_set,
-                )
-            ]
-        )
+
+
+def _about_held(current: StackStatus, step: _Attempt, event: Event, message: str) -> AuditRecord:
+    """A record about the change set held at the earlier commit (its commit, author and
+    change set), made by this pass."""
+    services = step.services
+    return of_stack(
+        current, event, message, actor=services.actor, account=services.account,
+        superseded_by=step.revision,
+    )  # fmt: skip
 
 
 def confirm(plan: StackPlan, spec: StackSpec, reported) -> StackPlan:
@@ -950,7 +956,9 @@ def record_invalid(
             phase=Phase.BLOCKED,
             attempted_revision=revision,
             audit=(
-                step.record(Event.VALIDATED, f"{len(mine)} error(s)", findings=findings),
+                step.record(
+                    Event.VALIDATED, f"{len(mine)} finding(s), 0 suppressed", findings=findings
+                ),
                 step.record(Event.BLOCKED, message),
             ),
         )

@@ -170,7 +170,16 @@ def test_an_approval_is_invalidated_by_a_newer_commit(repo, services, monkeypatc
     assert result.outcome == "awaiting approval"
     assert status.change_set != old and old not in change_sets()  # the stale hold deleted
     assert (status.attempted_revision, status.approved_revision) == (second, first)
-    assert "approval invalidated" in services.audit.events("app-dev")
+    invalidated, superseded = [
+        r
+        for r in services.audit.read("app-dev")
+        if r.event in (Event.APPROVAL_INVALIDATED, Event.SUPERSEDED)
+    ]
+    # recorded at the commit and change set they are about, by the pass at the newer one
+    assert (invalidated.commit, invalidated.change_set) == (first, old)
+    assert (superseded.commit, superseded.change_set) == (first, old)
+    assert superseded.detail["superseded_by"] == second
+    assert f"change set {old} deleted" in superseded.message
 
 
 def test_a_newer_commit_that_leaves_the_stack_alone_still_needs_a_new_approval(
@@ -183,6 +192,8 @@ def test_a_newer_commit_that_leaves_the_stack_alone_still_needs_a_new_approval(
     (result,) = run_pass(repo, services, second).stacks
     assert result.outcome == "awaiting approval"
     assert stack_status() == "REVIEW_IN_PROGRESS"
+    superseded = [r for r in services.audit.read("app-dev") if r.event is Event.SUPERSEDED]
+    assert "held again" in superseded[0].message  # the same inputs: the change set stays
 
 
 def test_an_approval_recorded_without_execute_is_used_by_the_next_pass(repo, services, monkeypatch):
@@ -404,6 +415,7 @@ def test_a_completed_change_leaves_its_whole_story_in_the_trail(repo, services, 
         "outputs published",
     ]
     assert {r.commit for r in trail} == {revision}
+    assert trail[1].detail["change_control"]["approval"] == "required"  # the policy in force
     assert {r.author for r in trail} == {"Dana Developer <dana@example.com>"}
     assert all(r.account == "123456789012" for r in trail[3:])
     published = trail[-1].detail
