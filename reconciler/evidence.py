@@ -4,8 +4,18 @@ script, nothing fetched) that groups the changes per stack and says which PCI DS
 requirement each item evidences, and which requirements this tool cannot evidence.
 
 A change is the records sharing a stack and commit (or, lacking a commit, a change set):
-planned, held, approved or rejected, executed, completed or failed. Drift, suspensions
-and published outputs are listed apart.
+validated, planned, held, approved or rejected, executed, completed or failed, or
+superseded by a newer commit. An `event received` is what started a pass, not a change:
+it is listed apart, as context, and never counted as one. Drift, suspensions and
+published outputs are listed apart too.
+
+An approval evidences 6.5.4 only when the change set it approved was executed under it:
+an `executed` record naming `approved_by`, with the `approved` record of that change set
+and commit (`reconciler approve`), or a GitHub review (`github:LOGIN`, which has no
+`approved` record by design). An approval invalidated by a newer commit, or never
+executed, is shown but not claimed; an IAM approval with no `approved` record is a
+warning. The approver is compared with the author the way change control does
+(reconciler.change_control).
 
 Everything a record carries is untrusted text (a commit message, a stack name, an
 approver's login): the report escapes all of it. A record's `detail` is never printed
@@ -13,10 +23,10 @@ raw: the keys below are rendered as tables and lists, any other key as escaped J
 
 Detail keys read here (all optional; KNOWN_DETAIL lists them): `findings` and
 `suppressions` (strings or Finding dicts; a suppression carries its reason), `changes`
-(ResourceChange dicts), `verdict` (the guard's), `violations`, `approver`/`via` on an
-approval, `approved_by`/`approved_at` on an execution (an approval given before the
-period), `drifted`, `outside_window`, a completion's `stack_status`, `resources` and
-`failures`, and published outputs' `path`, `written`, `deleted`.
+(ResourceChange dicts), `verdict` (the guard's), `violations`, `change_control` on a
+plan (the stack file's approval and windows at that commit), `approved_by`/`approved_at`
+on an execution, `drifted`, `outside_window`, a completion's `stack_status`, `resources`
+and `failures`, and published outputs' `path`, `written`, `deleted`.
 """
 
 from __future__ import annotations
@@ -24,12 +34,14 @@ from __future__ import annotations
 import hashlib
 import html
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 from reconciler.audit import AuditRecord, Event
+from reconciler.change_control import identity_names
+from reconciler.source import CommitInfo
 
 # --- what the tool evidences -------------------------------------------------------------
 
@@ -61,6 +73,7 @@ APPROVAL_EVENTS = (
     Event.APPROVED,
     Event.APPROVAL_REFUSED,
     Event.APPROVAL_INVALIDATED,
+    Event.SUPERSEDED,
     Event.REJECTED,
 )
 
@@ -70,7 +83,13 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "Network security controls are configured and maintained; changes to them follow "
         "change control (1.2.2)",
         Coverage.PARTLY,
-        (Event.PLANNED, Event.COMPLETED, Event.DRIFT_DETECTED, Event.DRIFT_REPAIRED),
+        (
+            Event.PLANNED,
+            Event.COMPLETED,
+            Event.DRIFT_DETECTED,
+            Event.DRIFT_REPAIR_STARTED,
+            Event.DRIFT_REPAIRED,
+        ),
         "changes and drift repairs of security groups and of network guardrails (open "
         "ports, public database access) in the managed stacks; network controls outside "
         "those stacks are not seen",
@@ -112,10 +131,12 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "6.5.4",
         "Roles are separated so that only reviewed and approved changes are deployed",
         Coverage.PARTLY,
-        APPROVAL_EVENTS,
-        "for stacks with approval: required, who approved each change and when, that the "
-        "approver was not the commit's author, refused self-approvals and approvals "
-        "invalidated by a newer commit; stacks without approval show none",
+        (*APPROVAL_EVENTS, Event.EXECUTED),
+        "for stacks with approval: required, who approved each change that was executed "
+        "under that approval, when and through what, that the approver was not the "
+        "commit's author, refused self-approvals and rejections; approvals invalidated by "
+        "a newer commit or never executed are shown, not counted; each change says "
+        "whether its stack file required approval at that commit",
     ),
     Requirement(
         "6.5.5",
@@ -134,11 +155,13 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     Requirement(
         "10.2",
         "Audit logs capture events, with who, what, when, where and the outcome",
-        Coverage.FULL,
+        Coverage.PARTLY,
         ALL_EVENTS,
         "the trail itself, for the reconciler's own actions: each record's event, stack, "
-        "region, account, commit, actor and time (audit.jsonl); not the logs of the "
-        "systems it deploys",
+        "region, account, commit, actor and time (audit.jsonl); it does not hold who read "
+        "the trail (reads of the audit table or bucket are CloudTrail's), nor any access "
+        "to cardholder data, which is outside this tool, nor the logs of the systems it "
+        "deploys",
     ),
     Requirement(
         "11.5",
@@ -178,7 +201,6 @@ class Evidence:
 
 CHANGE_EVENTS = frozenset(
     {
-        Event.RECEIVED,
         Event.VALIDATED,
         Event.PLANNED,
         Event.WAITING_FOR_WINDOW,
@@ -189,21 +211,36 @@ CHANGE_EVENTS = frozenset(
         *APPROVAL_EVENTS,
     }
 )
+SUPERSEDED = "superseded"
 # The state a change is left in, by the last of these events it has.
 OUTCOME = {
-    Event.RECEIVED: "received",
-    Event.VALIDATED: "validated",
-    Event.PLANNED: "planned",
+    Event.VALIDATED: "validated, not planned",
+    Event.PLANNED: "planned, not executed",
     Event.HELD: "awaiting approval",
-    Event.APPROVED: "approved, not yet executed",
-    Event.APPROVAL_INVALIDATED: "superseded: approval invalidated by a newer commit",
+    Event.APPROVED: "approved, not executed",
+    Event.APPROVAL_INVALIDATED: SUPERSEDED,  # older trails, without `superseded`
+    Event.SUPERSEDED: SUPERSEDED,
     Event.REJECTED: "rejected",
-    Event.WAITING_FOR_WINDOW: "waiting for its change window",
+    Event.WAITING_FOR_WINDOW: "waiting for window",
     Event.BLOCKED: "blocked",
     Event.EXECUTED: "executing (no completion recorded in the period)",
     Event.COMPLETED: "completed",
     Event.FAILED: "failed",
 }
+RECORDED = "recorded"  # a change with none of the events above (an approval refused)
+# Counted one by one in the summary; every other outcome is counted as "other outcomes",
+# so that the outcomes add up to the changes.
+COUNTED = (
+    "completed",
+    "failed",
+    "rejected",
+    "blocked",
+    "awaiting approval",
+    "waiting for window",
+    SUPERSEDED,
+)
+ENDINGS = (Event.COMPLETED, Event.FAILED, Event.DRIFT_REPAIRED)  # their detail: stack events
+NO_RESOURCE_EVENTS = "resource events not available"
 REVERT_PREFIX = "gitops-revert-drift-"  # reconciler.reconcile's drift repair change sets
 
 
@@ -219,23 +256,60 @@ def _distinct(values: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(v for v in values if v))
 
 
-def approver(record: AuditRecord) -> str:
-    return str(record.detail.get("approver") or record.detail.get("approved_by") or record.actor)
+# --- approvals and who gave them -----------------------------------------------------------
+
+
+def author_names(author: str) -> set[str]:
+    """The names a recorded author goes by, as change control compares them: a GitHub
+    login, or git's "Name <email>" read as the name, the email and its local part."""
+    name, _, email = author.partition("<")
+    if not email.strip():
+        return CommitInfo(author=author).identities()
+    email = email.split(">", 1)[0].strip()
+    return CommitInfo(author=author, author_name=name.strip(), author_email=email).identities()
+
+
+def same_person(identity: str, author: str) -> bool:
+    """Whether `identity` (an IAM ARN, `github:LOGIN`, a name) goes by a name of the
+    commit's author: change control's own comparison (an IAM user or role session named
+    after the author's login, name, email or email's local part is the author)."""
+    return bool(identity_names(identity) & author_names(author))
+
+
+def through(identity: str) -> str:
+    """How an approval was given, from the approver's identity."""
+    if identity.startswith("github:"):
+        return "GitHub review"
+    if identity.startswith("arn:"):
+        return "reconciler approve"
+    return "not known"
+
+
+class Given(StrEnum):
+    """What came of an approval."""
+
+    EXECUTED = "executed under this approval"
+    INVALIDATED = "approved, then invalidated by a newer commit"
+    NOT_EXECUTED = "approved, not executed"
+    NOT_ON_RECORD = "approval not on record"
 
 
 @dataclass(frozen=True)
 class Approval:
     approver: str
     time: str
-    via: str
-    message: str
+    change_set: str
+    given: Given
+    executed_at: str = ""
 
+    @property
+    def through(self) -> str:
+        return through(self.approver)
 
-def same_person(identity: str, author: str) -> bool:
-    """Conservative: an ARN ending in the author's name (an assumed role's session) counts
-    as the author, so separation of duties is never claimed on a guess."""
-    a, b = identity.strip().lower(), author.strip().lower()
-    return bool(a and b) and (a == b or a.endswith(("/" + b, ":" + b)))
+    @property
+    def counts(self) -> bool:
+        """Evidence of 6.5.4 (before the author check): a change set executed under it."""
+        return self.given is Given.EXECUTED
 
 
 @dataclass(frozen=True)
@@ -243,6 +317,7 @@ class Change:
     stack: str
     commit: str
     records: tuple[AuditRecord, ...]
+    since: str = ""  # the period's start, when known
 
     def _all(self, *events: Event) -> list[AuditRecord]:
         return [r for r in self.records if r.event in events]
@@ -273,19 +348,40 @@ class Change:
 
     @property
     def approvals(self) -> list[Approval]:
-        """`approved` records, and an approver named only by the execution's record (an
-        approval given before the period began)."""
-        found = [
-            Approval(approver(r), r.time, _scalar(r.detail.get("via", "")), r.message)
-            for r in self._all(Event.APPROVED)
-        ]
-        seen = {a.approver for a in found}
-        for r in self._all(Event.EXECUTED):
-            who = _scalar(r.detail.get("approved_by", ""))
-            if who and who not in seen:
-                when = _scalar(r.detail.get("approved_at", "")) or r.time
-                found.append(Approval(who, when, "named when executed", r.message))
-                seen.add(who)
+        """Every approval of this change and what came of it. An `approved` record counts
+        when an `executed` record of the same change set follows it (naming it, or no
+        one); an execution naming an approver without that record is a GitHub review
+        (`github:`, never recorded as `approved`) or, for an IAM approver, an approval
+        not on record."""
+        executions = self._all(Event.EXECUTED)
+        found = []
+        for r in self._all(Event.APPROVED):
+            ran = next(
+                (
+                    e
+                    for e in executions
+                    if e.change_set == r.change_set
+                    and e.time >= r.time
+                    and _scalar(e.detail.get("approved_by", "")) in ("", r.actor)
+                ),
+                None,
+            )
+            ended = any(
+                x.change_set == r.change_set and x.time >= r.time
+                for x in self._all(Event.APPROVAL_INVALIDATED, Event.SUPERSEDED)
+            )
+            given = Given.EXECUTED if ran else Given.INVALIDATED if ended else Given.NOT_EXECUTED
+            found.append(Approval(r.actor, r.time, r.change_set, given, ran.time if ran else ""))
+        for e in executions:
+            who = _scalar(e.detail.get("approved_by", ""))
+            if not who or any(
+                a.given is Given.EXECUTED and a.approver == who and a.change_set == e.change_set
+                for a in found
+            ):
+                continue
+            when = _scalar(e.detail.get("approved_at", "")) or e.time
+            given = Given.EXECUTED if who.startswith("github:") else Given.NOT_ON_RECORD
+            found.append(Approval(who, when, e.change_set, given, e.time))
         return found
 
     @property
@@ -297,13 +393,48 @@ class Change:
         return self._last(Event.PLANNED)
 
     @property
+    def policy(self) -> dict[str, Any] | None:
+        """The stack file's change control at this commit, as the plan recorded it."""
+        found = self.plan.detail.get("change_control") if self.plan is not None else None
+        return found if isinstance(found, dict) else None
+
+    @property
+    def approval_required(self) -> bool | None:
+        """Whether the stack file asked for an approval at this commit (None: not recorded)."""
+        return None if self.policy is None else self.policy.get("approval") == "required"
+
+    @property
+    def policy_text(self) -> str:
+        policy = self.policy
+        if policy is None:
+            return "policy not recorded"
+        if policy.get("approval") == "required":
+            who = ", ".join(_scalar(a) for a in _list(policy.get("approvers")))
+            said = ["approval required at this commit" + (f" (approvers: {who})" if who else "")]
+        else:
+            said = ["approval not required at this commit (stack file)"]
+        if policy.get("suspended"):
+            said.append("suspended by its stack file")
+        window = _scalar(policy.get("window", ""))
+        if window and window != "none":
+            opens = _scalar(policy.get("next_window", ""))
+            said.append(f"change window {window}" + (f", next opens {opens}" if opens else ""))
+        return "; ".join(said)
+
+    @property
     def outcome(self) -> str:
-        last = [r for r in self.records if r.event in OUTCOME and r.event != Event.RECEIVED]
-        return OUTCOME[last[-1].event] if last else OUTCOME[Event.RECEIVED]
+        record = self.outcome_record
+        return OUTCOME[record.event] if record is not None else RECORDED
 
     @property
     def outcome_record(self) -> AuditRecord | None:
+        """The last record of an OUTCOME event; but a rejection stands unless something
+        ran after it, so a change with a `rejected` record is counted as rejected."""
         last = [r for r in self.records if r.event in OUTCOME]
+        rejected = [i for i, r in enumerate(last) if r.event is Event.REJECTED]
+        ran = (Event.EXECUTED, Event.COMPLETED, Event.FAILED)
+        if rejected and not any(r.event in ran for r in last[rejected[-1] :]):
+            return last[rejected[-1]]
         return last[-1] if last else None
 
     def evidence(self) -> list[Evidence]:
@@ -347,21 +478,20 @@ class Change:
         found = []
         for approval in self.approvals:
             who = approval.approver
-            if self.author and not same_person(who, self.author):
+            if approval.counts and self.author and not same_person(who, self.author):
                 found.append(
                     Evidence(
                         "6.5.4",
-                        f"approved by {who} at {approval.time}, not the author {self.author}",
+                        f"approved by {who} at {approval.time} through {approval.through}, "
+                        f"not the author {self.author}; executed at {approval.executed_at}",
                     )
                 )
         for record in self._all(Event.APPROVAL_REFUSED):
             found.append(Evidence("6.5.4", f"approval refused at {record.time}: {record.message}"))
-        for record in self._all(Event.APPROVAL_INVALIDATED):
-            found.append(Evidence("6.5.4", f"approval invalidated at {record.time}"))
         for record in self._all(Event.REJECTED):
             found.append(Evidence("6.5.4", f"rejected by {record.actor} at {record.time}"))
-        if not self.approvals and not found and self._all(Event.HELD):
-            found.append(Evidence("6.5.4", "held for approval; no approval in the period"))
+        if not found and self.outcome == OUTCOME[Event.HELD]:
+            found.append(Evidence("6.5.4", "held for approval; not executed in the period"))
         return found
 
     @property
@@ -369,11 +499,34 @@ class Change:
         """What an assessor must not be led to read as evidence."""
         found = []
         for approval in self.approvals:
-            if self.author and same_person(approval.approver, self.author):
-                found.append(f"approved by {approval.approver}, who appears to be the author")
+            who = approval.approver
+            if approval.given is Given.NOT_ON_RECORD:
+                found.append(self._not_on_record(approval))
+            elif not approval.counts:
+                continue
             elif not self.author:
-                found.append(f"approved by {approval.approver}; the author is not recorded")
+                found.append(f"approved by {who}; the author is not recorded")
+            elif same_person(who, self.author):
+                found.append(f"approved by {who}, who appears to be the author")
+        executed = self._all(Event.EXECUTED)
+        if self.approval_required and executed and not any(a.counts for a in self.approvals):
+            found.append(
+                "approval required at this commit, but executed with no approval on record"
+            )
         return found
+
+    def _not_on_record(self, approval: Approval) -> str:
+        said = (
+            f"approval not on record: executed at {approval.executed_at} under an approval "
+            f"by {approval.approver} (at {approval.time}) that has no `approved` record: an "
+            "approval written to the status table outside `reconciler approve`"
+        )
+        if self.since and approval.time < self.since:
+            said += (
+                f", or one given before the period began ({self.since}): a pack from "
+                f"{approval.time} shows its record if there is one"
+            )
+        return said
 
 
 @dataclass(frozen=True)
@@ -383,7 +536,7 @@ class Pack:
     drift: tuple[AuditRecord, ...]
     suspensions: tuple[AuditRecord, ...]
     outputs: tuple[AuditRecord, ...]
-    passes: tuple[AuditRecord, ...]  # events received, not about one stack
+    passes: tuple[AuditRecord, ...]  # events received: what started each pass
     other: tuple[AuditRecord, ...]
 
     @property
@@ -393,20 +546,27 @@ class Pack:
     def changes_of(self, stack: str) -> list[Change]:
         return [c for c in self.changes if c.stack == stack]
 
+    def outcomes(self) -> dict[str, int]:
+        """Changes per outcome: COUNTED one by one, then the rest; they add up to the
+        changes."""
+        outcomes = [c.outcome for c in self.changes]
+        counted = {name: outcomes.count(name) for name in COUNTED}
+        return {**counted, "other outcomes": len(outcomes) - sum(counted.values())}
+
     def counts(self) -> dict[str, int]:
         def events(*wanted: Event) -> int:
             return sum(1 for r in self.records if r.event in wanted)
 
-        outcomes = [c.outcome for c in self.changes]
+        given = [a.given for c in self.changes for a in c.approvals]
         return {
             "records": len(self.records),
             "stacks": len(self.stacks),
             "changes": len(self.changes),
-            "completed": outcomes.count(OUTCOME[Event.COMPLETED]),
-            "failed": outcomes.count(OUTCOME[Event.FAILED]),
-            "rejected": outcomes.count(OUTCOME[Event.REJECTED]),
-            "blocked": outcomes.count(OUTCOME[Event.BLOCKED]),
-            "approvals": events(Event.APPROVED),
+            **self.outcomes(),
+            "approvals": given.count(Given.EXECUTED),
+            "approvals not executed": given.count(Given.INVALIDATED)
+            + given.count(Given.NOT_EXECUTED),
+            "approvals not on record": given.count(Given.NOT_ON_RECORD),
             "approvals refused": events(Event.APPROVAL_REFUSED),
             "drift detected": events(Event.DRIFT_DETECTED),
             "drift repaired": events(Event.DRIFT_REPAIRED),
@@ -414,12 +574,36 @@ class Pack:
             "suspensions": events(Event.SUSPENDED),
             "resumptions": events(Event.RESUMED),
             "outputs published": events(Event.OUTPUTS_PUBLISHED),
+            "events received": len(self.passes),
         }
 
+    def related(self, record: AuditRecord) -> list[AuditRecord]:
+        """A drift repair's other records: those of its change set, and the detection
+        it answers (the stack's last `drift detected` before the repair began)."""
+        if record not in self.drift or record.event is Event.DRIFT_DETECTED:
+            return []
+        same = [
+            r
+            for r in self.drift
+            if r is not record and r.stack == record.stack
+            and record.change_set and r.change_set == record.change_set
+        ]  # fmt: skip
+        began = min(r.time for r in (record, *same))
+        detected = [
+            r
+            for r in self.drift
+            if r.stack == record.stack and r.event is Event.DRIFT_DETECTED and r.time <= began
+        ]
+        return [*same, *detected[-1:]]
 
-def gather(records: Iterable[AuditRecord]) -> Pack:
+    def record_evidence(self, record: AuditRecord) -> list[Evidence]:
+        return record_evidence(record, self.related(record))
+
+
+def gather(records: Iterable[AuditRecord], since: str = "") -> Pack:
     """Records sorted by time, split into changes (per stack and commit), drift,
-    suspensions, published outputs and whole-pass events."""
+    suspensions, published outputs and events received. `since`, the period's start,
+    lets a change say an approval may predate the period."""
     everything = ordered(records)
     repairs = {r.change_set for r in everything if r.event in DRIFT_EVENTS and r.change_set}
 
@@ -438,22 +622,22 @@ def gather(records: Iterable[AuditRecord]) -> Pack:
     groups: dict[tuple[str, str], list[AuditRecord]] = {}
     drift, suspensions, outputs, passes, other = [], [], [], [], []
     for r in everything:
-        if is_drift(r):
+        if r.event is Event.RECEIVED:
+            passes.append(r)  # what started a pass, whatever it names: never a change
+        elif is_drift(r):
             drift.append(r)
         elif r.event in (Event.SUSPENDED, Event.RESUMED):
             suspensions.append(r)
         elif r.event is Event.OUTPUTS_PUBLISHED:
             outputs.append(r)
-        elif r.event in CHANGE_EVENTS and not r.stack:
-            passes.append(r)
-        elif r.event in CHANGE_EVENTS:
+        elif r.event in CHANGE_EVENTS and r.stack:
             commit = r.commit or by_change_set.get((r.stack, r.change_set), "")
             key = (r.stack, commit or (f"change set {r.change_set}" if r.change_set else ""))
             groups.setdefault(key, []).append(r)
         else:
             other.append(r)
     changes = [
-        Change(stack, _first(records, "commit"), tuple(records))
+        Change(stack, _first(records, "commit"), tuple(records), since)
         for (stack, _), records in groups.items()
     ]
     changes.sort(key=lambda c: (c.stack, c.records[0].time))
@@ -468,19 +652,34 @@ def gather(records: Iterable[AuditRecord]) -> Pack:
     )
 
 
-def record_evidence(record: AuditRecord) -> list[Evidence]:
-    """What one drift, suspension or outputs record evidences."""
+def record_evidence(record: AuditRecord, related: Sequence[AuditRecord] = ()) -> list[Evidence]:
+    """What one drift, suspension, outputs or event-received record evidences; a drift
+    repair is read with its `related` records (its change set's, the detection it
+    answers), which name the resources its own record may not."""
     found = []
-    if record.event in DRIFT_EVENTS:
-        found.append(Evidence("11.5", str(record.event)))
-        if _mentions_network(record):
-            found.append(Evidence("1.2", f"{record.event}: network security controls"))
+    if record.event in DRIFT_EVENTS or (related and record.event in ENDINGS):
+        what = str(record.event)
+        if record.event is Event.DRIFT_REPAIR_STARTED:
+            changes = _list(record.detail.get("changes"))
+            what += f": {len(changes)} resource change(s)"
+            if "verdict" in record.detail:
+                what += f", guard verdict {_scalar(record.detail['verdict'])}"
+        found.append(Evidence("11.5", what))
+        network = _network_names(record) or [n for r in related for n in _network_names(r)]
+        if network:
+            names = ", ".join(dict.fromkeys(network))
+            found.append(Evidence("1.2", f"{record.event}: network security controls ({names})"))
     found.append(Evidence("10.2", "audit record"))
     return found
 
 
 def _is_network(change: Any) -> bool:
-    return isinstance(change, dict) and str(change.get("resource_type", "")) in NETWORK_TYPES
+    return isinstance(change, dict) and _type_of(change) in NETWORK_TYPES
+
+
+def _type_of(item: dict[str, Any]) -> str:
+    """A resource's type: `resource_type` in a plan's changes, `type` in drift's."""
+    return str(item.get("resource_type") or item.get("type") or "")
 
 
 def _strings(value: Any) -> Iterable[str]:
@@ -494,11 +693,25 @@ def _strings(value: Any) -> Iterable[str]:
         yield value
 
 
-def _mentions_network(record: AuditRecord) -> bool:
+def _network_names(record: AuditRecord) -> list[str]:
+    """The network security controls a record names: resources of a network type (in
+    its resource changes or drifted resources) and network guardrails it cites (a
+    violation ends in `[control]`)."""
+    found = [
+        f"{item.get('logical_id', '?')} ({_type_of(item)})"
+        for key in ("changes", "drifted")
+        for item in _list(record.detail.get(key))
+        if _is_network(item)
+    ]
     texts = [*_strings(record.detail), record.message]
-    return any(
-        any(t in text for t in NETWORK_TYPES) or text in NETWORK_CONTROLS for text in texts
-    ) or any(f"[{control}]" in record.message for control in NETWORK_CONTROLS)
+    found += [
+        control
+        for control in NETWORK_CONTROLS
+        if any(text == control or f"[{control}]" in text for text in texts)
+    ]
+    if not found and any(t in text for text in texts for t in NETWORK_TYPES):
+        found.append("a network resource type")
+    return found
 
 
 def _list(value: Any) -> list[Any]:
@@ -581,8 +794,9 @@ KNOWN_DETAIL = {
     "findings": "Validation findings",
     "suppressions": "Suppressed findings, with their reasons",
     "suppressed": "Suppressed findings, with their reasons",
-    "approver": "Approver",
-    "via": "Approved through",
+    "change_control": "Change control at this commit",
+    "superseded_by": "Superseded by commit",
+    "reason": "Reason",
     "approved_by": "Approved by",
     "approved_at": "Approved at",
     "window_opens": "Change window opens",
@@ -599,11 +813,16 @@ KNOWN_DETAIL = {
 }
 
 
-def render_detail(detail: dict[str, Any]) -> Html:
+def render_detail(detail: dict[str, Any], event: Event | None = None) -> Html:
+    """A record's detail. An operation's end (`event` in ENDINGS) with no resources
+    says the stack events were not available (the local AWS emits stack-level events
+    only), rather than show an empty list as if nothing had changed."""
+    if event in ENDINGS and not detail.get("resources"):
+        detail = {**detail, "resources": None}
     if not detail:
         return Html("")
     parts = [
-        Html(el("h5", label) + render_value(detail[key]))
+        Html(el("h5", label) + _detail_value(key, detail[key]))
         for key, label in KNOWN_DETAIL.items()
         if key in detail
     ]
@@ -616,6 +835,12 @@ def render_detail(detail: dict[str, Any]) -> Html:
             )
         )
     return el("div", parts, cls="detail")
+
+
+def _detail_value(key: str, value: Any) -> Html:
+    if key == "resources" and not value:
+        return el("p", NO_RESOURCE_EVENTS, cls="none")
+    return render_value(value)
 
 
 def _evidence_list(found: Sequence[Evidence]) -> Html:
@@ -639,7 +864,7 @@ def _trail(records: Sequence[AuditRecord], summarised: Sequence[AuditRecord | No
             r.actor or "-",
             r.change_set or "-",
             r.message,
-            Html("(above)") if id(r) in skip else render_detail(r.detail),
+            Html("(above)") if id(r) in skip else render_detail(r.detail, r.event),
         ]
         for r in records
     ]
@@ -647,6 +872,7 @@ def _trail(records: Sequence[AuditRecord], summarised: Sequence[AuditRecord | No
 
 
 BADGE = {"completed": "good", "failed": "bad", "rejected": "bad", "blocked": "bad"}
+SUPERSEDING = (Event.APPROVAL_INVALIDATED, Event.SUPERSEDED)
 COVERAGE_BADGE = {Coverage.FULL: "good", Coverage.PARTLY: "open", Coverage.NONE: "bad"}
 
 
@@ -663,13 +889,24 @@ def _change(change: Change) -> Html:
             ("Account", ", ".join(change.accounts)),
             ("Region", ", ".join(change.regions)),
             ("Recorded", f"{first} to {last}" if first != last else first),
+            ("Change control", change.policy_text),
             ("Outcome", el("span", status, cls=f"badge {kind}")),
         ]
     )
     parts: list[Any] = [el("h4", f"{change.commit[:12] or 'no commit'}: {status}"), facts]
     if change.approvals:
-        rows = [[a.approver, a.time, a.via, a.message] for a in change.approvals]
-        parts += [el("h5", "Approvals"), table(["Approver", "When", "Through", "Message"], rows)]
+        rows = [
+            [
+                a.approver,
+                a.time,
+                a.through,
+                a.change_set or "-",
+                f"{a.given} at {a.executed_at}" if a.executed_at else str(a.given),
+            ]
+            for a in change.approvals
+        ]
+        headers = ["Approver", "When", "Through", "Change set", "What came of it"]
+        parts += [el("h5", "Approvals"), table(headers, rows)]
     for problem in change.problems:
         parts.append(el("p", el("b", "Warning: "), problem, cls="warning"))
     if change.validation is not None:
@@ -688,7 +925,7 @@ def _change(change: Change) -> Html:
             render_detail(change.plan.detail),
         ]
     end = change.outcome_record
-    if end is not None and end.event in (Event.COMPLETED, Event.FAILED, Event.REJECTED):
+    if end is not None and end.event in (*ENDINGS, Event.REJECTED, *SUPERSEDING):
         parts += [el("h5", "Outcome"), el("p", f"{end.event} at {end.time}: {end.message}")]
     parts += [
         el("h5", "Evidences"),
@@ -699,7 +936,9 @@ def _change(change: Change) -> Html:
     return el("section", parts, cls="change")
 
 
-def _records_table(records: Sequence[AuditRecord]) -> Html:
+def _records_table(
+    records: Sequence[AuditRecord], evidence_of: Callable[[AuditRecord], list[Evidence]]
+) -> Html:
     headers = ["Time", "Stack", "Event", "Actor", "Commit", "Change set", "Message", "Detail"]
     rows = [
         [
@@ -710,8 +949,8 @@ def _records_table(records: Sequence[AuditRecord]) -> Html:
             el("code", r.commit[:12]) if r.commit else "-",
             r.change_set or "-",
             r.message,
-            render_detail(r.detail),
-            ", ".join(_distinct(e.requirement for e in record_evidence(r))),
+            render_detail(r.detail, r.event),
+            ", ".join(_distinct(e.requirement for e in evidence_of(r))),
         ]
         for r in records
     ]
@@ -746,7 +985,7 @@ def report(
     jsonl_sha256: str = "",
 ) -> str:
     """The HTML report of a period's records: one file, no script, nothing fetched."""
-    pack = gather(records)
+    pack = gather(records, since)
     counts = pack.counts()
     title = f"Change-control evidence, {since} to {until}"
     head = Html(
@@ -796,12 +1035,16 @@ def report(
         ("Drift detected and repaired (11.5, 1.2)", pack.drift),
         ("Suspensions and resumptions", pack.suspensions),
         ("Outputs published", pack.outputs),
-        ("Events received", pack.passes),
+        ("Events received: what started each pass (context, not changes)", pack.passes),
         ("Other records", pack.other),
     ):
         if items or heading.startswith(("Drift", "Suspensions", "Outputs")):
             body.append(el("h2", heading))
-            body.append(_records_table(items) if items else el("p", "None.", cls="none"))
+            body.append(
+                _records_table(items, pack.record_evidence)
+                if items
+                else el("p", "None.", cls="none")
+            )
     body += [el("h2", "Not evidenced by this tool"), _not_evidenced()]
     document = el("html", el("head", head), el("body", body))
     return "<!doctype html>\n" + document.replace("<html>", '<html lang="en">', 1) + "\n"
@@ -813,7 +1056,7 @@ def _requirements(pack: Pack) -> Html:
         for rid in _distinct(e.requirement for e in change.evidence()):
             items[rid] += 1
     for record in (*pack.drift, *pack.suspensions, *pack.outputs, *pack.passes, *pack.other):
-        for rid in _distinct(e.requirement for e in record_evidence(record)):
+        for rid in _distinct(e.requirement for e in pack.record_evidence(record)):
             items[rid] += 1
     rows = [
         [
@@ -844,9 +1087,10 @@ def _environments(pack: Pack) -> Html:
                 ", ".join(_distinct(r.account for r in mine)) or "-",
                 ", ".join(_distinct(r.region for r in mine)) or "-",
                 len(pack.changes_of(stack)),
+                sum(1 for r in pack.passes if r.stack == stack),
             ]
         )
-    return table(["Stack", "Account", "Region", "Changes"], rows)
+    return table(["Stack", "Account", "Region", "Changes", "Events received"], rows)
 
 
 def _not_evidenced() -> Html:

@@ -149,7 +149,7 @@ def cmd_evidence(args: argparse.Namespace) -> int:
     except OSError as error:
         err(f"error: cannot write the evidence pack in {folder}: {error.strerror or error}")
         return EXIT_FAILED
-    counts = evidence.gather(records).counts()
+    counts = evidence.gather(records, since).counts()
     if not records:
         out(f"no audit records from {since} to {until}: the pack says so")
     out(f"wrote {written[0]}: {counts['records']} record(s)")
@@ -165,14 +165,27 @@ def _read(log: AuditLog, stacks: list[str], since: str, until: str) -> list[Audi
 
 
 def _summary(counts: dict[str, int]) -> str:
+    """The report's counts on one line: the outcomes add up to the changes (completed,
+    failed, rejected and blocked always said, the others when there are any); approvals
+    are those a change set was executed under, then those that were not."""
+    from reconciler.evidence import COUNTED
+
+    always = ("completed", "failed", "rejected", "blocked")
+    rest = [k for k in COUNTED if k not in always] + ["other outcomes"]
+    outcomes = [f"{counts[k]} {k}" for k in always]
+    outcomes += [f"{counts[k]} {k}" for k in rest if counts[k]]
+    approvals = [f"{counts['approvals']} approval(s)"]
+    if counts["approvals not executed"]:
+        approvals.append(f"{counts['approvals not executed']} approval(s) not executed")
+    if counts["approvals not on record"]:
+        approvals.append(f"WARNING {counts['approvals not on record']} approval(s) not on record")
     return (
         f"{counts['changes']} change(s) in {counts['stacks']} stack(s) "
-        f"({counts['completed']} completed, {counts['failed']} failed, "
-        f"{counts['rejected']} rejected, {counts['blocked']} blocked), "
-        f"{counts['approvals']} approval(s), drift {counts['drift detected']} detected / "
+        f"({', '.join(outcomes)}), {', '.join(approvals)}, "
+        f"drift {counts['drift detected']} detected / "
         f"{counts['drift repaired']} repaired, {counts['suspensions']} suspension(s), "
         f"{counts['resumptions']} resumption(s), {counts['outputs published']} output "
-        "publication(s)"
+        f"publication(s), {counts['events received']} event(s) received"
     )
 
 

@@ -32,7 +32,7 @@ def rec(event: Event, day: int, stack: str = "pci-db-prod", **fields) -> AuditRe
         event,
         stack,
         region="eu-west-2",
-        commit=COMMIT,
+        commit=fields.pop("commit", COMMIT),
         author="alice",
         time=at(day, fields.pop("hour", 10)),
         id=f"{stack}-{day}-{event.name}",
@@ -40,9 +40,11 @@ def rec(event: Event, day: int, stack: str = "pci-db-prod", **fields) -> AuditRe
     )
 
 
+BOB = "arn:aws:iam::1:user/bob"
 TRAIL = [
     rec(Event.PLANNED, 2, change_set="gitops-1", message="2 resource change(s)"),
-    rec(Event.APPROVED, 3, change_set="gitops-1", actor="arn:aws:iam::1:user/bob"),
+    rec(Event.APPROVED, 3, hour=9, change_set="gitops-1", actor=BOB),
+    rec(Event.EXECUTED, 3, change_set="gitops-1", detail={"approved_by": BOB}),
     rec(Event.COMPLETED, 3, hour=11, change_set="gitops-1", message="UPDATE_COMPLETE"),
     rec(Event.DRIFT_REPAIRED, 15, change_set="gitops-revert-drift-9"),
     rec(Event.PLANNED, 16, stack="pci-db-dev", message="1 resource change(s)"),
@@ -122,7 +124,7 @@ def test_history_lists_the_trail_oldest_first_one_line_per_record(trail, capsys)
         "2 resource change(s)"
     )
     assert lines[1].split("  ")[:4] == [
-        "2026-03-03T10:00:00Z",
+        "2026-03-03T09:00:00Z",
         "pci-db-prod",
         "approved",
         "arn:aws:iam::1:user/bob",
@@ -133,7 +135,7 @@ def test_history_lists_the_trail_oldest_first_one_line_per_record(trail, capsys)
 def test_history_of_one_stack_since_a_date(trail, capsys):
     assert run(["history", "pci-db-prod", "--since", "2026-03-03"]) == 0
     events = [line.split("  ")[2] for line in capsys.readouterr().out.splitlines()]
-    assert events == ["approved", "completed", "drift repaired"]
+    assert events == ["approved", "executed", "completed", "drift repaired"]
 
 
 def test_history_since_a_relative_time(trail, capsys):
@@ -181,24 +183,52 @@ def test_history_bad_date_is_a_one_line_usage_error(no_trail, capsys):
 def test_evidence_writes_the_records_of_the_period_and_the_report(trail, tmp_path, capsys):
     """GIVEN records from March 2 to 16 WHEN the pack is asked for March 1-3 (a bare
     --until includes its day) THEN the three records of March 2-3, as JSON Lines, and a
-    report of one completed change"""
+    report of one completed change, approved by bob"""
     out = tmp_path / "pack" / "2026-q1"
     assert (
         run(["evidence", "--since", "2026-03-01", "--until", "2026-03-03", "--out", str(out)]) == 0
     )
     lines = (out / "audit.jsonl").read_text().splitlines()
-    assert [AuditRecord.from_dict(json.loads(x)) for x in lines] == TRAIL[:3]
+    assert [AuditRecord.from_dict(json.loads(x)) for x in lines] == TRAIL[:4]
     page = (out / "report.html").read_text()
     assert "<b>2026-03-01T00:00:00.000000Z</b> (inclusive)" in page
     assert "<b>2026-03-04T00:00:00.000000Z</b> (exclusive)" in page
     assert "<h3>pci-db-prod</h3>" in page
     printed = capsys.readouterr().out.splitlines()
     assert printed == [
-        f"wrote {out / 'audit.jsonl'}: 3 record(s)",
+        f"wrote {out / 'audit.jsonl'}: 4 record(s)",
         f"wrote {out / 'report.html'}: 1 change(s) in 1 stack(s) (1 completed, 0 failed, "
         "0 rejected, 0 blocked), 1 approval(s), drift 0 detected / 0 repaired, "
-        "0 suspension(s), 0 resumption(s), 0 output publication(s)",
+        "0 suspension(s), 0 resumption(s), 0 output publication(s), 0 event(s) received",
     ]
+
+
+def test_evidence_summary_outcomes_add_up_and_events_received_are_not_changes(
+    trail, tmp_path, capsys
+):
+    """GIVEN a stack-level event received, and a change held, approved and not executed
+    WHEN the pack is written THEN the event received is counted apart, not as a change,
+    the change is counted among the other outcomes, and its approval is not counted as
+    one a change ran under"""
+    trail.append(
+        [
+            rec(Event.RECEIVED, 17, commit="", message="stack_status: recorded"),
+            rec(Event.PLANNED, 17, hour=11, commit="d" * 40, change_set="gitops-2"),
+            rec(Event.HELD, 17, hour=12, commit="d" * 40, change_set="gitops-2"),
+            rec(Event.APPROVED, 17, hour=13, commit="d" * 40, change_set="gitops-2", actor=BOB),
+        ]
+    )
+    out = tmp_path / "pack"
+    assert (
+        run(["evidence", "--since", "2026-03-17", "--until", "2026-03-17", "--out", str(out)]) == 0
+    )
+    printed = capsys.readouterr().out.splitlines()[-1]
+    assert printed.endswith(
+        ": 1 change(s) in 1 stack(s) (0 completed, 0 failed, 0 rejected, 0 blocked, "
+        "1 other outcomes), 0 approval(s), 1 approval(s) not executed, drift 0 detected / "
+        "0 repaired, 0 suspension(s), 0 resumption(s), 0 output publication(s), "
+        "1 event(s) received"
+    )
 
 
 def test_evidence_for_named_stacks_only(trail, tmp_path):

@@ -75,7 +75,7 @@ def approved_change(author: str = "alice", approver: str = BOB) -> list[AuditRec
         record(Event.PLANNED, 1, detail={"verdict": "allowed", "changes": [SG_CHANGE]}, **cs),
         record(Event.HELD, 2, message="awaiting approval", **cs),
         record(Event.APPROVED, 30, actor=approver, **cs),
-        record(Event.EXECUTED, 31, **cs),
+        record(Event.EXECUTED, 31, detail={"approved_by": approver, "approved_at": at(30)}, **cs),
         record(Event.COMPLETED, 40, message="UPDATE_COMPLETE", **cs),
     ]
 
@@ -130,9 +130,10 @@ def test_a_record_without_commit_joins_the_change_of_its_change_set():
     [
         (Event.HELD, "awaiting approval"),
         (Event.REJECTED, "rejected"),
-        (Event.WAITING_FOR_WINDOW, "waiting for its change window"),
+        (Event.WAITING_FOR_WINDOW, "waiting for window"),
         (Event.BLOCKED, "blocked"),
-        (Event.APPROVAL_INVALIDATED, "superseded: approval invalidated by a newer commit"),
+        (Event.APPROVAL_INVALIDATED, "superseded"),
+        (Event.SUPERSEDED, "superseded"),
     ],
 )
 def test_a_change_outcome_is_its_last_state(last, outcome):
@@ -207,7 +208,10 @@ def test_an_approved_change_evidences_change_control_checks_and_separation_of_du
     (change,) = gather(approved_change()).changes
     found = {e.requirement: e.why for e in change.evidence()}
     assert set(found) == {"6.5.1", "6.5.2", "6.5.3", "6.5.4", "1.2", "10.2"}
-    assert found["6.5.4"] == f"approved by {BOB} at {at(30)}, not the author alice"
+    assert found["6.5.4"] == (
+        f"approved by {BOB} at {at(30)} through reconciler approve, not the author alice; "
+        f"executed at {at(31)}"
+    )
     assert "1 finding(s), 1 suppressed with reasons" in found["6.5.2"]
     assert "guard verdict: allowed" in found["6.5.2"]
     assert found["6.5.3"] == "targets account 111122223333, eu-west-2"
@@ -232,13 +236,48 @@ def test_an_approval_by_the_author_is_not_counted_and_is_flagged(approver):
     assert change.problems == [f"approved by {approver}, who appears to be the author"]
 
 
-def test_an_approval_named_only_by_the_execution_record_counts():
-    """GIVEN a change approved before the period (its `approved` record outside it) WHEN
-    the execution's record names the approver THEN that is the approval shown"""
-    executed = record(Event.EXECUTED, 5, detail={"approved_by": BOB, "approved_at": at(3)})
+def test_a_github_approval_named_only_by_the_execution_record_counts():
+    """GIVEN an execution under an approving GitHub review (which has no `approved`
+    record, by design) THEN it is the approval shown, through GitHub review, and it
+    evidences 6.5.4"""
+    executed = record(Event.EXECUTED, 5, detail={"approved_by": "github:bob", "approved_at": at(3)})
     (change,) = gather([record(Event.PLANNED, 0), executed]).changes
-    assert [(a.approver, a.time) for a in change.approvals] == [(BOB, at(3))]
+    assert [(a.approver, a.time, a.through) for a in change.approvals] == [
+        ("github:bob", at(3), "GitHub review")
+    ]
     assert "6.5.4" in requirements(change.evidence())
+    assert change.problems == []
+
+
+def test_an_iam_approval_with_no_approved_record_is_a_warning_not_evidence():
+    """GIVEN an execution naming an IAM approver, and no `approved` record of that change
+    set and commit in the trail (an approval written to the status table outside
+    `reconciler approve`) THEN it is not 6.5.4 evidence but a warning"""
+    executed = record(
+        Event.EXECUTED, 5, change_set="cs-1", detail={"approved_by": BOB, "approved_at": at(3)}
+    )
+    other = record(Event.APPROVED, 2, commit=NEWER, change_set="cs-1", actor=BOB)
+    pack = gather([record(Event.HELD, 0, change_set="cs-1"), other, executed])
+    change = pack.changes_of("pci-db-prod")[0]
+    assert change.commit == COMMIT
+    assert "6.5.4" not in requirements(change.evidence())
+    assert change.problems == [
+        f"approval not on record: executed at {at(5)} under an approval by {BOB} (at "
+        f"{at(3)}) that has no `approved` record: an approval written to the status table "
+        "outside `reconciler approve`"
+    ]
+    assert pack.counts()["approvals not on record"] == 1
+    assert pack.counts()["approvals"] == 0
+    text = page([record(Event.HELD, 0, change_set="cs-1"), executed])
+    assert "Warning: </b>approval not on record: " in text
+
+
+def test_an_approval_missing_from_the_period_may_predate_it_and_the_warning_says_so():
+    executed = record(Event.EXECUTED, 5, detail={"approved_by": BOB, "approved_at": at(3)})
+    (change,) = gather([executed], since=at(4)).changes
+    (problem,) = change.problems
+    assert problem.startswith("approval not on record: ")
+    assert f"or one given before the period began ({at(4)})" in problem
 
 
 def test_a_refused_self_approval_evidences_separation_of_duties():
@@ -407,3 +446,321 @@ def test_drift_repair_change_sets_are_recognised_by_the_reconciler_s_own_prefix(
     from reconciler.reconcile import REVERT_PREFIX
 
     assert evidence.REVERT_PREFIX == REVERT_PREFIX
+
+
+# --- events received are context, not changes ---------------------------------------------
+
+
+def received(minute: int, **fields) -> AuditRecord:
+    """A stack-level `event received`: a stack (and maybe the branch head), no change set."""
+    return record(
+        Event.RECEIVED,
+        minute,
+        actor="lambda:gitops-stack_status:1",
+        message="stack_status: CloudFormation Stack Status Change: recorded",
+        detail={"event_id": "e1", "source": "aws.cloudformation"},
+        **fields,
+    )
+
+
+def test_a_stack_level_event_received_never_forms_or_joins_a_change():
+    """GIVEN events received naming pci-db-prod (one with no commit, one with the commit
+    of a change) WHEN gathered THEN they are listed apart and the one change holds none"""
+    records = [*approved_change(), received(35, commit=""), received(36)]
+    pack = gather(records)
+    (change,) = pack.changes
+    assert Event.RECEIVED not in [r.event for r in change.records]
+    assert [r.time for r in pack.passes] == [at(35), at(36)]
+    assert pack.counts()["changes"] == 1
+    assert pack.counts()["events received"] == 2
+
+
+def test_an_event_received_alone_is_no_change_in_any_count_or_table():
+    pack = gather([received(0, commit="")])
+    assert pack.changes == ()
+    counts = pack.counts()
+    assert counts["changes"] == 0 and counts["other outcomes"] == 0
+    text = page([received(0, commit="")])
+    assert "No changes in this period." in text
+    assert "<td>pci-db-prod</td><td>111122223333</td><td>eu-west-2</td><td>0</td><td>1</td>" in text
+    assert "6.5.3" not in requirements(record_evidence(received(0)))
+
+
+@pytest.mark.parametrize(
+    "last",
+    [*evidence.OUTCOME, Event.APPROVAL_REFUSED],
+)
+def test_the_outcome_counts_add_up_to_the_changes(last):
+    """Whatever state a change is left in, it is counted once among the outcomes"""
+    records = [
+        record(Event.PLANNED, 0),
+        record(last, 1),
+        record(Event.PLANNED, 2, commit=NEWER),
+        record(Event.COMPLETED, 3, commit=NEWER),
+        received(4),
+    ]
+    counts = gather(records).counts()
+    outcomes = (*evidence.COUNTED, "other outcomes")
+    assert counts["changes"] == 2
+    assert sum(counts[k] for k in outcomes) == counts["changes"]
+
+
+def test_a_rejected_change_is_counted_rejected_whatever_is_recorded_after_the_rejection():
+    """GIVEN two changes rejected, one of them then superseded by a newer commit THEN
+    both count as rejected: as many as the `rejected` records"""
+    records = [
+        record(Event.HELD, 0, change_set="cs-a"),
+        record(Event.REJECTED, 1, change_set="cs-a", actor=BOB),
+        record(Event.SUPERSEDED, 2, change_set="cs-a"),
+        record(Event.HELD, 3, commit=NEWER, change_set="cs-b"),
+        record(Event.REJECTED, 4, commit=NEWER, change_set="cs-b", actor=BOB),
+    ]
+    counts = gather(records).counts()
+    assert counts["rejected"] == 2 == sum(1 for r in records if r.event is Event.REJECTED)
+    assert counts["superseded"] == 0
+
+
+# --- approvals that did not lead to an execution -------------------------------------------
+
+
+def test_an_approval_invalidated_by_a_newer_commit_is_shown_and_not_counted():
+    """GIVEN a change held and approved, then its approval invalidated and the change set
+    superseded by a newer commit (records at the old commit and change set) THEN its
+    outcome is superseded, the approval is shown as invalidated and evidences nothing"""
+    cs = {"change_set": "gitops-a1"}
+    records = [
+        record(Event.PLANNED, 0, **cs),
+        record(Event.HELD, 1, **cs),
+        record(Event.APPROVED, 2, actor=BOB, **cs),
+        record(Event.APPROVAL_INVALIDATED, 3, message="approval by bob no longer counts", **cs),
+        record(Event.SUPERSEDED, 3, message="change set gitops-a1 deleted: a newer commit", **cs),
+        record(Event.PLANNED, 4, commit=NEWER, change_set="gitops-b2"),
+        record(Event.HELD, 5, commit=NEWER, change_set="gitops-b2"),
+    ]
+    pack = gather(records)
+    old = pack.changes_of("pci-db-prod")[0]
+    assert old.outcome == "superseded"
+    assert [a.given for a in old.approvals] == [evidence.Given.INVALIDATED]
+    assert "6.5.4" not in requirements(old.evidence())
+    counts = pack.counts()
+    assert (counts["approvals"], counts["approvals not executed"]) == (0, 1)
+    assert (counts["superseded"], counts["awaiting approval"]) == (1, 1)
+    assert "approved, then invalidated by a newer commit" in page(records)
+
+
+def test_an_approval_never_executed_is_shown_and_not_counted():
+    """GIVEN an approval followed by nothing executed (expired, or the period ended)"""
+    records = [record(Event.HELD, 0), record(Event.APPROVED, 1, actor=BOB)]
+    (change,) = gather(records).changes
+    assert [a.given for a in change.approvals] == [evidence.Given.NOT_EXECUTED]
+    assert "6.5.4" not in requirements(change.evidence())
+    assert gather(records).counts()["approvals"] == 0
+    assert "approved, not executed" in page(records)
+
+
+def test_an_approval_followed_by_an_execution_of_another_change_set_is_not_counted():
+    records = [
+        record(Event.APPROVED, 1, actor=BOB, change_set="cs-old"),
+        record(Event.EXECUTED, 2, change_set="cs-new"),
+    ]
+    (change,) = gather(records).changes
+    assert [a.given for a in change.approvals] == [evidence.Given.NOT_EXECUTED]
+
+
+# --- the author, as change control names them ---------------------------------------------
+
+DANA = "Dana Developer <dana@example.com>"
+
+
+@pytest.mark.parametrize(
+    "approver",
+    [
+        "arn:aws:iam::123456789012:user/dana",
+        "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Approver/dana@example.com",
+        "arn:aws:iam::123456789012:user/Dana Developer",
+        "github:dana",
+    ],
+)
+def test_an_approver_named_as_the_git_author_is_the_author(approver):
+    """The name, the email and the email's local part of "Name <email>" are the author's,
+    as reconciler.change_control compares them"""
+    assert evidence.same_person(approver, DANA)
+    (change,) = gather(approved_change(author=DANA, approver=approver)).changes
+    assert "6.5.4" not in requirements(change.evidence())
+    assert change.problems == [f"approved by {approver}, who appears to be the author"]
+
+
+def test_another_person_approving_a_git_author_s_change_is_evidence():
+    assert not evidence.same_person("arn:aws:iam::123456789012:user/alex", DANA)
+    (change,) = gather(approved_change(author=DANA)).changes
+    assert "6.5.4" in requirements(change.evidence())
+
+
+def test_the_author_check_is_change_control_s_own():
+    from reconciler import change_control
+    from reconciler.source import CommitInfo
+
+    info = CommitInfo(author=DANA, author_name="Dana Developer", author_email="dana@example.com")
+    assert evidence.author_names(DANA) == info.identities()
+    for who in ("arn:aws:iam::1:user/dana", "github:alex", "dana@example.com"):
+        assert evidence.same_person(who, DANA) == change_control.is_author(who, info)
+
+
+# --- the stack file's change control at the commit -----------------------------------------
+
+
+def policy(approval: str) -> dict:
+    return {
+        "suspended": False,
+        "approval": approval,
+        "approvers": ["bob"] if approval == "required" else [],
+        "window": "none",
+        "next_window": "",
+    }
+
+
+@pytest.mark.parametrize(
+    ("detail", "said"),
+    [
+        ({"change_control": policy("required")}, "approval required at this commit"),
+        ({"change_control": policy("none")}, "approval not required at this commit (stack file)"),
+        ({}, "policy not recorded"),
+    ],
+)
+def test_each_change_says_whether_its_stack_file_required_approval(detail, said):
+    records = [record(Event.PLANNED, 0, detail=detail), record(Event.COMPLETED, 1)]
+    (change,) = gather(records).changes
+    assert change.policy_text.startswith(said)
+    assert f"<dt>Change control</dt><dd>{evidence.esc(change.policy_text)}</dd>" in page(records)
+
+
+def test_a_change_executed_without_an_approval_its_stack_file_required_is_flagged():
+    records = [
+        record(Event.PLANNED, 0, detail={"change_control": policy("required")}),
+        record(Event.EXECUTED, 1),
+    ]
+    (change,) = gather(records).changes
+    assert change.problems == [
+        "approval required at this commit, but executed with no approval on record"
+    ]
+    not_required = [record(Event.PLANNED, 0, detail={"change_control": policy("none")})]
+    (change,) = gather([*not_required, record(Event.EXECUTED, 1)]).changes
+    assert change.problems == []
+
+
+# --- stack events not available --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "detail",
+    [
+        {"stack_status": "UPDATE_COMPLETE", "resources": {}, "failures": []},
+        {"stack_status": "UPDATE_COMPLETE"},
+    ],
+)
+@pytest.mark.parametrize("event", [Event.COMPLETED, Event.DRIFT_REPAIRED])
+def test_an_end_without_resource_events_says_they_are_not_available(event, detail):
+    text = page([record(Event.PLANNED, 0), record(event, 1, detail=detail)])
+    assert '<h5>Resources by final status</h5><p class="none">resource events not available' in text
+
+
+def test_an_end_with_resource_events_lists_them():
+    detail = {"stack_status": "UPDATE_COMPLETE", "resources": {"UPDATE_COMPLETE": 2}}
+    text = page([record(Event.PLANNED, 0), record(Event.COMPLETED, 1, detail=detail)])
+    assert "resource events not available" not in text
+    assert "UPDATE_COMPLETE" in text
+
+
+# --- 10.2 in part -----------------------------------------------------------------------------
+
+
+def test_10_2_is_evidenced_in_part_and_says_what_the_trail_does_not_hold():
+    requirement = REQUIREMENT["10.2"]
+    assert requirement.coverage is Coverage.PARTLY
+    assert "who read the trail" in requirement.shows
+    assert "access to cardholder data" in requirement.shows
+    section = page([]).split("<h2>Not evidenced by this tool</h2>", 1)[1]
+    assert "10.2</b> beyond what is shown" in section
+
+
+# --- drift repairs of network controls ------------------------------------------------------
+
+
+def test_a_drift_repair_of_a_security_group_evidences_1_2_with_its_changes_and_verdict():
+    """GIVEN a drift detected on a security group, a repair started (its revert change
+    set's changes and verdict) and repaired (stack-level detail only) THEN each of the
+    repair's records evidences 1.2, and the report shows the changes and the verdict"""
+    revert = {"change_set": "gitops-revert-drift-1"}
+    records = [
+        record(
+            Event.DRIFT_DETECTED,
+            0,
+            detail={
+                "drifted": [
+                    {
+                        "logical_id": "DbSecurityGroup",
+                        "type": "AWS::EC2::SecurityGroup",
+                        "status": "MODIFIED",
+                    }
+                ]
+            },
+        ),
+        record(
+            Event.DRIFT_REPAIR_STARTED,
+            1,
+            detail={"changes": [SG_CHANGE], "verdict": "allowed", "outside_window": False},
+            **revert,
+        ),
+        record(Event.DRIFT_REPAIRED, 2, detail={"stack_status": "UPDATE_COMPLETE"}, **revert),
+    ]
+    pack = gather(records)
+    for r in pack.drift:
+        assert "1.2" in requirements(pack.record_evidence(r)), r.event
+    started = {e.requirement: e.why for e in pack.record_evidence(pack.drift[1])}
+    assert started["11.5"] == "drift repair started: 1 resource change(s), guard verdict allowed"
+    assert "DbSecurityGroup (AWS::EC2::SecurityGroup)" in started["1.2"]
+    text = page(records)
+    assert "<h5>Guard verdict</h5><p>allowed</p>" in text
+    assert "<td>DbSecurityGroup</td><td>AWS::EC2::SecurityGroup</td>" in text
+
+
+def test_a_drift_repair_of_a_database_only_does_not_borrow_1_2_from_another_stack():
+    revert = {"change_set": "gitops-revert-drift-2"}
+    sg = {"drifted": [{"logical_id": "Sg", "type": "AWS::EC2::SecurityGroup"}]}
+    records = [
+        record(Event.DRIFT_DETECTED, 0, stack="pci-db-dev", detail=sg),
+        record(Event.DRIFT_DETECTED, 1, detail={"drifted": [{"type": "AWS::RDS::DBInstance"}]}),
+        record(Event.DRIFT_REPAIR_STARTED, 2, detail={"changes": [DB_CHANGE]}, **revert),
+        record(Event.DRIFT_REPAIRED, 3, **revert),
+    ]
+    pack = gather(records)
+    repaired = pack.drift[-1]
+    assert requirements(pack.record_evidence(repaired)) == {"11.5", "10.2"}
+
+
+def test_a_network_guardrail_violation_cited_in_a_repair_evidences_1_2():
+    started = record(
+        Event.DRIFT_REPAIR_STARTED,
+        0,
+        change_set="gitops-revert-drift-3",
+        detail={
+            "violations": [
+                "Db (db-1): error: publicly accessible [rds-instance-public-access-check]"
+            ]
+        },
+    )
+    assert "1.2" in requirements(record_evidence(started))
+
+
+# --- the approvals table ----------------------------------------------------------------------
+
+
+def test_the_approvals_table_derives_through_from_the_approver():
+    """An IAM ARN approved through `reconciler approve`, `github:` through a review"""
+    text = page(approved_change())
+    assert (
+        f"<td>{BOB}</td><td>{at(30)}</td><td>reconciler approve</td><td>gitops-a1a1a1a1</td>"
+        f"<td>executed under this approval at {at(31)}</td>"
+    ) in text
+    assert evidence.through("github:bob") == "GitHub review"
+    assert evidence.through("bob") == "not known"
