@@ -221,7 +221,10 @@ def gate(
     opens = next_opening(spec.change_windows, now)
     if opens is not None:
         shown = opens.strftime(TIME)
-        windows = "; ".join(map(str, spec.change_windows))
+        shown_windows = [str(w) for w in spec.change_windows[:3]]
+        if len(spec.change_windows) > 3:
+            shown_windows.append(f"+{len(spec.change_windows) - 3} more")
+        windows = "; ".join(shown_windows)
         message = (
             f"change set {change_set} waits for its change window ({windows}); next opens {shown}"
         )

@@ -211,11 +211,18 @@ def _approval(value: Any) -> tuple[Any, str | None]:
     return (None, problem) if problem else (choice == "required", None)
 
 
+# Bounds that keep a stack's record (it names them) within DynamoDB's item size.
+MAX_APPROVERS = 100
+MAX_WINDOWS = 50
+
+
 def _approvers(value: Any) -> tuple[Any, str | None]:
     form = "GitHub logins or ORG/TEAM slugs, like [alice, payments/dba]"
     if not isinstance(value, list) or not value:
         shown = "an empty list" if value == [] else _kind(value)
         return None, f"must be a non-empty list of {form}, not {shown}"
+    if len(value) > MAX_APPROVERS:
+        return None, f"lists {len(value)} approvers; at most {MAX_APPROVERS} (list a team)"
     for item in value:
         if not isinstance(item, str):
             return None, f"must be a list of {form}, not one holding {_kind(item)}"
@@ -249,6 +256,8 @@ def _change_windows(value: Any) -> tuple[Any, str | None]:
             "change-window: give a mapping with cron, duration and timezone, or a list "
             f"of them, not {shown}"
         )
+    if len(value) > MAX_WINDOWS:
+        return None, f"change-window: {len(value)} windows; at most {MAX_WINDOWS}"
     windows = []
     for index, item in enumerate(value):
         window, problem = _window(item, f"change-window[{index}]")

@@ -13,7 +13,7 @@ from reconciler.desired import StackSpec
 from reconciler.diff import merge_change_set
 from reconciler.drift import DriftAction, DriftReport, decide, report, summary
 from reconciler.notify import Kind, Notification
-from reconciler.reconcile import LEASE_SECONDS, REVERT_PREFIX, Services
+from reconciler.reconcile import HELD, LEASE_SECONDS, REVERT_PREFIX, Services
 from reconciler.status import Phase, StackStatus, Sync, now
 
 DETECTING = "DETECTING"
@@ -78,14 +78,18 @@ def on_detection(
     violations = pci_violations(spec, services)
     pci = f"; PCI: {'; '.join(map(str, violations))}" if violations else ""
     current = services.status.get(spec.stack_name) or StackStatus(spec.stack_name, spec.region)
+    message = f"drift: {summary(found)}{pci}"
+    # The same drift is said once: a note added to its message since (why it was not
+    # repaired) does not make it new, and stays.
+    same = current.message.startswith(message)
     recorded = current.but(
         drift_status="IN_SYNC" if found.in_sync else "DRIFTED",
         drift_checked_at=now(),
         drift_not_checked=",".join(d.logical_id for d in found.not_checked),
-        message=f"drift: {summary(found)}{pci}",
+        message=current.message if same else message,
         sync=current.sync if found.in_sync else Sync.OUT_OF_SYNC,
     )
-    said = not found.in_sync and recorded.message != current.message  # the same drift: once
+    said = not found.in_sync and not same
     if said:
         detail = {
             "mode": spec.drift.value,
@@ -141,11 +145,12 @@ def repair(
     violated = any(v.severity == "error" for v in violations)
     allowed = change_control.repair_allowed(spec, current, violated)
     if not allowed.go:
-        if current.message != allowed.message:
+        if allowed.message not in current.message:  # once per reason
             services.audit.append(
                 [_record(Event.DRIFT_NOT_REPAIRED, current, allowed.message, services)]
             )
-            services.status.put(current.but(message=allowed.message))
+            noted = f"{current.message}; {allowed.message}" if current.message else allowed.message
+            services.status.put(current.but(message=noted))
         return DriftOutcome(name, DriftAction.REPAIR, allowed.message)
     if not services.status.acquire(name, owner, LEASE_SECONDS):
         return DriftOutcome(
@@ -202,6 +207,10 @@ def repair(
             ]
         )  # on the trail before it runs: an execution cannot be taken back
         services.cfn.execute_change_set(change_set, token=change_set.name)
+        if current.phase in HELD:
+            # The held change set is overtaken by the repair; once the repair ends, the
+            # stack status event reconciles again, which holds (or runs) the change anew.
+            services.status.defer(name, current.attempted_revision)
         services.status.put(
             current.but(
                 phase=Phase.APPLYING,

@@ -114,7 +114,21 @@ class About:
         team_members = getattr(self._source, "team_members", None)
         if team_members is None:
             return None
-        return lambda entry: team_members(*entry.split("/", 1))
+
+        def members(entry: str) -> set[str]:
+            """A team GitHub will not list (a typo, no Members: read) admits nobody and
+            stops nothing else: logged, and the change stays held."""
+            try:
+                return team_members(*entry.split("/", 1))
+            except SourceError as err:
+                from reconciler.github import SourceUnavailableError
+
+                if isinstance(err, SourceUnavailableError):
+                    raise  # GitHub down: the event is retried
+                log.warning("approvers team %s not read: %s", entry, err)
+                return set()
+
+        return members
 
 
 @dataclass(frozen=True)
@@ -337,12 +351,6 @@ def _masked(message: str, spec: StackSpec | None, state: DesiredState) -> str:
     return message
 
 
-def _by_cli(status: StackStatus) -> bool:
-    """Whether the stack's last suspension was `reconciler suspend`'s (which records its
-    own resumption), judged by the message the pass recorded."""
-    return "suspended by its stack file" not in status.message
-
-
 def _rejected_at(status: StackStatus | None, plan: StackPlan, revision: str) -> bool:
     """A change rejected at this commit and these inputs is not proposed again by an
     event; a new commit (or `reconciler apply`) proposes it again."""
@@ -412,6 +420,7 @@ class _Attempt:
         change_set: str = "",
         attempted: bool = True,
         audit: tuple[AuditRecord, ...] | None = None,  # None: what the outcome implies
+        notify: bool = True,
         **status: Any,
     ) -> StackResult:
         if attempted:
@@ -437,7 +446,8 @@ class _Attempt:
                 audit = self._default_audit(outcome, message, change_set)
             self.services.audit.append(audit)
             self.services.status.put(changed)
-            self._notify(outcome, message, change_set)
+            if notify:
+                self._notify(outcome, message, change_set)
         return self.result(outcome, message, change_set)
 
     @property
@@ -573,23 +583,24 @@ def _apply_one(
     plan, spec, services, revision = step.plan, step.spec, step.services, step.revision
     current = step.before
     suspended = change_control.suspension(spec, current)
-    resumed = spec is not None and current is not None and current.phase is Phase.SUSPENDED
-    if resumed and not suspended and not _by_cli(current):
-        message = f"resumed: {spec.path} no longer says suspended: true"
+    by_file = spec is not None and spec.suspended
+    if spec is not None and current is not None and current.suspended_file and not by_file:
+        # Said once, whatever else suspends it (`reconciler suspend` records its own).
+        message = f"resumed: {current.suspended_file} no longer says suspended: true"
         services.audit.append([step.record(Event.RESUMED, message, by="stack file")])
+        services.status.put(current.but(suspended_file=""))
     if plan.action is Action.ORPHANED:
         return step.done("orphaned", plan.reason, attempted=False, sync=Sync.ORPHANED)
     if suspended:
         # Nothing is changed, not even SSM; a held change set stays held (resume lets
-        # it go on). A suspension by the stack file is recorded when first seen
-        # (`reconciler suspend` recorded its own).
-        by_file = not (current and current.suspended_by) and (
-            current is None or current.phase is not Phase.SUSPENDED
-        )
-        record = step.record(Event.SUSPENDED, suspended, by="stack file", file=spec.path)
+        # it go on). A suspension by the stack file is recorded when first seen,
+        # whatever else suspends it (`reconciler suspend` recorded its own).
+        first = by_file and not (current and current.suspended_file)
+        said = f"suspended by its stack file ({spec.path}: suspended: true)" if first else ""
+        record = step.record(Event.SUSPENDED, said, by="stack file", file=spec.path)
         return step.done(
             "suspended", f"not changed: {suspended}", attempted=False, phase=Phase.SUSPENDED,
-            audit=(record,) if by_file else (),
+            suspended_file=spec.path if by_file else "", audit=(record,) if first else (),
         )  # fmt: skip
     if plan.action is Action.NONE:
         # The live stack already matches (a revert, a change applied elsewhere, or its
@@ -622,7 +633,6 @@ def _change(
     step: _Attempt, state: DesiredState, stack: LiveStack | None, head: Callable[[], str] | None
 ) -> StackResult:
     """The stack's change, under its lease."""
-    step.before = step.services.status.get(step.plan.stack_name)
     if head is not None and (latest := head()) != step.revision:
         message = f"the branch moved on to {latest[:12]} during this pass; not applied"
         return step.result("superseded", message)
@@ -709,7 +719,6 @@ def _run_change_set(step: _Attempt, template_body: str, stack: LiveStack | None)
     plan, spec, cfn = step.plan, step.spec, step.services.cfn
     tags = managed_tags(spec, plan.desired_hash)
     name = f"gitops-{plan.desired_hash[:16]}"
-    _drop_stale_hold(step, name)
 
     def create():
         return cfn.create_change_set(
@@ -763,6 +772,10 @@ def _run_change_set(step: _Attempt, template_body: str, stack: LiveStack | None)
         )  # fmt: skip
 
     step.plan = confirmed
+    # Read now, just before the gates: a suspension or approval given while the change
+    # set was being made counts, and a hold an earlier commit left is superseded.
+    step.before = step.services.status.get(plan.stack_name)
+    _drop_stale_hold(step, name)
     gate = change_control.gate(
         spec,
         step.before,
@@ -796,7 +809,10 @@ def run_held(spec: StackSpec, services: Services, owner: str) -> StackResult:
     change set never changes; a newer commit has replaced it, or it runs as it was."""
     name, region = spec.stack_name, spec.region
     if not services.status.acquire(name, owner, LEASE_SECONDS):
-        message = "another operation holds this stack's lease; the next pass runs it"
+        message = (
+            "another operation holds this stack's lease; if the change set is still held "
+            "when it ends, the next pass runs it"
+        )
         return StackResult(name, region, Action.UPDATE, "deferred", message)
     try:
         status = services.status.get(name)
@@ -816,7 +832,14 @@ def run_held(spec: StackSpec, services: Services, owner: str) -> StackResult:
         )
         if not gate.go:
             return _hold(step, gate, status.change_set, status.stack_id)
-        change_set = services.cfn.describe_change_set(status.change_set, name, region)
+        try:
+            change_set = services.cfn.describe_change_set(status.change_set, name, region)
+        except PermanentAwsError as err:  # deleted out of band, say
+            message = (
+                f"held change set {status.change_set} can no longer run ({err}); "
+                "the next pass makes it again"
+            )
+            return step.result("failed", message, status.change_set)
         if not change_set.ready:
             message = (
                 f"held change set {change_set.name} can no longer run ({change_set.status}, "
@@ -875,7 +898,14 @@ def _hold(step: _Attempt, gate, name: str, stack_id: str) -> StackResult:
             Phase.WAITING_FOR_WINDOW,
             Event.WAITING_FOR_WINDOW,
         )
-    checked = [] if _held(step) else step.checked(name)
+    held = _held(step)
+    again = held and step.before.phase is phase and step.before.change_set == name
+    if again:  # held already, and said so: a message written over it (drift) is put back
+        return step.done(
+            outcome, gate.message, change_set=name, sync=Sync.OUT_OF_SYNC, phase=phase,
+            window_opens=gate.window_opens, stack_id=stack_id, audit=(), notify=False,
+        )  # fmt: skip
+    checked = [] if held else step.checked(name)
     detail = {"window_opens": gate.window_opens, "approved_by": gate.approved_by}
     return step.done(
         outcome, gate.message, change_set=name,
@@ -1004,6 +1034,12 @@ def finish(
     current = current or StackStatus(stack_name, region=region, outputs_path=f"/{stack_name}")
     if stack.in_progress:
         return current
+    if current.phase in HELD and not (token and token == current.operation_token):
+        # An operation someone else ran (a tags update by hand) must not erase the hold.
+        return NotOurs(
+            f"{stack.status} of an operation this reconciler did not start; {stack_name} "
+            f"keeps its held change set {current.change_set} ({current.phase.value})"
+        )
     # Work deferred meanwhile (a push during this operation) keeps the stack WAITING,
     # so that the caller reconciles again.
     pending = current.phase is Phase.WAITING

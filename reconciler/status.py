@@ -76,6 +76,7 @@ class StackStatus:
     approvers: str = ""  # comma-joined; "" for anyone but the author
     approval_expires: str = ""  # seconds
     window_opens: str = ""  # when waiting for a change window: its next opening (UTC)
+    suspended_file: str = ""  # the stack file that says `suspended: true`, while it does
     # Control attributes: written only by `approve`, `suspend` and `resume`, never by
     # `put`, so that a pass recording its status cannot undo a human's decision.
     approved_by: str = ""  # the approver's identity (an IAM ARN, or github:LOGIN)

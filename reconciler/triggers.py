@@ -18,6 +18,7 @@ from reconciler.identity import StackRef, foreign
 from reconciler.outputs_drift import repair_outputs_drift
 from reconciler.reconcile import (
     HANDED_ON,
+    HELD,
     About,
     NotOurs,
     PassResult,
@@ -206,7 +207,8 @@ def on_drift_detected(
     if the desired state moved on, the normal update runs instead (it reverts drift too).
     A detection on another stack than the managed one (`stack_id`) changes nothing."""
     ref = StackRef.parse(stack_id) if stack_id else None
-    if ref is not None and (why := foreign(ref, services.status.get(stack_name))):
+    recorded = services.status.get(stack_name)
+    if ref is not None and (why := foreign(ref, recorded)):
         log.warning("drift event ignored: %s", why)
         return Outcome("ignored", why)
     with tempfile.TemporaryDirectory(prefix="desired-") as tmp:
@@ -221,7 +223,10 @@ def on_drift_detected(
             log.warning("drift event ignored: %s", why)
             return Outcome("ignored", why)
         wanted = desired_hash(spec, template.body) if template else ""
-        changed = live is not None and live.desired_hash != wanted
+        # A change held for approval or a window is not run by a drift event: the drift
+        # itself is repaired (or reported) by the stack file's mode and its gates.
+        held = recorded is not None and recorded.phase in HELD
+        changed = live is not None and live.desired_hash != wanted and not held
         outcome = on_detection(spec, changed, services, owner)
     if outcome.action.value == "update":
         again = reconcile_head(source, services, owner)

@@ -60,12 +60,25 @@ def _held(services, args) -> object:
     if status is None or status.phase not in HELD or not status.change_set:
         now = f"it is {status.phase.value}: {status.message}" if status else "it has no record"
         raise ReconcilerError(f"{args.stack} holds no change set awaiting a decision ({now})")
-    if args.change_set and args.change_set != status.change_set:
+    if args.change_set is not None and args.change_set != status.change_set:
         raise ReconcilerError(
             f"{args.stack} now holds change set {status.change_set}, not {args.change_set} "
             "(a newer commit replaced it): review the new one"
         )
     return status
+
+
+MAX_REASON = 1000
+
+
+def _reason(args: argparse.Namespace) -> str:
+    """--reason, said in status and kept in the trail: one line of printable text."""
+    reason = " ".join(args.reason.split())
+    if not reason:
+        raise ReconcilerError("--reason must say why")
+    if len(reason) > MAX_REASON or not reason.isprintable():
+        raise ReconcilerError(f"--reason must be printable text of at most {MAX_REASON} characters")
+    return reason
 
 
 def _record(services, status, event, message: str, **detail):
@@ -142,14 +155,26 @@ def cmd_approve(args: argparse.Namespace) -> int:
 def cmd_reject(args: argparse.Namespace) -> int:
     from reconciler.audit import Event
     from reconciler.notify import Kind, Notification
+    from reconciler.reconcile import LEASE_SECONDS
     from reconciler.status import Sync
 
+    reason = _reason(args)
     _, services = _context(args)
-    status = _held(services, args)
-    message = f"change set {status.change_set} rejected by {services.actor}: {args.reason}"
-    services.audit.append([_record(services, status, Event.REJECTED, message, reason=args.reason)])
-    services.cfn.discard_change_set(status.change_set, status.stack_name, status.region)
-    services.status.put(status.but(phase=Phase.REJECTED, sync=Sync.BLOCKED, message=message))
+    # Under the stack's lease, so that no pass or approval runs the change set meanwhile.
+    owner = f"cli:{socket.gethostname()}:{os.getpid()}"
+    if not services.status.acquire(args.stack, owner, LEASE_SECONDS):
+        raise ReconcilerError(
+            f"{args.stack} is busy (a pass or an approval holds its lease); try again shortly"
+        )
+    try:
+        status = _held(services, args)
+        message = f"change set {status.change_set} rejected by {services.actor}: {reason}"
+        record = _record(services, status, Event.REJECTED, message, reason=reason)
+        services.audit.append([record])
+        services.cfn.discard_change_set(status.change_set, status.stack_name, status.region)
+        services.status.put(status.but(phase=Phase.REJECTED, sync=Sync.BLOCKED, message=message))
+    finally:
+        services.status.release(args.stack, owner)
     services.notifier.send(
         [
             Notification(
@@ -170,13 +195,12 @@ def cmd_suspend(args: argparse.Namespace) -> int:
     from reconciler.audit import Event
     from reconciler.status import StackStatus
 
-    if not args.reason.strip():
-        raise ReconcilerError("--reason must say why")
+    reason = _reason(args)
     spec, services = _context(args)
     status = services.status.get(args.stack) or StackStatus(args.stack, spec.region)
-    message = f"suspended by {services.actor}: {args.reason}"
-    services.audit.append([_record(services, status, Event.SUSPENDED, message, reason=args.reason)])
-    services.status.suspend(args.stack, services.actor, args.reason)
+    message = f"suspended by {services.actor}: {reason}"
+    services.audit.append([_record(services, status, Event.SUSPENDED, message, reason=reason)])
+    services.status.suspend(args.stack, services.actor, reason)
     out(f"{args.stack}: {message}; drift is still detected and reported")
     return EXIT_OK
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.audit import AuditLog, AuditRecord
+from reconciler.cli import report
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"  # the records' own: bounds compare lexically
@@ -22,7 +23,6 @@ DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 RELATIVE = re.compile(r"(\d{1,6})([mhdw])")
 UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 DATE_HELP = "YYYY-MM-DD, an ISO 8601 time (UTC unless it has an offset) or a relative 7d, 12h"
-CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 class DateError(ValueError):
@@ -45,15 +45,15 @@ def parse_when(text: str, now: datetime, end_of_day: bool = False) -> str:
             moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
         else:
             raise ValueError(value)
-        return moment.astimezone(UTC).strftime(TIME_FORMAT)
+        moment = moment.astimezone(UTC)
+        # %Y does not pad a year before 1000 ("999-..." would sort after "2026-...").
+        return f"{moment.year:04d}" + moment.strftime(TIME_FORMAT.removeprefix("%Y"))
     except (ValueError, OverflowError):
         raise DateError(f"{text!r} is not a date: give {DATE_HELP}") from None
 
 
 def _plain(text: str) -> str:
-    """A record's text on one terminal line: control characters (escape sequences a
-    hostile commit message could carry) shown, not obeyed."""
-    return CONTROL.sub(lambda m: " " if m[0] in "\n\r\t" else f"\\x{ord(m[0]):02x}", text)
+    return report.plain(text)
 
 
 def line(record: AuditRecord) -> str:
@@ -124,7 +124,12 @@ def cmd_evidence(args: argparse.Namespace) -> int:
         err(f"error: --until ({until}) must come after --since ({since})")
         return EXIT_USAGE
     folder: Path = args.out
-    if folder.exists() and not folder.is_dir():
+    try:
+        a_file = folder.exists() and not folder.is_dir()
+    except OSError as error:  # a name too long, a loop of links...
+        err(f"error: --out {folder}: {error.strerror or error}")
+        return EXIT_USAGE
+    if a_file:
         err(f"error: --out {folder}: exists and is not a directory; give a directory to write")
         return EXIT_USAGE
     log = _trail()

@@ -3,6 +3,7 @@ formats (as Sceptre keeps DiffWriter apart from StackDiffer)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 
 from reconciler.drift import not_checked
@@ -11,9 +12,17 @@ from reconciler.reconcile import StackResult
 from reconciler.status import StackStatus
 from reconciler.validation import Report
 
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def plain(text: str) -> str:
+    """Text on one terminal line: control characters (escape sequences a hostile commit
+    message or reason could carry) shown, not obeyed."""
+    return CONTROL.sub(lambda m: " " if m[0] in "\n\r\t" else f"\\x{ord(m[0]):02x}", text)
+
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
-    rows = [list(map(str, r)) for r in rows]
+    rows = [[plain(str(c)) for c in r] for r in rows]
     widths = [
         max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)
     ]

@@ -326,3 +326,15 @@ def test_reconciler_main_runs_history_and_evidence(trail, tmp_path, capsys):
     assert main(["evidence", "--since", "2026-03-01", "--out", str(tmp_path)]) == 0
     assert (tmp_path / "report.html").is_file()
     assert main(["history", "--since", "someday"]) == 2
+
+
+def test_a_year_before_1000_sorts_before_every_record():
+    """%Y does not pad 999: the bound must, or it would sort after 2026."""
+    assert parse_when("0999-01-01", NOW) == "0999-01-01T00:00:00.000000Z"
+
+
+def test_evidence_into_a_name_too_long_is_one_line_not_a_traceback(no_trail, tmp_path, capsys):
+    out = tmp_path / ("a" * 300)
+    assert run(["evidence", "--since", "1d", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --out") and "Traceback" not in err
