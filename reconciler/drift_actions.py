@@ -13,8 +13,8 @@ from reconciler.desired import StackSpec
 from reconciler.diff import merge_change_set
 from reconciler.drift import DriftAction, DriftReport, decide, report, summary
 from reconciler.notify import Kind, Notification
-from reconciler.reconcile import HELD, LEASE_SECONDS, REVERT_PREFIX, Services
-from reconciler.status import Phase, StackStatus, Sync, now
+from reconciler.reconcile import LEASE_SECONDS, REVERT_PREFIX, Services
+from reconciler.status import HELD, Phase, StackStatus, Sync, now
 
 DETECTING = "DETECTING"
 STALE_DETECTION = timedelta(hours=1)

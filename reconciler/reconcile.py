@@ -37,7 +37,7 @@ from reconciler.outputs import OutputsChange, outputs_digest
 from reconciler.plan import Action, StackPlan, guarded, plan_all, way_out
 from reconciler.schemas import is_stateful
 from reconciler.source import CommitInfo
-from reconciler.status import Health, Phase, StackStatus, StatusStore, Sync
+from reconciler.status import HELD, Health, Phase, StackStatus, StatusStore, Sync
 from reconciler.validation import Report, validate
 from reconciler.validation.context import ExecutionRole, VersionCatalog
 
@@ -52,7 +52,6 @@ LEASE_SECONDS = 300  # without a deadline (the CLI); a Lambda's lease ends with 
 # each with botocore's retries. Short of it, a Lambda hands the rest on (a new event).
 STEP_SECONDS = 30
 HANDED_ON = "handed-on"
-HELD = (Phase.AWAITING_APPROVAL, Phase.WAITING_FOR_WINDOW)  # a kept change set
 REVERT_PREFIX = "gitops-revert-drift-"
 
 

@@ -39,6 +39,9 @@ class Phase(StrEnum):
     SUSPENDED = "suspended"  # no change and no repair; drift still detected
 
 
+HELD = (Phase.AWAITING_APPROVAL, Phase.WAITING_FOR_WINDOW)  # a guarded change set kept
+
+
 @dataclass(frozen=True)
 class StackStatus:
     stack_name: str

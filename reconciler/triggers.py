@@ -18,7 +18,6 @@ from reconciler.identity import StackRef, foreign
 from reconciler.outputs_drift import repair_outputs_drift
 from reconciler.reconcile import (
     HANDED_ON,
-    HELD,
     About,
     NotOurs,
     PassResult,
@@ -28,7 +27,7 @@ from reconciler.reconcile import (
     record_invalid,
 )
 from reconciler.source import Source, ref_of
-from reconciler.status import Phase
+from reconciler.status import HELD, Phase
 
 log = logging.getLogger(__name__)
 

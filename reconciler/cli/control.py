@@ -10,9 +10,7 @@ import socket
 
 from reconciler.cli import EXIT_FAILED, EXIT_OK, _acting, _state, err, out
 from reconciler.errors import ReconcilerError, UnknownStackError
-from reconciler.status import Phase
-
-HELD = (Phase.AWAITING_APPROVAL, Phase.WAITING_FOR_WINDOW)
+from reconciler.status import HELD, Phase
 
 
 def register(sub) -> None:
@@ -39,8 +37,8 @@ def register(sub) -> None:
 
 
 def _context(args: argparse.Namespace):
-    """(stack file, services, the caller's identity); the stack must be in the
-    desired state at PATH (its approvers and windows are read there)."""
+    """(stack file, services with the caller as actor); the stack must be in the desired
+    state at PATH (its windows are read there; approval rules come from the hold)."""
     from reconciler.aws.services import audit_from_env, services_from_env
 
     state = _state(args)
