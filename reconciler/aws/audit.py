@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 
 from reconciler.audit import AuditRecord
 from reconciler.aws import session
+from reconciler.aws.dynamodb import call_creating, create_table
 from reconciler.errors import AwsError, PermanentAwsError
 
 DEFAULT_TABLE = "gitops-reconciler-audit"
@@ -226,13 +227,8 @@ class DynamoAuditLog:
     # --- the table ----------------------------------------------------------------------
 
     def _call(self, run: Callable[[], T]) -> T:
-        """Run one call; if the table is missing, create it and run the call once more."""
-        with session.aws_errors():
-            try:
-                return run()
-            except self._client.exceptions.ResourceNotFoundException:
-                self._create_table()
-            return run()
+        """Run one call, creating the table if it is missing."""
+        return call_creating(self._client, run, self._create_table)
 
     def _create_table(self) -> None:
         where = f"DynamoDB table '{self.table_name}' in {self.region}"
@@ -240,26 +236,9 @@ class DynamoAuditLog:
             raise AwsError(
                 f"{where} does not exist (set RECONCILER_AUDIT_TABLE to an existing table)"
             )
-        try:
-            self._client.create_table(
-                TableName=self.table_name,
-                AttributeDefinitions=[
-                    {"AttributeName": STACK_KEY, "AttributeType": "S"},
-                    {"AttributeName": SORT_KEY, "AttributeType": "S"},
-                ],
-                KeySchema=[
-                    {"AttributeName": STACK_KEY, "KeyType": "HASH"},
-                    {"AttributeName": SORT_KEY, "KeyType": "RANGE"},
-                ],
-                BillingMode="PAY_PER_REQUEST",
-                SSESpecification={"Enabled": True},
-                DeletionProtectionEnabled=True,
-            )
-            self.created = True
-        except self._client.exceptions.ResourceInUseException:
-            pass  # another process is creating it right now: wait for it like for ours
-        self._client.get_waiter("table_exists").wait(
-            TableName=self.table_name, WaiterConfig={"Delay": 2, "MaxAttempts": 60}
+        keys = [(STACK_KEY, "HASH"), (SORT_KEY, "RANGE")]
+        self.created = create_table(
+            self._client, self.table_name, keys, DeletionProtectionEnabled=True
         )
         if self.created:
             # Point-in-time recovery (35 days of any past state) is set once the table is

@@ -186,33 +186,15 @@ class DynamoStatusStore:
         return self._call(update)
 
     def _call(self, run: Callable[[], T]) -> T:
-        """Run one call; if the table is missing, create it and run the call once more.
-        Costs nothing extra while the table exists."""
-        with session.aws_errors():
-            try:
-                return run()
-            except self._client.exceptions.ResourceNotFoundException:
-                self._create_table()
-            return run()
+        """Run one call, creating the table if it is missing. Costs nothing extra while
+        the table exists."""
+        return call_creating(self._client, run, self._create_table)
 
     def _create_table(self) -> None:
-        where = f"DynamoDB table '{self.table_name}' in {self.region}"
         if not self._create_if_missing:
+            where = f"DynamoDB table '{self.table_name}' in {self.region}"
             raise AwsError(f"{where} does not exist (set RECONCILER_TABLE to an existing table)")
-        try:
-            self._client.create_table(
-                TableName=self.table_name,
-                AttributeDefinitions=[{"AttributeName": KEY, "AttributeType": "S"}],
-                KeySchema=[{"AttributeName": KEY, "KeyType": "HASH"}],
-                BillingMode="PAY_PER_REQUEST",
-                SSESpecification={"Enabled": True},
-            )
-            self.created = True
-        except self._client.exceptions.ResourceInUseException:
-            pass  # another process is creating it right now: wait for it like for ours
-        self._client.get_waiter("table_exists").wait(
-            TableName=self.table_name, WaiterConfig={"Delay": 2, "MaxAttempts": 60}
-        )
+        self.created = create_table(self._client, self.table_name, [(KEY, "HASH")])
         self.description = self._describe()
 
     def _describe(self) -> str:
@@ -224,6 +206,39 @@ class DynamoStatusStore:
         if self._default_name_used:
             return f"{where} (default name: RECONCILER_TABLE was not set)"
         return where
+
+
+def call_creating(client: Any, run: Callable[[], T], create: Callable[[], None]) -> T:
+    """Run one call; if its table is missing, `create` it and run the call once more.
+    Every botocore error leaves as one AwsError (session.aws_errors)."""
+    with session.aws_errors():
+        try:
+            return run()
+        except client.exceptions.ResourceNotFoundException:
+            create()
+        return run()
+
+
+def create_table(client: Any, name: str, keys: list[tuple[str, str]], **extra: Any) -> bool:
+    """Create a table of string keys ((attribute, HASH|RANGE), ...), on demand and
+    encrypted, and wait until it exists; whether this call created it (False when
+    another process was creating it at the same time: it is waited for like ours)."""
+    try:
+        client.create_table(
+            TableName=name,
+            AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a, _ in keys],
+            KeySchema=[{"AttributeName": a, "KeyType": kind} for a, kind in keys],
+            BillingMode="PAY_PER_REQUEST",
+            SSESpecification={"Enabled": True},
+            **extra,
+        )
+        created = True
+    except client.exceptions.ResourceInUseException:
+        created = False
+    client.get_waiter("table_exists").wait(
+        TableName=name, WaiterConfig={"Delay": 2, "MaxAttempts": 60}
+    )
+    return created
 
 
 def store_from_env(
