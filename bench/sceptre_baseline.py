@@ -229,7 +229,7 @@ def measure_all(aws, python: str) -> tuple[list[Row], str]:
     session.reset_clients()
     counter = CallCounter()
     session.on_every_call(counter)
-    services = services_from_env(change_set_wait_seconds=0)
+    services = services_from_env(change_set_wait_seconds=0, fan_out=False)
     rows, sceptre = [], ""
     with tempfile.TemporaryDirectory() as tmp:
         for n in SIZES:

@@ -10,14 +10,15 @@ from __future__ import annotations
 import errno
 import re
 import stat
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from reconciler import HASH_TAG, MANAGED_TAG
+from reconciler.accounts import ACCOUNT, MEMBER_ROLE, ROLE_ARN, ROLE_NAME, role_arn
 from reconciler.findings import Finding, Severity
 from reconciler.template import Template, load_template
 from reconciler.windows import Window, cron_problem, parse_duration, timezone_problem
@@ -54,6 +55,11 @@ class StackSpec:
     change_windows: tuple[Window, ...] = ()  # empty: changes at any time
     repair_outside_window: str = "none"  # none | guardrails
     suspended: bool = False
+    # Where the stack lives (reconciler/accounts.py): "" for the reconciler's own account;
+    # role_arn is the role assumed there, resolved from role-name or role-arn.
+    account: str = ""
+    role_name: str = ""
+    role_arn: str = ""
     lines: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
 
     def line(self, key: str) -> int:
@@ -76,6 +82,21 @@ class DesiredState:
 
     def stack(self, name: str) -> StackSpec | None:
         return next((s for s in self.stacks if s.stack_name == name), None)
+
+    def narrowed(self, names: Iterable[str]) -> DesiredState:
+        """Only the stacks `names` and those they depend on, with their templates and
+        findings: what a stack worker validates and applies."""
+        wanted = set(names)
+        wanted |= {d for s in self.stacks if s.stack_name in wanted for d in s.depends_on}
+        stacks = tuple(s for s in self.stacks if s.stack_name in wanted)
+        files = {p for s in stacks for p in (s.path, s.template_file_path)}
+        return replace(
+            self,
+            stacks=stacks,
+            templates={k: v for k, v in self.templates.items() if k in files},
+            findings=tuple(f for f in self.findings if f.path in files),
+            broken={},
+        )
 
 
 # --- value checkers: each returns (value, problem) ------------------------------------
@@ -313,6 +334,24 @@ def _kind(value: Any) -> str:
     return f"{name} {value!r}"
 
 
+def _account(value: Any) -> tuple[Any, str | None]:
+    """A 12-digit account id. YAML reads an unquoted 0123... as a number (an octal one
+    when its digits allow), so a number is taken only when it has 12 digits."""
+    if isinstance(value, int) and not isinstance(value, bool) and ACCOUNT.fullmatch(str(value)):
+        return str(value), None
+    if isinstance(value, str) and ACCOUNT.fullmatch(value):
+        return value, None
+    shown = repr(value) if isinstance(value, str) else _kind(value)
+    return None, f'must be a 12-digit AWS account id in quotes ("012345678901"), not {shown}'
+
+
+def _role_arn(value: Any) -> tuple[Any, str | None]:
+    if isinstance(value, str) and ROLE_ARN.fullmatch(value):
+        return value, None
+    shown = repr(value) if isinstance(value, str) else _kind(value)
+    return None, f"must be an IAM role ARN (arn:aws:iam::<account>:role/<name>), not {shown}"
+
+
 # key in the file -> (field name, checker, required)
 KEYS: dict[str, tuple[str, Check, bool]] = {
     "template-file-path": ("template_file_path", _path, True),
@@ -338,6 +377,13 @@ KEYS: dict[str, tuple[str, Check, bool]] = {
     "change-window": ("change_windows", _change_windows, False),
     "repair-outside-window": ("repair_outside_window", _choice(REPAIR_OUTSIDE_WINDOW), False),
     "suspended": ("suspended", _boolean, False),
+    "account": ("account", _account, False),
+    "role-name": (
+        "role_name",
+        _string(ROLE_NAME, "an IAM role name (1-64 of A-Z a-z 0-9 +=,.@_-)"),
+        False,
+    ),
+    "role-arn": ("role_arn", _role_arn, False),
 }
 
 
@@ -382,6 +428,11 @@ def load_stack_file(root: Path, path: Path) -> tuple[StackSpec | None, list[Find
     if findings:
         return None, findings
     values.setdefault("outputs_path", f"/{values['stack_name']}")
+    if values.get("account") or values.get("role_arn"):
+        arn = values.get("role_arn") or role_arn(
+            values["account"], values["region"], values.get("role_name") or MEMBER_ROLE
+        )
+        values |= {"role_arn": arn, "account": ROLE_ARN.fullmatch(arn)["account"]}
     return StackSpec(path=rel, lines=lines, **values), []
 
 
@@ -403,6 +454,25 @@ def _without_effect(data: dict, values: dict[str, Any]) -> list[tuple[str, str]]
                 "repair-outside-window",
                 "guardrails has no effect without a change-window (without one, every "
                 "change and repair may run at any time)",
+            )
+        )
+    account = values.get("account")
+    if "role_name" in values and "role_arn" in values:
+        problems.append(("role-arn", "give role-name or role-arn, not both"))
+    elif "role_name" in values and "account" not in data:
+        problems.append(
+            ("role-name", "has no effect without `account:` (the account to assume it in)")
+        )
+    elif (
+        account
+        and (arn := values.get("role_arn"))
+        and ROLE_ARN.fullmatch(arn)["account"] != account
+    ):
+        problems.append(
+            (
+                "role-arn",
+                f"is a role of account {ROLE_ARN.fullmatch(arn)['account']}, "
+                f"not of account {account}",
             )
         )
     return problems

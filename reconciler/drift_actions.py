@@ -46,10 +46,11 @@ def start_detections(services: Services, limit: int) -> list[tuple[str, str]]:
             break
         if record.stack_name in running or record.phase is Phase.APPLYING or not record.region:
             continue
-        stack = services.cfn.describe_stack(record.stack_name, record.region)
+        cfn = services.at(record, record.applied_revision).cfn  # in the stack's account
+        stack = cfn.describe_stack(record.stack_name, record.region)
         if stack is None or stack.in_progress:
             continue
-        detection = services.cfn.detect_drift(record.stack_name, record.region)
+        detection = cfn.detect_drift(record.stack_name, record.region)
         services.status.put(record.but(drift_status=DETECTING, drift_detection_id=detection))
         started.append((record.stack_name, detection))
     return started
@@ -73,6 +74,8 @@ def on_detection(
     spec: StackSpec, desired_changed: bool, services: Services, owner: str
 ) -> DriftOutcome:
     """A detection completed: read the drifts, record them, and act by the drift mode."""
+    recorded = services.status.get(spec.stack_name)
+    services = services.at(spec, recorded.applied_revision if recorded else "")
     found = read_drift(spec, services)
     action = decide(spec.drift, found, desired_changed)
     violations = pci_violations(spec, services)

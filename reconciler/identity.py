@@ -48,6 +48,9 @@ def foreign(ref: StackRef, record: StackStatus | None = None, live_id: str | Non
     managed stack is the one the status record names (its region, its stack id once
     known), else the one now live under that name in the event's region."""
     region, recorded_id = (record.region, record.stack_id) if record else ("", "")
+    account = record.account if record else ""
+    if account and ref.account != account:
+        return f"{ref.name} of account {ref.account} is not the managed stack ({account})"
     if region and ref.region != region:
         return f"{ref.name} in {ref.region} is not the managed stack, which is in {region}"
     for managed in (recorded_id, live_id):

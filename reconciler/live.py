@@ -36,6 +36,8 @@ class LiveStack:
     tags: dict[str, str] = field(default_factory=dict)
     parameters: dict[str, str] = field(default_factory=dict)
     outputs: dict[str, str] = field(default_factory=dict)
+    account: str = ""  # as the stack file names it: "" for the reconciler's own account
+    role_arn: str = ""  # the role the reconciler assumes in `account`
 
     @property
     def managed(self) -> bool:

@@ -6,8 +6,10 @@ said: a value may be sensitive."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from reconciler.audit import Event, of_stack
+from reconciler.desired import DesiredState
 from reconciler.errors import (
     OutputsConflictError,
     OutputsNotPublishedError,
@@ -16,7 +18,7 @@ from reconciler.errors import (
 from reconciler.live import STABLE_OK, LiveStack
 from reconciler.notify import Kind, Notification
 from reconciler.outputs import OutputsDrift, outputs_digest, outputs_drift
-from reconciler.reconcile import LEASE_SECONDS, Services
+from reconciler.reconcile import LEASE_SECONDS, Services, observe
 from reconciler.status import Phase, StackStatus, Sync
 
 
@@ -36,17 +38,18 @@ def repair_outputs_drift(services: Services, owner: str) -> list[OutputsRepair]:
     record does not say their current outputs were published are left to the reconcile
     pass, which publishes them; so are stacks mid-operation, failed or orphaned."""
     records = [r for r in services.status.all() if _published(r)]
-    live = services.cfn.list_stacks({r.region for r in records})
+    live = observe(DesiredState(Path("."), (), {}, ()), services, records)
     repairs = []
     for record in records:
-        stack = live.get((record.region, record.stack_name))
+        stack = live.get((record.account, record.region, record.stack_name))
         if stack is None or not stack.managed or stack.status not in STABLE_OK:
             continue
         if record.outputs_hash != outputs_digest(record.outputs_path, stack.outputs):
             continue
-        found = services.outputs_for(record.region).under(record.outputs_path)
+        there = services.at(record, record.applied_revision)  # the stack's own account
+        found = there.outputs_for(record.region).under(record.outputs_path)
         drift = outputs_drift(record.outputs_path, stack.outputs, found)
-        if not drift.empty and (repair := _repair(record, stack, drift, services, owner)):
+        if not drift.empty and (repair := _repair(record, stack, drift, there, owner)):
             repairs.append(repair)
     return repairs
 

@@ -38,6 +38,7 @@ class StackPlan:
     region: str
     action: Action
     reason: str
+    account: str = ""  # "" for the reconciler's own account
     desired_hash: str = ""
     stack_file: str = ""
     changes: tuple[ResourceChange, ...] = ()
@@ -53,6 +54,7 @@ class StackPlan:
     def to_dict(self) -> dict[str, Any]:
         return {
             "stack_name": self.stack_name,
+            "account": self.account,
             "region": self.region,
             "stack_file": self.stack_file,
             "action": str(self.action),
@@ -65,7 +67,7 @@ class StackPlan:
         }
 
 
-LiveKey = tuple[str, str]  # (region, stack name)
+LiveKey = tuple[str, str, str]  # (account, region, stack name); account "" for home
 TemplateFetcher = Callable[[LiveStack], Mapping[str, Any]]
 
 
@@ -200,16 +202,18 @@ def plan_all(
     for name in order:
         spec = specs[name]
         template = state.templates[spec.template_file_path]
-        plan = plan_stack(spec, template, live.get((spec.region, name)), fetch_template)
+        found = live.get((spec.account, spec.region, name))
+        plan = replace(plan_stack(spec, template, found, fetch_template), account=spec.account)
         after = tuple(
             d for d in spec.depends_on if d in plans and plans[d].action is not Action.NONE
         )
         plans[name] = replace(plan, after=after)
-    declared = {(s.region, s.stack_name) for s in state.stacks}
+    declared = {(s.account, s.region, s.stack_name) for s in state.stacks}
     orphans = [
         StackPlan(
             stack_name=s.name,
             region=s.region,
+            account=s.account,
             action=Action.ORPHANED,
             reason="no stack file declares it; left in place (the reconciler never deletes stacks)",
         )

@@ -80,7 +80,7 @@ def run_preview(
         state = load_desired_state(checkout.root)
         try:
             report, plans = make_plan(
-                state, services.cfn, services.catalog, services.status.all, services.role
+                state, services, services.catalog, services.status.all, services.role
             )
         except InvalidDesiredStateError as err:
             # Findings only: nothing is asked of CloudFormation for an invalid state.
@@ -90,7 +90,7 @@ def run_preview(
             if previewed(plan):
                 if moved := _moved_on(pr, source):
                     return _superseded(pr, moved)
-                (plan,) = preview([plan], state, services.cfn, services.change_set_wait_seconds)
+                (plan,) = preview([plan], state, services, services.change_set_wait_seconds)
             confirmed.append(plan)
     report = with_plan_findings(report, confirmed)
     ok = not report.has_errors and not any(p.action is Action.BLOCKED for p in confirmed)

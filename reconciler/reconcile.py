@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from reconciler import change_control
+from reconciler.accounts import Place
 from reconciler.audit import AuditLog, AuditRecord, Event, Kept, of_stack
 from reconciler.deadline import Deadline
 from reconciler.desired import DesiredState, StackSpec, managed_tags
@@ -28,6 +29,7 @@ from reconciler.errors import (
     PermanentAwsError,
     SourceError,
 )
+from reconciler.fanout import WorkItem
 from reconciler.findings import Finding
 from reconciler.fingerprint import desired_hash
 from reconciler.identity import StackRef, foreign
@@ -44,6 +46,7 @@ from reconciler.validation.context import ExecutionRole, VersionCatalog
 if TYPE_CHECKING:
     from reconciler.aws.cloudformation import CloudFormation, StackEvent
     from reconciler.aws.ssm import SsmOutputs
+    from reconciler.fanout import WorkQueue
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +73,23 @@ class Services:
     audit: AuditLog = field(default_factory=Kept)  # the change-control trail (audit.py)
     actor: str = ""  # who acts, for the trail: a Lambda function and request, cli:host
     account: str = ""  # the account the reconciler runs in, for records with no stack id yet
+    # (role ARN, revision) -> these services acting in that role's account (the role
+    # assumed with the commit in its session name); None: the home account only.
+    reach: Callable[[str, str], Services] | None = None
+    home: Services | None = None  # set on the services `reach` made: the home account's
+    queue: WorkQueue | None = None  # fan-out: changes go to stack workers (fanout.py)
+
+    def at(self, where: Any, revision: str = "") -> Services:
+        """These services acting where `where` (a StackSpec, StackStatus, LiveStack or
+        Place) lives: its account's role assumed, or the home account's own."""
+        home = self.home or self
+        role = getattr(where, "role_arn", "") or ""
+        if not role:
+            return home
+        if home.reach is None:
+            account = getattr(where, "account", "") or role
+            raise PermanentAwsError(f"account {account}: this reconciler cannot assume roles")
+        return home.reach(role, revision)
 
 
 class About:
@@ -163,36 +183,120 @@ class PassResult:
 
 
 def checked(
-    state: DesiredState, catalog: VersionCatalog | None = None, role: ExecutionRole | None = None
+    state: DesiredState,
+    catalog: VersionCatalog | None = None,
+    role: ExecutionRole | None = None,
+    at: Callable[[Any, str], Services] | None = None,
 ) -> Report:
-    """The validation report; raises when a finding is an error, so nothing is written."""
-    report = validate(state, catalog, role=role)
+    """The validation report; raises when a finding is an error, so nothing is written.
+    `at` (Services.at) reaches a stack's own account for what is asked there."""
+    report = validate(state, catalog, role=role, secrets_at=_secrets_at(at) if at else None)
     if report.has_errors:
         raise InvalidDesiredStateError(list(report.findings))
     return report
 
 
+class Observed(dict):
+    """Live stacks by (account, region, name), account "" for the home account; and the
+    places (account and region) that could not be read, with AWS's reason: a role that
+    cannot be assumed stops that account's stacks only."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.unreachable: dict[Place, PermanentAwsError] = {}
+
+    def why_not(self, spec: StackSpec) -> PermanentAwsError | None:
+        return self.unreachable.get(Place(spec.account, spec.region, spec.role_arn))
+
+
+def _secrets_at(at: Callable[[Any, str], Services]) -> Callable[[Any], Callable[..., Any]]:
+    """Secrets Manager of a stack's own account; None (not checked) where the account
+    cannot be reached: the pass fails that stack for that reason, said once."""
+
+    def secrets(spec: StackSpec) -> Callable[[str, str], bool | None]:
+        def exists(region: str, secret_id: str) -> bool | None:
+            try:
+                catalog = at(spec, "").catalog
+                return catalog.secret_exists(region, secret_id) if catalog else None
+            except AwsError as err:
+                log.warning("%s: secret %s not checked: %s", spec.stack_name, secret_id, err)
+                return None
+
+        return exists
+
+    return secrets
+
+
 def observe(
-    state: DesiredState, cfn: CloudFormation, recorded: Iterable[StackStatus] = ()
-) -> dict[tuple[str, str], LiveStack]:
-    """Every stack in the regions the stack files name, and in the regions where the
-    status table records stacks (`recorded`): a managed stack whose region lost its last
-    stack file is still seen, as orphaned. One DescribeStacks (paginated) per region."""
-    regions = {s.region for s in state.stacks} | {r.region for r in recorded if r.region}
-    return cfn.list_stacks(regions)
+    state: DesiredState,
+    services: Services | CloudFormation,
+    recorded: Iterable[StackStatus] = (),
+    *,
+    revision: str = "",
+    narrow: bool = False,
+) -> Observed:
+    """Every stack in the accounts and regions the stack files name, and in those where
+    the status table records stacks (`recorded`): a managed stack whose region lost its
+    last stack file is still seen, as orphaned. One DescribeStacks (paginated) per account
+    and region; with `narrow` (a stack worker), one DescribeStacks per stack file instead."""
+    at = _at(services)
+    places = {Place(s.account, s.region, s.role_arn) for s in state.stacks}
+    places |= {Place(r.account, r.region, r.role_arn) for r in recorded if r.region}
+    if narrow:
+        places = {Place(s.account, s.region, s.role_arn) for s in state.stacks}
+    live = Observed()
+    for place in sorted(places):
+        try:
+            cfn = at(place, revision).cfn
+            if narrow:
+                names = [s.stack_name for s in state.stacks if s.region == place.region]
+                found = {
+                    (place.region, name): stack
+                    for name in names
+                    if (stack := cfn.describe_stack(name, place.region)) is not None
+                }
+            else:
+                found = cfn.list_stacks([place.region])
+        except PermanentAwsError as err:
+            log.error("%s not read: %s", place, err)
+            live.unreachable[place] = err
+            continue
+        for (region, name), stack in found.items():
+            live[(place.account, region, name)] = replace(
+                stack, account=place.account, role_arn=place.role_arn
+            )
+    return live
+
+
+def _at(services: Services | CloudFormation) -> Callable[[Any, str], Services]:
+    """`Services.at` of `services`; for a bare CloudFormation adapter, the home account
+    only (a stack elsewhere is unreachable)."""
+    if isinstance(services, Services):
+        return services.at
+    home = Services(cfn=services, outputs_for=None, status=None)  # type: ignore[arg-type]
+    return home.at
+
+
+def fetcher(services: Services | CloudFormation, revision: str = "") -> Callable[[LiveStack], Any]:
+    """The deployed template of a live stack, read in its own account."""
+    at = _at(services)
+    return lambda stack: at(stack, revision).cfn.get_template(stack)
 
 
 def make_plan(
     state: DesiredState,
-    cfn: CloudFormation,
+    cfn: Services | CloudFormation,
     catalog: VersionCatalog | None = None,
     recorded: Callable[[], Iterable[StackStatus]] = tuple,
     role: ExecutionRole | None = None,
 ) -> tuple[Report, list[StackPlan]]:
     """`recorded`: reads the status table's records (for their regions), once the
     desired state is known to be valid."""
-    report = checked(state, catalog, role)
-    plans = plan_all(state, observe(state, cfn, recorded()), cfn.get_template)
+    report = checked(state, catalog, role, _at(cfn))
+    live = observe(state, cfn, recorded())
+    for err in live.unreachable.values():
+        raise err  # `plan` shows the whole picture or none: the account that failed
+    plans = plan_all(state, live, fetcher(cfn))
     return with_plan_findings(report, plans), plans
 
 
@@ -200,7 +304,10 @@ PREVIEW_PREFIX = "gitops-preview-"
 
 
 def preview(
-    plans: list[StackPlan], state: DesiredState, cfn: CloudFormation, wait_seconds: int = 60
+    plans: list[StackPlan],
+    state: DesiredState,
+    services: Services | CloudFormation,
+    wait_seconds: int = 60,
 ) -> list[StackPlan]:
     """Each update confirmed by CloudFormation itself: a preview change set is created,
     described, guarded and deleted (never executed). New stacks are left to the
@@ -211,6 +318,7 @@ def preview(
             confirmed.append(plan)
             continue
         spec = state.stack(plan.stack_name)
+        cfn = _at(services)(spec, "").cfn  # in the stack's own account
         change_set = cfn.create_change_set(
             name=f"{PREVIEW_PREFIX}{plan.desired_hash[:16]}",
             stack_name=spec.stack_name,
@@ -254,6 +362,7 @@ def apply(
     retry_failed: bool = True,
     deadline: Deadline | None = None,
     about: About | None = None,
+    narrow: bool = False,
 ) -> PassResult:
     """One pass at `revision`. With `head` (the source's current branch head), a stack
     is changed only if the branch still points at `revision` once its lease is held, so
@@ -265,22 +374,35 @@ def apply(
     is raised: the pass is repeatable, so a retry finds the stacks done so far in
     progress or up to date, and change sets by their names. With a `deadline`, leases
     end with the invocation, and a stack is not started without the time to finish it:
-    it and the stacks after it are `handed-on` (the caller puts a new event for them)."""
+    it and the stacks after it are `handed-on` (the caller puts a new event for them).
+
+    With a work queue (`services.queue`), the stacks to change are not changed here: one
+    work item each is put on the queue, and a stack worker applies it (`narrow`: only
+    the stacks of `only` and their dependencies are validated and read)."""
     lease = deadline.lease_seconds if deadline else (lambda: LEASE_SECONDS)
     about = about or About()
     step_seconds = services.change_set_wait_seconds + STEP_SECONDS
     handing_on = False
-    report = checked(state, services.catalog, services.role)
-    recorded = {s.stack_name: s for s in services.status.all()}  # one Scan per pass
-    live = observe(state, services.cfn, recorded.values())
-    plans = plan_all(state, live, services.cfn.get_template)
+    fan_out: list[_Attempt] | None = [] if services.queue is not None and not narrow else None
+    if narrow and only is not None:
+        state = state.narrowed(only)
+    report = checked(state, services.catalog, services.role, services.at)
+    if narrow and only is not None:
+        recorded = {n: r for n in sorted(only) if (r := services.status.get(n)) is not None}
+    else:
+        recorded = {s.stack_name: s for s in services.status.all()}  # one Scan per pass
+    live = observe(state, services, recorded.values(), revision=revision, narrow=narrow)
+    plans = plan_all(state, live, fetcher(services, revision))
     results = []
     for plan in plans:
         if only is not None and plan.stack_name not in only:
             continue
         spec = state.stack(plan.stack_name)
         status = recorded.get(plan.stack_name)
-        stack = live.get((plan.region, plan.stack_name))
+        if spec is not None and (unreachable := live.why_not(spec)) is not None:
+            results.append(_refused(plan, spec, state, services, revision, unreachable))
+            continue
+        stack = live.get((plan.account, plan.region, plan.stack_name))
         settled = plan.action is Action.NONE and _settled(status, plan, spec, stack)
         if settled and not change_control.suspension(spec, status):
             if status.deferred_revision:
@@ -304,7 +426,8 @@ def apply(
                 StackResult(plan.stack_name, plan.region, plan.action, "rejected", message)
             )
             continue
-        handing_on = handing_on or (deadline is not None and not deadline.allows(step_seconds))
+        slow = fan_out is None and deadline is not None and not deadline.allows(step_seconds)
+        handing_on = handing_on or slow
         if handing_on:
             message = "this invocation's time ran short; handed on to a new event"
             results.append(
@@ -314,11 +437,38 @@ def apply(
         try:
             step = _Attempt(plan, spec, services, revision, about, report)
             step.before = status  # as the pass's Scan read it; read again under the lease
-            result = _apply_one(step, state, live, owner, head, lease)
+            result = _apply_one(step, state, live, owner, head, lease, fan_out)
         except PermanentAwsError as err:
             result = _refused(plan, spec, state, services, revision, err)
         results.append(result)
+    if fan_out:
+        results = _queue(fan_out, results, state, services)
     return PassResult(revision, report, tuple(results))
+
+
+QUEUED = "queued"
+
+
+def _queue(
+    steps: list[_Attempt], results: list[StackResult], state: DesiredState, services: Services
+) -> list[StackResult]:
+    """Put one work item per stack to change (the stack's status is the worker's to
+    write: a pass writing it here, without the stack's lease, could overwrite what a
+    worker already recorded). AWS refusing the send fails those stacks, recorded and
+    notified; a transient failure is raised, and the event's retry puts them again
+    (the queue drops what it already has: the same stack and commit)."""
+    queue = services.queue
+    try:
+        queue.send(
+            [WorkItem(s.plan.stack_name, s.revision, s.spec.account, s.spec.region) for s in steps]
+        )
+    except PermanentAwsError as err:
+        failed = {
+            s.plan.stack_name: _refused(s.plan, s.spec, state, services, s.revision, err)
+            for s in steps
+        }
+        return [failed.get(r.stack_name, r) if r.outcome == QUEUED else r for r in results]
+    return results
 
 
 def _refused(
@@ -404,7 +554,9 @@ class _Attempt:
         about: About | None = None,
         report: Report | None = None,
     ):
-        self.plan, self.spec, self.services, self.revision = plan, spec, services, revision
+        self.plan, self.spec, self.revision = plan, spec, revision
+        # Acting in the stack's own account (its role assumed, the commit in the session).
+        self.services = services.at(spec, revision) if spec is not None else services
         self.about = about or About()
         self.report = report
         # The stack's record as this step found it, read under its lease (`_change`)
@@ -534,7 +686,10 @@ class _Attempt:
         store, name = self.services.status, self.plan.stack_name
         current = store.get(name) or StackStatus(name)
         outputs_path = self.spec.outputs_path if self.spec else current.outputs_path
-        status = current.but(region=self.plan.region, outputs_path=outputs_path, **changes)
+        where = {"account": self.spec.account, "role_arn": self.spec.role_arn} if self.spec else {}
+        if changes.get("phase", current.phase) is not Phase.WAITING:
+            changes.setdefault("waits_for", "")
+        status = current.but(region=self.plan.region, outputs_path=outputs_path, **where, **changes)
         if replace(status, updated_at=current.updated_at) == current:
             return None
         return status
@@ -578,6 +733,7 @@ def _apply_one(
     owner: str,
     head: Callable[[], str] | None = None,
     lease: Callable[[], int] = lambda: LEASE_SECONDS,
+    fan_out: list[_Attempt] | None = None,
 ) -> StackResult:
     plan, spec, services, revision = step.plan, step.spec, step.services, step.revision
     current = step.before
@@ -604,7 +760,7 @@ def _apply_one(
     if plan.action is Action.NONE:
         # The live stack already matches (a revert, a change applied elsewhere, or its
         # outputs not yet fully published): SSM is given whatever differs first.
-        return _up_to_date(step, live[(plan.region, plan.stack_name)])
+        return _up_to_date(step, live[(plan.account, plan.region, plan.stack_name)])
     if plan.action is Action.WAIT:
         return step.done("waiting", plan.reason, attempted=False, phase=Phase.WAITING)
     if plan.action is Action.BLOCKED:
@@ -613,16 +769,19 @@ def _apply_one(
             audit=(*step.checked(""), step.record(Event.BLOCKED, plan.reason)),
         )  # fmt: skip
 
-    waiting_on = _unready_dependencies(spec, state, services)
+    waiting_on = _unready_dependencies(spec, state, services, revision)
     if waiting_on:
         message = f"waits for {', '.join(waiting_on)} to complete"
-        return step.done("waiting", message, phase=Phase.WAITING)
+        return step.done("waiting", message, phase=Phase.WAITING, waits_for=",".join(waiting_on))
+    if fan_out is not None:
+        fan_out.append(step)
+        return step.result(QUEUED, f"queued for a stack worker ({services.queue.description})")
     if not services.status.acquire(plan.stack_name, owner, lease()):
         services.status.defer(plan.stack_name, revision)
         message = "another operation holds this stack's lease; deferred until it ends"
         return step.result("deferred", message)
     try:
-        result = _change(step, state, live.get((plan.region, plan.stack_name)), head)
+        result = _change(step, state, live.get((plan.account, plan.region, plan.stack_name)), head)
     finally:
         deferred = services.status.release(plan.stack_name, owner)
     return replace(result, rerun=True) if deferred else result
@@ -702,12 +861,14 @@ def _counts(change: OutputsChange) -> str:
     return f"{len(change.put)} written, {change.unchanged} unchanged, {len(change.delete)} deleted"
 
 
-def _unready_dependencies(spec: StackSpec, state: DesiredState, services: Services) -> list[str]:
+def _unready_dependencies(
+    spec: StackSpec, state: DesiredState, services: Services, revision: str = ""
+) -> list[str]:
     """Dependencies whose live stack is not yet a success at their desired inputs."""
     waiting = []
     for name in spec.depends_on:
         dep = state.stack(name)
-        stack = services.cfn.describe_stack(name, dep.region)
+        stack = services.at(dep, revision).cfn.describe_stack(name, dep.region)
         wanted = desired_hash(dep, state.templates[dep.template_file_path].body)
         if stack is None or not stack.succeeded or stack.desired_hash != wanted:
             waiting.append(name)
@@ -832,7 +993,7 @@ def run_held(spec: StackSpec, services: Services, owner: str) -> StackResult:
         if not gate.go:
             return _hold(step, gate, status.change_set, status.stack_id)
         try:
-            change_set = services.cfn.describe_change_set(status.change_set, name, region)
+            change_set = step.services.cfn.describe_change_set(status.change_set, name, region)
         except PermanentAwsError as err:  # deleted out of band, say
             message = (
                 f"held change set {status.change_set} can no longer run ({err}); "
@@ -1023,11 +1184,14 @@ def finish(
     ref = StackRef.parse(stack_id) if stack_id else None
     if ref is not None and (why := foreign(ref, current)):
         return NotOurs(why)
+    # In the stack's own account (a member account's role, with the commit it attempted).
+    home = services
+    services = services.at(current, current.attempted_revision) if current else services
     stack = services.cfn.describe_stack(stack_name, region)
     if ref is not None and stack is not None and (why := foreign(ref, live_id=stack.stack_id)):
         return NotOurs(why)
     if stack is None:
-        return _gone(current, services)
+        return _gone(current, home)
     if not (stack.managed or current):
         return None
     current = current or StackStatus(stack_name, region=region, outputs_path=f"/{stack_name}")

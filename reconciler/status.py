@@ -46,6 +46,11 @@ HELD = (Phase.AWAITING_APPROVAL, Phase.WAITING_FOR_WINDOW)  # a guarded change s
 class StackStatus:
     stack_name: str
     region: str = ""
+    # Dependencies a WAITING stack waits for (comma-joined): their end releases it.
+    waits_for: str = ""
+    # The stack's account ("" for the reconciler's own) and the role assumed there.
+    account: str = ""
+    role_arn: str = ""
     outputs_path: str = ""
     # The managed stack's id (its ARN: partition, region, account, name, unique id), once
     # known: events for any other stack id change nothing. "" in records made before it.

@@ -13,6 +13,7 @@ from reconciler.deadline import Deadline
 from reconciler.desired import load_desired_state
 from reconciler.drift_actions import on_detection, start_detections
 from reconciler.errors import InvalidDesiredStateError
+from reconciler.fanout import WorkItem
 from reconciler.fingerprint import desired_hash
 from reconciler.identity import StackRef, foreign
 from reconciler.outputs_drift import repair_outputs_drift
@@ -138,6 +139,69 @@ def on_push(
     return reconcile_head(source, services, owner, only=only, deadline=deadline)
 
 
+def on_work_item(
+    item: WorkItem,
+    source: Source,
+    services: Services,
+    owner: str,
+    *,
+    deadline: Deadline | None = None,
+) -> Outcome:
+    """A stack worker's one stack: applied at the branch head if the head is still the
+    item's commit (a newer commit's pass put its own item for this stack, which comes
+    next in the stack's message group). The same guarantees as a pass: the stack's
+    lease, the head read again under it, change sets named by their inputs (so an item
+    received twice, or again after a worker died, never runs a change twice)."""
+    if services.queue is not None:
+        services = replace(services, queue=None)  # a worker applies; it never fans out
+    for _ in range(MAX_PASSES):
+        with tempfile.TemporaryDirectory(prefix="desired-") as tmp:
+            checkout = source.checkout(Path(tmp) / "repo")
+            if checkout.revision != item.revision:
+                reason = (
+                    f"{item.stack}: the branch moved on to {checkout.revision[:12]}; the pass "
+                    "there put its own work item for the stack"
+                )
+                return Outcome("superseded", reason, checkout.revision)
+            state = load_desired_state(checkout.root)
+            spec = state.stack(item.stack)
+            if spec is None or (spec.account, spec.region) != (item.account, item.region):
+                where = f"{item.account or 'home account'}/{item.region}"
+                reason = f"{item.stack} ({where}) is not declared at {checkout.revision[:12]}"
+                return Outcome("ignored", reason, checkout.revision)
+            try:
+                result = apply(
+                    state, checkout.revision, services, owner,
+                    only={item.stack}, head=source.head_revision, retry_failed=False,
+                    deadline=deadline, about=About(source), narrow=True,
+                )  # fmt: skip
+            except InvalidDesiredStateError as e:
+                findings = [str(f) for f in e.findings]
+                record_invalid(
+                    state.narrowed({item.stack}), checkout.revision, e.findings, services,
+                    About(source),
+                )  # fmt: skip
+                return Outcome("invalid", str(e), checkout.revision, findings=findings)
+        if not any(s.rerun for s in result.stacks):
+            break
+    return Outcome(
+        "reconciled",
+        revision=result.revision,
+        stacks=[s.to_dict() for s in result.stacks],
+        findings=[str(f) for f in result.findings],
+    )
+
+
+# A stack worker's outcomes that SQS should hand out again (after the queue's visibility
+# timeout): the stack was busy, in progress, or its change set still being computed.
+AGAIN = ("waiting", "deferred")
+
+
+def again(outcome: Outcome) -> bool:
+    """Whether a work item's outcome asks for the item to be received again."""
+    return any(s.get("outcome") in AGAIN for s in outcome.stacks)
+
+
 def on_stack_status(
     stack_name: str,
     region: str,
@@ -166,11 +230,21 @@ def on_stack_status(
         return Outcome("recorded", f"{stack_name} is still in progress")
     recorded = Outcome("recorded", f"{stack_name}: {status.sync.value}: {status.message}")
     # A deferral is looked for on this stack only: deferrals are made while a lease is
-    # held, and the operation of a lease holder ends with this stack's event.
-    if status.deferred_revision or any(s.phase is Phase.WAITING for s in services.status.all()):
+    # held, and the operation of a lease holder ends with this stack's event. A stack
+    # waiting for its dependencies goes on when one of them ends (fan-out: its work item
+    # is put then, its dependencies done).
+    waiting = [s for s in services.status.all() if _released(s, stack_name)]
+    if status.deferred_revision or waiting:
         again = reconcile_head(source, services, owner)
         return Outcome(again.status, recorded.reason, again.revision, again.stacks, again.findings)
     return recorded
+
+
+def _released(record, ended: str) -> bool:
+    """Whether the end of stack `ended` may let `record` go on."""
+    if record.phase is not Phase.WAITING:
+        return False
+    return not record.waits_for or ended in record.waits_for.split(",")
 
 
 def on_schedule(
@@ -217,7 +291,7 @@ def on_drift_detected(
         if spec is None or spec.region != region:
             return Outcome("ignored", f"{stack_name} is not in the desired state")
         template = state.templates.get(spec.template_file_path)
-        live = services.cfn.describe_stack(stack_name, region)
+        live = services.at(spec, checkout.revision).cfn.describe_stack(stack_name, region)
         if ref is not None and live is not None and (why := foreign(ref, live_id=live.stack_id)):
             log.warning("drift event ignored: %s", why)
             return Outcome("ignored", why)

@@ -25,10 +25,15 @@ GITHUB_API = "https://api.github.com"
 
 
 def services_from_env(
-    env: Mapping[str, str] = os.environ, change_set_wait_seconds: int = 30
+    env: Mapping[str, str] = os.environ, change_set_wait_seconds: int = 30, fan_out: bool = True
 ) -> Services:
-    """Clients come from reconciler.aws.session's cache, so building this is cheap."""
-    return Services(
+    """Clients come from reconciler.aws.session's cache, so building this is cheap.
+    With `fan_out` and WORK_QUEUE_PREFIX set, changes go to the stack workers; a stack
+    worker (and the CLI) builds its services without it."""
+    from reconciler.aws.accounts import Accounts
+    from reconciler.aws.work_queue import work_queue_from_env
+
+    built = Services(
         cfn=CloudFormation(role_arn=env.get("CLOUDFORMATION_ROLE_ARN", "")),
         outputs_for=SsmOutputs,
         status=store_from_env(env),
@@ -39,7 +44,10 @@ def services_from_env(
         # A table named by RECONCILER_AUDIT_TABLE was made by bootstrap (the Lambdas' roles
         # cannot create one): missing, it is an error. Unnamed, the default is created.
         audit=audit_from_env(env, create_if_missing=not env.get("RECONCILER_AUDIT_TABLE")),
+        queue=work_queue_from_env(env) if fan_out else None,
     )
+    built.reach = Accounts(env).reach(built)
+    return built
 
 
 def audit_from_env(

@@ -61,12 +61,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
     result = validate(state, _catalog(args), role=_role(args))
     if not args.offline and not result.has_errors:
         # Updates AWS would refuse are known only against the deployed stacks.
-        from reconciler.aws.cloudformation import CloudFormation
         from reconciler.plan import plan_all
-        from reconciler.reconcile import observe, with_plan_findings
+        from reconciler.reconcile import fetcher, observe, with_plan_findings
 
-        cfn = CloudFormation()
-        result = with_plan_findings(result, plan_all(state, observe(state, cfn), cfn.get_template))
+        home = _reader()
+        found = plan_all(state, observe(state, home), fetcher(home))
+        result = with_plan_findings(result, found)
     if args.json:
         out(json.dumps(result.to_dict(), indent=2))
     else:
@@ -77,9 +77,22 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def _services(wait: int = 30):
     from reconciler.aws.services import audit_from_env, services_from_env
 
-    services = services_from_env(change_set_wait_seconds=wait)
+    services = services_from_env(change_set_wait_seconds=wait, fan_out=False)
     services.audit = audit_from_env()
     return services
+
+
+def _reader():
+    """What `plan` and `validate` read with: CloudFormation in the home account, and in
+    other accounts through their roles; nothing that writes."""
+    from reconciler.aws.accounts import Accounts
+    from reconciler.aws.cloudformation import CloudFormation
+    from reconciler.reconcile import Services
+
+    cfn = CloudFormation(role_arn=os.environ.get("CLOUDFORMATION_ROLE_ARN", ""))
+    home = Services(cfn=cfn, outputs_for=None, status=None)  # type: ignore[arg-type]
+    home.reach = Accounts().reach(home)
+    return home
 
 
 def _acting(services) -> None:
@@ -100,14 +113,13 @@ def _tell(checks) -> None:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    from reconciler.aws.cloudformation import CloudFormation
     from reconciler.aws.dynamodb import store_from_env
     from reconciler.cli import report
     from reconciler.plan import Action
     from reconciler.reconcile import make_plan, preview
 
     state = _state(args)
-    cfn = CloudFormation(role_arn=os.environ.get("CLOUDFORMATION_ROLE_ARN", ""))
+    cfn = _reader()
     # Stacks are looked for in the stack files' regions and where the status table
     # records stacks, so a region's last stack removed still shows it as orphaned.
     records = store_from_env(create_if_missing=False).existing
@@ -189,7 +201,8 @@ def cmd_apply(args: argparse.Namespace) -> int:
             continue
         if args.wait:
             out(f"{item.stack_name}: following stack events")
-            followed = follow(services.cfn, item.stack_name, item.region, out, since=started)
+            cfn = services.at(state.stack(item.stack_name), result.revision).cfn
+            followed = follow(cfn, item.stack_name, item.region, out, since=started)
             if followed is not None and followed.status == REVIEW:
                 failed = True  # follow said why; nothing to finish
                 continue
@@ -253,17 +266,18 @@ def cmd_drift(args: argparse.Namespace) -> int:
         _acting(services)
     results, remaining = [], False
     for spec in specs:
-        if services.cfn.describe_stack(spec.stack_name, spec.region) is None:
+        cfn = services.at(spec).cfn  # in the stack's own account
+        if cfn.describe_stack(spec.stack_name, spec.region) is None:
             err(f"{spec.stack_name}: not deployed; nothing to check")
             continue
-        wait_for_detection(services.cfn, spec.stack_name, spec.region)
+        wait_for_detection(cfn, spec.stack_name, spec.region)
         found = read_drift(spec, services)
         if args.repair and not found.in_sync:
             started = operation_start()
             outcome = repair(spec, found, services, owner)
             err(f"{spec.stack_name}: {outcome.message}")
-            follow(services.cfn, spec.stack_name, spec.region, err, since=started)
-            wait_for_detection(services.cfn, spec.stack_name, spec.region)
+            follow(cfn, spec.stack_name, spec.region, err, since=started)
+            wait_for_detection(cfn, spec.stack_name, spec.region)
             found = read_drift(spec, services)
         violations = pci_violations(spec, services)
         remaining = remaining or not found.in_sync or any(v.severity == "error" for v in violations)

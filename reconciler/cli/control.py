@@ -45,7 +45,7 @@ def _context(args: argparse.Namespace):
     spec = state.stack(args.stack)
     if spec is None:
         raise UnknownStackError(f"no stack file in {args.path} declares stack {args.stack!r}")
-    services = services_from_env(change_set_wait_seconds=0)
+    services = services_from_env(change_set_wait_seconds=0, fan_out=False)
     services.audit = audit_from_env()
     err(f"status: {services.status.description}; audit trail: {services.audit.description}")
     _acting(services)
@@ -169,7 +169,8 @@ def cmd_reject(args: argparse.Namespace) -> int:
         message = f"change set {status.change_set} rejected by {services.actor}: {reason}"
         record = _record(services, status, Event.REJECTED, message, reason=reason)
         services.audit.append([record])
-        services.cfn.discard_change_set(status.change_set, status.stack_name, status.region)
+        there = services.at(status, status.attempted_revision).cfn  # the stack's account
+        there.discard_change_set(status.change_set, status.stack_name, status.region)
         services.status.put(status.but(phase=Phase.REJECTED, sync=Sync.BLOCKED, message=message))
     finally:
         services.status.release(args.stack, owner)

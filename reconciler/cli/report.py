@@ -83,10 +83,12 @@ def results(items: Sequence[StackResult]) -> str:
 
 def status(items: Sequence[StackStatus]) -> str:
     return table(
-        ["stack", "sync", "health", "phase", "applied revision", "message"],
+        ["stack", "account", "region", "sync", "health", "phase", "applied revision", "message"],
         (
             [
                 s.stack_name,
+                s.account or _account_of(s.stack_id) or "-",
+                s.region or "-",
                 s.sync.value,
                 s.health.value,
                 _phase(s),
@@ -96,6 +98,12 @@ def status(items: Sequence[StackStatus]) -> str:
             for s in items
         ),
     )
+
+
+def _account_of(stack_id: str) -> str:
+    """The account in a stack id (arn:partition:cloudformation:region:ACCOUNT:stack/...)."""
+    parts = stack_id.split(":")
+    return parts[4] if len(parts) > 5 else ""
 
 
 def _phase(s: StackStatus) -> str:

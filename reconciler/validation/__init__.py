@@ -5,8 +5,10 @@ every report lists the suppressions."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from reconciler.desired import DesiredState
 from reconciler.findings import Finding, has_errors
@@ -110,13 +112,14 @@ def validate(
     catalog: VersionCatalog | None = None,
     today: date | None = None,
     role: ExecutionRole | None = None,
+    secrets_at: Callable[[Any], Callable[[str, str], bool | None]] | None = None,
 ) -> Report:
     """Every finding: those from loading the files, then each rule's, sorted by place.
     Without a catalog, engine versions are checked against cfn-lint's shipped data;
     without a readable execution role, IAM001 is skipped (and a note says so)."""
     catalog = catalog or OfflineCatalog()
     role = role or NoRole("no execution role given")
-    ctx = Context(state, catalog, today or date.today(), role=role)
+    ctx = Context(state, catalog, today or date.today(), role=role, secrets_at=secrets_at)
     found = list(state.findings)
     for rule in RULES:
         found.extend(rule.check(ctx))

@@ -4,6 +4,7 @@ permissions when they can be read, and today's date."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Protocol
@@ -73,5 +74,8 @@ class Context:
     catalog: VersionCatalog
     today: date = field(default_factory=date.today)
     role: ExecutionRole = field(default_factory=lambda: NoRole("no execution role given"))
+    # A stack's own account's secret_exists(region, id) for a stack file naming another
+    # account (None: not asked there, so not checked).
+    secrets_at: Callable[[Any], Callable[[str, str], bool | None]] | None = None
     # Each stack's rendered view, made once and read by every rule.
     views: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)

@@ -66,7 +66,10 @@ def missing_secret(
     """A secret named outside the template must exist in the account (asked online only)."""
     if ref.service != "secretsmanager" or ref.variables or not ref.secret_id:
         return None
-    if ctx.catalog.secret_exists(view.spec.region, ref.secret_id) is False:
+    exists = ctx.catalog.secret_exists
+    if view.spec.role_arn:  # in another account: asked there, or not checked
+        exists = ctx.secrets_at(view.spec) if ctx.secrets_at else (lambda *_: None)
+    if exists(view.spec.region, ref.secret_id) is False:
         return "DYN003", (
             f"{ref.text} names secret {ref.secret_id!r}, which does not exist in "
             f"{view.spec.region}: create it first or fix the name"

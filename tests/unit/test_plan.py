@@ -45,7 +45,7 @@ def test_unchanged_stack_needs_no_further_aws_call(tmp_path):
     """GIVEN the live stack carries the desired hash WHEN planned THEN action none,
     and the deployed template is never fetched."""
     state = state_for(tmp_path)
-    live = {("us-east-1", "app-dev"): live_stack(digest=current_hash(state))}
+    live = {("", "us-east-1", "app-dev"): live_stack(digest=current_hash(state))}
     (plan,) = plan_all(state, live, no_fetch)
     assert (plan.action, plan.reason) == (Action.NONE, "up to date")
 
@@ -66,7 +66,7 @@ def test_changed_parameter_updates_in_place(tmp_path):
         tmp_path, {"desired-state/app-dev.yml": STACK.replace("dev\n", "dev\n  Greeting: hi\n", 1)}
     )
     live = {
-        ("us-east-1", "app-dev"): live_stack(
+        ("", "us-east-1", "app-dev"): live_stack(
             params={"EnvironmentSuffix": "dev", "Greeting": "hello"}
         )
     }
@@ -81,7 +81,7 @@ def test_replacing_a_stateful_resource_blocks_the_stack(tmp_path):
     WHEN planned THEN the stack is blocked, naming the resource and property."""
     state = state_for(tmp_path, {"desired-state/app-dev.yml": STACK.replace("dev\n", "qa\n", 1)})
     live = {
-        ("us-east-1", "app-dev"): live_stack(
+        ("", "us-east-1", "app-dev"): live_stack(
             params={"EnvironmentSuffix": "dev", "Greeting": "hello"}
         )
     }
@@ -95,7 +95,7 @@ def test_allow_replacement_unblocks_the_named_resource(tmp_path):
     text = STACK.replace("dev\n", "qa\n", 1) + "allow-replacement: [Logs]\n"
     state = state_for(tmp_path, {"desired-state/app-dev.yml": text})
     live = {
-        ("us-east-1", "app-dev"): live_stack(
+        ("", "us-east-1", "app-dev"): live_stack(
             params={"EnvironmentSuffix": "dev", "Greeting": "hello"}
         )
     }
@@ -108,7 +108,7 @@ def test_removing_a_stateful_resource_blocks_the_stack(tmp_path):
     smaller = smaller[: smaller.index("  Logs:")] + smaller[smaller.index("Outputs:") :]
     state = state_for(tmp_path, {"templates/app.yml": smaller})
     live = {
-        ("us-east-1", "app-dev"): live_stack(
+        ("", "us-east-1", "app-dev"): live_stack(
             params={"EnvironmentSuffix": "dev", "Greeting": "hello"}
         )
     }
@@ -118,7 +118,7 @@ def test_removing_a_stateful_resource_blocks_the_stack(tmp_path):
 
 
 def test_busy_stack_waits(tmp_path):
-    live = {("us-east-1", "app-dev"): live_stack(status="UPDATE_IN_PROGRESS")}
+    live = {("", "us-east-1", "app-dev"): live_stack(status="UPDATE_IN_PROGRESS")}
     (plan,) = plan_all(state_for(tmp_path), live, no_fetch)
     assert plan.action is Action.WAIT
 
@@ -127,7 +127,7 @@ def test_failed_create_at_the_same_inputs_is_blocked_with_the_way_out(tmp_path):
     """The same inputs would fail the same way: a human pushes a fix or deletes."""
     state = state_for(tmp_path)
     live = {
-        ("us-east-1", "app-dev"): live_stack(status="ROLLBACK_COMPLETE", digest=current_hash(state))
+        ("", "us-east-1", "app-dev"): live_stack(status="ROLLBACK_COMPLETE", digest=current_hash(state))
     }
     (plan,) = plan_all(state, live, no_fetch)
     assert plan.action is Action.BLOCKED
@@ -135,14 +135,14 @@ def test_failed_create_at_the_same_inputs_is_blocked_with_the_way_out(tmp_path):
 
 
 def test_failed_create_at_other_inputs_is_re_created(tmp_path):
-    live = {("us-east-1", "app-dev"): live_stack(status="ROLLBACK_COMPLETE", digest="old")}
+    live = {("", "us-east-1", "app-dev"): live_stack(status="ROLLBACK_COMPLETE", digest="old")}
     (plan,) = plan_all(state_for(tmp_path), live, no_fetch)
     assert plan.action is Action.RECREATE
     assert plan.changes_stack
 
 
 def test_update_rollback_failed_names_the_way_out(tmp_path):
-    live = {("us-east-1", "app-dev"): live_stack(status="UPDATE_ROLLBACK_FAILED")}
+    live = {("", "us-east-1", "app-dev"): live_stack(status="UPDATE_ROLLBACK_FAILED")}
     (plan,) = plan_all(state_for(tmp_path), live, no_fetch)
     assert plan.action is Action.BLOCKED
     assert "continue-update-rollback --stack-name app-dev" in plan.reason
@@ -152,9 +152,9 @@ def test_update_rollback_failed_names_the_way_out(tmp_path):
 def test_removed_stack_file_leaves_the_stack_orphaned_not_deleted(tmp_path):
     state = state_for(tmp_path)
     live = {
-        ("us-east-1", "app-dev"): live_stack(digest=current_hash(state)),
-        ("us-east-1", "old-app"): live_stack("old-app"),
-        ("us-east-1", "someone-elses"): live_stack("someone-elses", managed=False),
+        ("", "us-east-1", "app-dev"): live_stack(digest=current_hash(state)),
+        ("", "us-east-1", "old-app"): live_stack("old-app"),
+        ("", "us-east-1", "someone-elses"): live_stack("someone-elses", managed=False),
     }
     plans = plan_all(state, live, no_fetch)
     assert [(p.stack_name, p.action) for p in plans] == [
@@ -178,6 +178,7 @@ def test_plan_json_shape(tmp_path):
     data = plan.to_dict()
     assert set(data) == {
         "stack_name",
+        "account",
         "region",
         "stack_file",
         "action",

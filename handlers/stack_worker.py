@@ -1,0 +1,80 @@
+"""Stack worker: applies the work items a pass put on the work queues, one stack per
+message (docs/scale.md). Triggered by the SQS event source mapping of each region's FIFO
+queue (BatchSize 1, ReportBatchItemFailures, MaximumConcurrency = the region's cap).
+
+An item to try again later (the stack busy or in progress, its change set still being
+computed, AWS throttling past botocore's retries) is reported as a batch item failure:
+SQS hands it out again after the queue's visibility timeout, and after maxReceiveCount
+puts it on the dead-letter queue. For a FIFO queue AWS asks that, after the first item
+that failed, every later item of the batch be reported failed too (their order holds).
+A message that is not a work item is said once and dropped: it would fail every time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from handlers.runtime import (
+    TRANSIENT,
+    check_environment,
+    handle,
+    logger,
+    metrics,
+    services,
+    source,
+    tracer,
+)
+from reconciler.deadline import Deadline
+from reconciler.fanout import WorkItem, WorkItemError
+from reconciler.triggers import Outcome, again, on_work_item
+
+check_environment()  # at cold start: a bad setting fails once, clearly
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics(capture_cold_start_metric=True)
+def handler(event: dict, context: LambdaContext) -> dict:
+    records = event.get("Records") if isinstance(event, dict) else None
+    if not isinstance(records, list):
+        logger.error("rejected stack worker event", extra={"reason": "no SQS Records"})
+        return {"batchItemFailures": []}
+    failures: list[dict[str, str]] = []
+    for record in records:
+        message_id = str(record.get("messageId", "")) if isinstance(record, dict) else ""
+        if failures:  # FIFO: the items after a failed one are handed out again, in order
+            failures.append({"itemIdentifier": message_id})
+            continue
+        if not _done(record, context):
+            failures.append({"itemIdentifier": message_id})
+    return {"batchItemFailures": failures}
+
+
+def _done(record: Any, context: LambdaContext) -> bool:
+    """Apply one item; False when SQS should hand it out again."""
+    try:
+        item = WorkItem.parse(record.get("body") if isinstance(record, dict) else None)
+    except WorkItemError as err:
+        logger.error("rejected work item", extra={"reason": str(err)})
+        return True
+    logger.append_keys(stack=item.stack, revision=item.revision, region=item.region)
+    event = {"source": "aws.sqs", "detail-type": "Work Item", "region": item.region}
+
+    def work() -> Outcome:
+        return on_work_item(
+            item,
+            source(),
+            services(),
+            context.aws_request_id,
+            deadline=Deadline.of_lambda(context),
+        )
+
+    try:
+        result = handle(__name__, event, context, work)
+    except TRANSIENT as err:  # transient (throttling, AWS or GitHub down): again later
+        logger.warning("work item to be tried again", extra={"error": str(err)})
+        return False
+    logger.info("work item handled", extra=result)
+    return not again(Outcome(result.get("status", ""), stacks=result.get("stacks", [])))

@@ -1,0 +1,115 @@
+"""The work queues: one SQS FIFO queue per region, in the reconciler's home region, named
+`<WORK_QUEUE_PREFIX>-<region>.fifo` (bootstrap makes the home region's, `reconciler
+bootstrap --regions` the others'). Each has its own event source mapping to the stack
+worker, whose MaximumConcurrency is that region's cap. A region without its own queue
+shares the home region's (and its cap).
+
+SQS behaviour relied on: SendMessageBatch takes at most 10 entries and answers each
+entry on its own (a batch can half succeed); a FIFO queue drops a message whose
+MessageDeduplicationId it saw in the last five minutes, and hands out the messages of a
+message group one at a time, in order.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Mapping
+
+import botocore.exceptions
+
+from reconciler.aws import session
+from reconciler.errors import AwsError, PermanentAwsError
+from reconciler.fanout import WorkItem
+
+log = logging.getLogger(__name__)
+
+BATCH = 10  # SendMessageBatch's limit
+
+
+class SqsWorkQueues:
+    def __init__(self, prefix: str, home_region: str, client=None) -> None:
+        self.prefix = prefix
+        self.home_region = home_region
+        self._client = client
+        self._urls: dict[str, str] = {}
+        self._lock = threading.Lock()
+        self.description = f"SQS FIFO {prefix}-<region>.fifo in {home_region}"
+
+    @property
+    def client(self):
+        if self._client is None:
+            self._client = session.client("sqs", self.home_region)
+        return self._client
+
+    def queue_name(self, region: str) -> str:
+        return f"{self.prefix}-{region}.fifo"
+
+    @session.aws_errors()
+    def url_for(self, region: str) -> str:
+        """The region's queue, else the home region's (looked up once per process)."""
+        with self._lock:
+            if region in self._urls:
+                return self._urls[region]
+        try:
+            url = self.client.get_queue_url(QueueName=self.queue_name(region))["QueueUrl"]
+        except botocore.exceptions.ClientError as err:
+            missing = session.error_code(err) in (
+                "AWS.SimpleQueueService.NonExistentQueue",
+                "QueueDoesNotExist",
+            )
+            if not missing or region == self.home_region:
+                raise
+            log.warning(
+                "no work queue %s: stacks in %s share the home region's queue and its cap "
+                "(reconciler bootstrap --regions %s makes one)",
+                self.queue_name(region), region, region,
+            )  # fmt: skip
+            url = self.url_for(self.home_region)
+        with self._lock:
+            self._urls[region] = url
+        return url
+
+    def send(self, items: list[WorkItem]) -> None:
+        by_queue: dict[str, list[WorkItem]] = {}
+        for item in items:
+            by_queue.setdefault(self.url_for(item.region or self.home_region), []).append(item)
+        for url, queued in by_queue.items():
+            for start in range(0, len(queued), BATCH):
+                self._send_batch(url, queued[start : start + BATCH])
+
+    @session.aws_errors()
+    def _send_batch(self, url: str, items: list[WorkItem]) -> None:
+        entries = {
+            str(i): {
+                "Id": str(i),
+                "MessageBody": item.body(),
+                "MessageGroupId": item.group_id,
+                "MessageDeduplicationId": item.dedup_id,
+            }
+            for i, item in enumerate(items)
+        }
+        for _ in range(3):  # entries that failed on the sender's side are sent again
+            answer = self.client.send_message_batch(QueueUrl=url, Entries=list(entries.values()))
+            failed = answer.get("Failed") or []
+            if not failed:
+                return
+            if sender := next((f for f in failed if f.get("SenderFault")), None):
+                raise PermanentAwsError(
+                    f"AWS SendMessageBatch refused a work item: {sender.get('Code')}: "
+                    f"{sender.get('Message', '')}",
+                    str(sender.get("Code", "")),
+                )
+            entries = {f["Id"]: entries[f["Id"]] for f in failed if f.get("Id") in entries}
+        raise AwsError(f"AWS SendMessageBatch: {len(entries)} work item(s) not put", "Failed")
+
+
+def work_queue_from_env(env: Mapping[str, str] = os.environ) -> SqsWorkQueues | None:
+    """WORK_QUEUE_PREFIX set: fan-out through the work queues; unset: None (every stack
+    changed in the pass itself, as the CLI does)."""
+    prefix = env.get("WORK_QUEUE_PREFIX", "").strip()
+    if not prefix:
+        return None
+    home = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or session.default_region()
+    return SqsWorkQueues(prefix, home)
