@@ -4,6 +4,7 @@ Nothing here waits: the drift detection event brings the result."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -12,9 +13,12 @@ from reconciler.audit import AuditRecord, Event, of_stack
 from reconciler.desired import StackSpec
 from reconciler.diff import merge_change_set
 from reconciler.drift import DriftAction, DriftReport, decide, report, summary
+from reconciler.errors import PermanentAwsError
 from reconciler.notify import Kind, Notification
 from reconciler.reconcile import LEASE_SECONDS, REVERT_PREFIX, Services
 from reconciler.status import HELD, Phase, StackStatus, Sync, now
+
+log = logging.getLogger(__name__)
 
 DETECTING = "DETECTING"
 STALE_DETECTION = timedelta(hours=1)
@@ -46,8 +50,12 @@ def start_detections(services: Services, limit: int) -> list[tuple[str, str]]:
             break
         if record.stack_name in running or record.phase is Phase.APPLYING or not record.region:
             continue
-        cfn = services.at(record, record.applied_revision).cfn  # in the stack's account
-        stack = cfn.describe_stack(record.stack_name, record.region)
+        try:
+            cfn = services.at(record, record.applied_revision).cfn  # in the stack's account
+            stack = cfn.describe_stack(record.stack_name, record.region)
+        except PermanentAwsError as err:  # that account's role cannot be assumed, say
+            log.warning("%s: drift detection not started: %s", record.stack_name, err)
+            continue
         if stack is None or stack.in_progress:
             continue
         detection = cfn.detect_drift(record.stack_name, record.region)

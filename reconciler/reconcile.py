@@ -482,7 +482,8 @@ def _refused(
     """AWS refused this stack's request: recorded Failed with AWS's message (secret
     parameter values masked) and notified once; events do not retry these inputs."""
     message = _masked(str(err), spec, state)
-    return _Attempt(plan, spec, services, revision).done(
+    # Recorded from the home account: the stack's own may be what cannot be reached.
+    return _Attempt(plan, spec, services, revision, there=services.home or services).done(
         "failed", message, sync=Sync.FAILED, phase=Phase.FAILED
     )
 
@@ -553,10 +554,13 @@ class _Attempt:
         revision: str,
         about: About | None = None,
         report: Report | None = None,
+        there: Services | None = None,
     ):
         self.plan, self.spec, self.revision = plan, spec, revision
         # Acting in the stack's own account (its role assumed, the commit in the session).
-        self.services = services.at(spec, revision) if spec is not None else services
+        if there is None:
+            there = services.at(spec, revision) if spec is not None else services
+        self.services = there
         self.about = about or About()
         self.report = report
         # The stack's record as this step found it, read under its lease (`_change`)
