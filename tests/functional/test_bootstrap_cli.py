@@ -155,6 +155,11 @@ def test_the_stack_is_created_from_the_flags_with_the_uploaded_code(code_dir, bu
         "DriftMaxConcurrent": "5",
         "AuditBucketName": "",
         "AuditRetentionDays": "365",
+        "RegionConcurrency": "10",
+        "OrganizationId": "",
+        "MemberExternalId": "",
+        "MemberRoleName": "gitops-reconciler-member",
+        "MemberExecutionRoleName": "gitops-reconciler-member-execution",
     }
     push = next(o["OutputValue"] for o in stack["Outputs"] if o["OutputKey"] == "PushFunctionArn")
     code = boto3.client("lambda", region_name="us-east-1").get_function(FunctionName=push)["Code"]

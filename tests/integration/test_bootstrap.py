@@ -180,8 +180,9 @@ def test_the_bootstrap_stack_is_created_with_every_resource_its_parameters_ask_f
 ):
     """GIVEN infra/bootstrap.yml with a GitHub repository, a webhook secret, a token and an
     e-mail address WHEN it is created on the local AWS THEN the stack is CREATE_COMPLETE with
-    every resource of the template but the CodeCommit and GitHub App ones (their conditions
-    are false: no CodeCommit repository, no App secret)"""
+    every resource of the template but the CodeCommit, GitHub App and organisation bus policy
+    ones (their conditions are false: no CodeCommit repository, no App secret, no
+    organisation)"""
     listed = client("cloudformation").list_stack_resources(StackName=STACK)
     statuses = {
         r["LogicalResourceId"]: r["ResourceStatus"] for r in listed["StackResourceSummaries"]
@@ -190,7 +191,7 @@ def test_the_bootstrap_stack_is_created_with_every_resource_its_parameters_ask_f
     expected = {
         name
         for name, resource in _template_resources().items()
-        if resource.get("Condition") not in ("IsCodeCommit", "HasGitHubApp")
+        if resource.get("Condition") not in ("IsCodeCommit", "HasGitHubApp", "HasOrganization")
     }
     assert bootstrap["StackStatus"] == "CREATE_COMPLETE"
     assert statuses == dict.fromkeys(expected, "CREATE_COMPLETE")

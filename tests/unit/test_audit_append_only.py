@@ -376,10 +376,10 @@ def test_no_role_of_the_bootstrap_template_can_change_or_remove_an_audit_record(
 
 def test_the_reconcile_functions_can_append_to_the_trail():
     """GIVEN the same reading WHEN the actions allowed on the trail are listed THEN the four
-    functions that run a pass may PutItem and PutObject there (the reading sees the trail:
-    the proof above is not vacuous)."""
+    functions that run a pass and the stack worker may PutItem and PutObject there (the
+    reading sees the trail: the proof above is not vacuous)."""
     granted = granted_on_trail(template())
-    for role in ("PushRole", "StackStatusRole", "DriftRole", "ScheduleRole"):
+    for role in ("PushRole", "StackStatusRole", "DriftRole", "ScheduleRole", "StackWorkerRole"):
         assert {(role, "dynamodb:putitem"), (role, "s3:putobject")} <= granted, role
     assert not {who for who, _ in granted} & {"PreviewRole", "WebhookRole"}
 

@@ -31,6 +31,7 @@ FUNCTIONS = {
     "ScheduleFunction": "schedule",
     "WebhookFunction": "webhook",
     "PreviewFunction": "preview",
+    "StackWorkerFunction": "stack_worker",  # SQS-invoked: its work queues' dead letters
 }
 EVENTBRIDGE_INVOKED = (
     "PushFunction",
@@ -91,10 +92,12 @@ IDEMPOTENCY = {
     "dynamodb:UpdateItem",  # ..._update_record
     "dynamodb:DeleteItem",  # ..._delete_record (work that raised keeps no record)
 }
+# An EventBridge-invoked function: Lambda dead-letters an event once its retries are used up.
+DEAD_LETTER = {"sqs:SendMessage"}
 # One reconcile pass (reconciler.triggers.reconcile_head): push, stack_status, schedule
-# and drift each may run one, so each calls all of this.
+# and drift each may run one, and the stack worker one stack's step of it, so each calls
+# all of this.
 PASS = {
-    "sqs:SendMessage",  # Lambda dead-letters an event once its retries are used up
     # aws.cloudformation.CloudFormation:
     "cloudformation:DescribeStacks",  # list_stacks (reconcile.observe), describe_stack
     "cloudformation:GetTemplate",  # get_template (plan.plan_all)
@@ -129,8 +132,30 @@ PASS = {
     "codecommit:GetFolder",  # CodeCommitSource._walk
     "codecommit:GetCommit",  # CodeCommitSource.commit: the author, for change control
     "codecommit:GetFile",  # CodeCommitSource._file
+    # A stack file's account: the member role of that account (MEMBER_EXTERNAL_ID).
+    "sts:AssumeRole",
+    # aws.ssm.SsmOutputs.publish: the stack status function when an operation ends, and any
+    # pass finding a stack up to date whose outputs SSM lacks (reconcile._up_to_date).
+    "ssm:DescribeParameters",  # SsmOutputs._owned
+    "ssm:GetParameters",  # SsmOutputs._values
+    "ssm:PutParameter",  # SsmOutputs.publish, _create
+    "ssm:AddTagsToResource",  # PutParameter with Tags (SsmOutputs._create)
+    "ssm:DeleteParameters",  # SsmOutputs.publish (outputs gone from the stack)
+    "ssm:ListTagsForResource",  # SsmOutputs._owner (a name taken by another owner)
 }
 PASS |= RUNTIME | IDEMPOTENCY
+# Fan-out (WORK_QUEUE_PREFIX): a pass puts one work item per stack on its region's queue.
+DISPATCH = {
+    "sqs:GetQueueUrl",  # the queue of the stack's region, by name (<prefix>-<region>.fifo)
+    "sqs:SendMessage",  # the work item
+}
+# handlers/stack_worker.py, consuming its queues through their event source mappings.
+CONSUME = {
+    "sqs:ReceiveMessage",  # the event source mapping polls as the function's role
+    "sqs:DeleteMessage",  # ... and deletes the items the worker did not report failed
+    "sqs:GetQueueAttributes",  # ... and reads the queue's settings
+    "sqs:ChangeMessageVisibility",  # a retried item comes back sooner than the timeout
+}
 # DetectStackDrift reads every resource of the stack with the caller's credentials, not
 # the stack's service role: the read handlers' permissions of the types in templates/
 # (cfn-lint's resource schemas), checked against them below.
@@ -186,23 +211,23 @@ DRIFT_READS_LEFT_OUT = {
     "vpc-lattice:DescribeServiceNetworkVpcEndpointAssociation": "no service-network endpoint",
 }
 CALLS: dict[str, set[str]] = {
-    "push": PASS | {"events:PutEvents"},  # forward_push: the stacks handed on near the timeout
-    "stack_status": PASS
-    | {
-        "ssm:DescribeParameters",  # aws.ssm.SsmOutputs._owned (reconcile.finish publishes)
-        "ssm:GetParameters",  # SsmOutputs._values
-        "ssm:PutParameter",  # SsmOutputs.publish, _create
-        "ssm:AddTagsToResource",  # PutParameter with Tags (SsmOutputs._create)
-        "ssm:DeleteParameters",  # SsmOutputs.publish (outputs gone from the stack)
-        "ssm:ListTagsForResource",  # SsmOutputs._owner (a name taken by another owner)
-    },
+    "push": PASS
+    | DEAD_LETTER
+    | DISPATCH
+    | {"events:PutEvents"},  # forward_push: the stacks handed on near the timeout
+    "stack_status": PASS | DEAD_LETTER | DISPATCH,
     "schedule": PASS
+    | DEAD_LETTER
+    | DISPATCH
     | {
         "cloudformation:DetectStackDrift",  # drift_actions.start_detections
         "cloudformation:DetectStackResourceDrift",  # authorized with DetectStackDrift
+        "ssm:GetParametersByPath",  # outputs_drift.repair_outputs_drift: SsmOutputs.under
     }
     | DRIFT_DETECTION_READS,
     "drift": PASS
+    | DEAD_LETTER
+    | DISPATCH
     | {
         "cloudformation:DescribeStackResourceDrifts",  # CloudFormation.resource_drifts
         # aws.live_settings.LiveSettings (drift_actions.pci_violations):
@@ -213,6 +238,8 @@ CALLS: dict[str, set[str]] = {
         "kms:DescribeKey",  # LiveSettings._key
         "kms:GetKeyRotationStatus",  # LiveSettings._key
     },
+    # One stack's step; it puts no item itself (the stack status event of its stack does).
+    "stack_worker": PASS | CONSUME,
     # reconciler.preview.run_preview: a pass's reads, and change sets it never executes.
     "preview": RUNTIME
     | IDEMPOTENCY
@@ -256,6 +283,11 @@ PARAMETERS = {
     "DriftMaxConcurrent": 5,
     "AuditBucketName": "",
     "AuditRetentionDays": 365,
+    "RegionConcurrency": 10,
+    "OrganizationId": "",
+    "MemberExternalId": "",
+    "MemberRoleName": "gitops-reconciler-member",
+    "MemberExecutionRoleName": "gitops-reconciler-member-execution",
 }
 RESOURCES = {
     "StatusTable": "AWS::DynamoDB::Table",
@@ -266,6 +298,11 @@ RESOURCES = {
     "NotificationTopic": "AWS::SNS::Topic",
     "CloudFormationExecutionRole": "AWS::IAM::Role",
     "WebhookUrl": "AWS::Lambda::Url",
+    "WorkQueue": "AWS::SQS::Queue",
+    "WorkDeadLetterQueue": "AWS::SQS::Queue",
+    "StackWorkerEventSourceMapping": "AWS::Lambda::EventSourceMapping",
+    "WorkDispatchPolicy": "AWS::IAM::ManagedPolicy",
+    "OrganizationBusPolicy": "AWS::Events::EventBusPolicy",
     **{fn: "AWS::Lambda::Function" for fn in FUNCTIONS},
     **{fn.replace("Function", "Role"): "AWS::IAM::Role" for fn in FUNCTIONS},
     **{fn.replace("Function", "LogGroup"): "AWS::Logs::LogGroup" for fn in FUNCTIONS},
@@ -280,6 +317,7 @@ OUTPUTS = (
     "NotificationBusName",
     "NotificationTopicArn",
     "CloudFormationExecutionRoleArn",
+    "WorkQueueUrl",
     *(f"{fn}Arn" for fn in FUNCTIONS),
 )
 ENVIRONMENT = {
@@ -307,16 +345,31 @@ APP_SECRET = {
         "Fn::If": ["HasGitHubApp", {"Ref": "GitHubAppSecretArn"}, {"Ref": "AWS::NoValue"}]
     }
 }
+# The functions that run a pass or a stack's step: where work items go, and how a stack
+# file's account is reached.
+FANOUT = {
+    "WORK_QUEUE_PREFIX": {"Fn::Sub": "${AWS::StackName}-work"},
+    "MEMBER_EXTERNAL_ID": {"Ref": "MemberExternalId"},
+    "MEMBER_EXECUTION_ROLE_NAME": {"Ref": "MemberExecutionRoleName"},
+}
 ENVIRONMENT_OF = {
-    "PushFunction": {"PUSH_EVENT_BUS": "default", **APP_SECRET},
+    "PushFunction": {"PUSH_EVENT_BUS": "default", **APP_SECRET, **FANOUT},
     "PreviewFunction": APP_SECRET,
-    "StackStatusFunction": APP_SECRET,
-    "ScheduleFunction": {"DRIFT_MAX_CONCURRENT": {"Ref": "DriftMaxConcurrent"}},
+    "StackStatusFunction": {**APP_SECRET, **FANOUT},
+    "DriftFunction": FANOUT,
+    "ScheduleFunction": {"DRIFT_MAX_CONCURRENT": {"Ref": "DriftMaxConcurrent"}, **FANOUT},
+    "StackWorkerFunction": {**APP_SECRET, **FANOUT},
     "WebhookFunction": {
         "GITHUB_WEBHOOK_SECRET": {"Ref": "GitHubWebhookSecretArn"},
         "PUSH_EVENT_BUS": "default",
     },
 }
+# Every work queue of the installation: this region's, and one per other region
+# (infra/work-queue.yml), all in this region.
+WORK_QUEUES = {
+    "Fn::Sub": "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:${AWS::StackName}-work-*"
+}
+MEMBER_ROLE = {"Fn::Sub": "arn:${AWS::Partition}:iam::*:role/${MemberRoleName}"}
 STACK_ARN = {
     "Fn::Sub": "arn:${AWS::Partition}:cloudformation:*:${AWS::AccountId}:stack/"
     "${ManagedStackPrefix}*/*"
@@ -546,7 +599,8 @@ def test_eventbridge_invoked_function_retries_twice_then_dead_letters_to_an_encr
     ]
     assert [(c["Qualifier"], c["MaximumRetryAttempts"]) for c in configs] == [("$LATEST", 2)]
     sends = [s for s in statements(role_of(function)) if "sqs:SendMessage" in actions(s)]
-    assert [s["Resource"] for s in sends] == [{"Fn::GetAtt": [queue, "Arn"]}]
+    dead_letters = [s["Resource"] for s in sends if s["Resource"] != WORK_QUEUES]
+    assert dead_letters == [{"Fn::GetAtt": [queue, "Arn"]}]
 
 
 @pytest.mark.parametrize("table", ["StatusTable", "IdempotencyTable", "AuditTable"])
@@ -860,6 +914,14 @@ SCOPES: dict[str, list[Any]] = {
         },
     ],
     "sns:Publish": [{"Ref": "NotificationTopic"}],
+    "sqs:": [
+        *(
+            {"Fn::GetAtt": [fn.replace("Function", "DeadLetterQueue"), "Arn"]}
+            for fn in EVENTBRIDGE_INVOKED
+        ),
+        WORK_QUEUES,
+    ],
+    "sts:AssumeRole": [MEMBER_ROLE],
     "iam:PassRole": [{"Fn::GetAtt": ["CloudFormationExecutionRole", "Arn"]}],
     "ssm:": [
         {
@@ -936,3 +998,136 @@ def test_preview_role_may_not_execute_or_change_a_stack():
         "cloudformation:DeleteStack",
     }
     assert granted(role_of("PreviewFunction")) & forbidden == set()
+
+
+# --- fan-out and member accounts ---------------------------------------------------------------
+
+HOME = {**VALUES, "AWS::Region": "eu-west-1"}
+
+
+def test_work_queue_is_the_one_work_queue_prefix_names_for_this_region():
+    """GIVEN the functions' WORK_QUEUE_PREFIX WHEN this region's queue name is resolved THEN
+    it is <prefix>-<region>.fifo, the name the dispatch looks up, and its dead-letter queue's
+    name is outside the prefix (no worker consumes dead letters)."""
+    prefix = resolve(FANOUT["WORK_QUEUE_PREFIX"], HOME)
+    assert resolve(props("WorkQueue")["QueueName"], HOME) == f"{prefix}-eu-west-1.fifo"
+    dead = resolve(props("WorkDeadLetterQueue")["QueueName"], HOME)
+    assert dead.endswith(".fifo") and not dead.startswith(f"{prefix}-")
+
+
+def test_work_queue_is_fifo_encrypted_and_dead_letters_to_a_fifo_queue_after_five_receives():
+    """GIVEN the work queue WHEN its settings are read THEN it is FIFO without content-based
+    deduplication (the sender gives stack@revision's digest), encrypted, and an item received
+    five times goes to its FIFO dead-letter queue, kept 14 days."""
+    queue, dead = props("WorkQueue"), props("WorkDeadLetterQueue")
+    assert (queue["FifoQueue"], queue["ContentBasedDeduplication"]) == (True, False)
+    assert queue["SqsManagedSseEnabled"] is True and dead["SqsManagedSseEnabled"] is True
+    assert queue["RedrivePolicy"] == {
+        "deadLetterTargetArn": {"Fn::GetAtt": ["WorkDeadLetterQueue", "Arn"]},
+        "maxReceiveCount": 5,
+    }
+    assert dead["FifoQueue"] is True
+    assert dead["MessageRetentionPeriod"] > queue["MessageRetentionPeriod"]
+
+
+def test_work_queue_visibility_is_six_times_the_workers_timeout():
+    """GIVEN the stack worker's timeout WHEN the work queue's visibility timeout is read THEN
+    it is at least six times as long (AWS's advice for a queue a function consumes), and the
+    timeout stays under the stack lease."""
+    from reconciler.reconcile import LEASE_SECONDS
+
+    timeout = props("StackWorkerFunction")["Timeout"]
+    assert props("WorkQueue")["VisibilityTimeout"] >= 6 * timeout
+    assert timeout < LEASE_SECONDS
+
+
+def test_stack_worker_takes_one_item_at_a_time_reports_failures_and_is_capped_per_region():
+    """GIVEN the event source mapping WHEN read THEN it feeds the stack worker from this
+    region's queue one item per invocation, retries only the items the worker reports
+    failed, and runs at most RegionConcurrency workers."""
+    (mapping,) = resources("AWS::Lambda::EventSourceMapping").values()
+    assert mapping["Properties"] == {
+        "EventSourceArn": {"Fn::GetAtt": ["WorkQueue", "Arn"]},
+        "FunctionName": {"Ref": "StackWorkerFunction"},
+        "BatchSize": 1,
+        "FunctionResponseTypes": ["ReportBatchItemFailures"],
+        "ScalingConfig": {"MaximumConcurrency": {"Ref": "RegionConcurrency"}},
+    }
+    assert "DeadLetterConfig" not in props("StackWorkerFunction")  # the queue's redrive is
+
+
+def test_region_concurrency_is_the_range_lambda_allows_for_maximum_concurrency():
+    """GIVEN RegionConcurrency WHEN its bounds are read THEN 2 to 1000 (Lambda's range for an
+    SQS event source's MaximumConcurrency), 10 by default."""
+    declared = template()["Parameters"]["RegionConcurrency"]
+    assert (declared["Type"], declared["MinValue"], declared["MaxValue"]) == ("Number", 2, 1000)
+
+
+def test_work_queues_are_fed_by_the_passes_and_consumed_by_the_worker_only():
+    """GIVEN every function role WHEN its SQS actions on the work queues are listed THEN the
+    four functions that run a pass may look a queue up and send to it, the stack worker may
+    only consume, and no other role touches them."""
+    on_queues = {
+        role: {a for s in statements(role) if s["Resource"] == WORK_QUEUES for a in actions(s)}
+        for role in FUNCTION_ROLES
+    }
+    dispatchers = {role_of(fn) for fn in ("PushFunction", "StackStatusFunction")}
+    dispatchers |= {role_of(fn) for fn in ("DriftFunction", "ScheduleFunction")}
+    assert on_queues == {
+        role: DISPATCH if role in dispatchers else CONSUME if role == "StackWorkerRole" else set()
+        for role in FUNCTION_ROLES
+    }
+
+
+def test_member_roles_may_be_assumed_by_the_pass_functions_only():
+    """GIVEN the function roles WHEN sts:AssumeRole is looked for THEN the four pass functions
+    and the stack worker may assume MemberRoleName in any account, the preview (which may not
+    deploy) and the webhook may not."""
+    assuming = {role for role in FUNCTION_ROLES if "sts:AssumeRole" in granted(role)}
+    assert assuming == {
+        role_of(fn) for fn in FUNCTIONS if fn not in ("PreviewFunction", "WebhookFunction")
+    }
+
+
+def test_organization_bus_policy_exists_only_with_an_organization_and_admits_only_it():
+    """GIVEN OrganizationId WHEN it is empty THEN no bus policy; when set, the default bus
+    accepts PutEvents from principals of that organisation only."""
+    bus_policy = resources()["OrganizationBusPolicy"]
+    assert bus_policy["Condition"] == "HasOrganization"
+    assert condition("HasOrganization", {"OrganizationId": ""}) is False
+    assert condition("HasOrganization", {"OrganizationId": "o-a1b2c3d4e5"}) is True
+    p = bus_policy["Properties"]
+    assert p["EventBusName"] == "default"
+    statement = p["Statement"]
+    assert (statement["Effect"], statement["Principal"], statement["Action"]) == (
+        "Allow",
+        "*",
+        "events:PutEvents",
+    )
+    assert statement["Condition"] == {
+        "StringEquals": {"aws:PrincipalOrgID": {"Ref": "OrganizationId"}}
+    }
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "accepted"),
+    [
+        ("OrganizationId", "", True),
+        ("OrganizationId", "o-a1b2c3d4e5", True),
+        ("OrganizationId", "o-short", False),
+        ("OrganizationId", "r-a1b2c3d4e5", False),
+        ("MemberExternalId", "", True),
+        ("MemberExternalId", "gitops:acme/prod-2026", True),
+        ("MemberExternalId", "x", False),
+        ("MemberExternalId", "with space", False),
+        ("MemberRoleName", "gitops-reconciler-member", True),
+        ("MemberRoleName", "", False),
+        ("MemberExecutionRoleName", "a/b", False),
+    ],
+)
+def test_member_account_parameters_take_what_iam_and_organizations_accept(name, value, accepted):
+    """GIVEN the member-account parameters' AllowedPattern WHEN a value is matched THEN an
+    organisation id, an external id (2 to 1224 of IAM's characters) or a role name passes,
+    or nothing where nothing is allowed."""
+    pattern = template()["Parameters"][name]["AllowedPattern"]
+    assert bool(re.fullmatch(pattern, value)) is accepted

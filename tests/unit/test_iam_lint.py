@@ -58,7 +58,7 @@ REF_IS_ARN = {"AWS::IAM::ManagedPolicy", "AWS::SNS::Topic"}
 # allowed once under this name.
 GENERATED = "execution_policy"
 ROLES = ("CloudFormationExecutionRole", "PushRole", "StackStatusRole", "DriftRole")
-ROLES += ("ScheduleRole", "WebhookRole", "PreviewRole")
+ROLES += ("ScheduleRole", "WebhookRole", "PreviewRole", "StackWorkerRole")
 
 TRUST = (
     "a role's trust policy has no Resource (IAM refuses one there); parliament 1.6.4 reads "
