@@ -1,6 +1,7 @@
 """What `reconciler bootstrap` asks of AWS: the code bucket (where it is, what it holds,
-uploads) and the bootstrap stack's change sets. Observing the stack and reading its events
-go through the CloudFormation adapter; this one adds only what installing needs.
+uploads), the caller's account, and the change sets of the bootstrap stack and of its
+stacks in other regions. Observing a stack and reading its events go through the
+CloudFormation adapter; this one adds only what installing needs.
 
 The bootstrap stack is deployed with the caller's own credentials, never the managed
 stacks' service role: it creates that role."""
@@ -11,8 +12,10 @@ import base64
 import contextlib
 import hashlib
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
+import boto3
 import botocore.exceptions
 
 from reconciler.aws import session
@@ -32,8 +35,12 @@ class BootstrapAws:
     def _s3(self) -> Any:
         return self._client_for("s3", self.region)
 
-    def _cloudformation(self) -> Any:
-        return self._client_for("cloudformation", self.region)
+    def _cloudformation(self, region: str | None = None) -> Any:
+        return self._client_for("cloudformation", region or self.region)
+
+    def caller_account(self) -> str:
+        """The account of the credentials in use (GetCallerIdentity needs no permission)."""
+        return self._client_for("sts", self.region).get_caller_identity()["Account"]
 
     # --- the code bucket ---------------------------------------------------------------
 
@@ -91,12 +98,14 @@ class BootstrapAws:
         template_url: str,
         parameters: dict[str, str | None],
         create: bool,
+        region: str | None = None,
         wait_seconds: int = 300,
     ) -> ChangeSet:
         """Create the named change set (or pick up the one an interrupted run left under
-        the same name) and wait for CloudFormation to compute it. A parameter whose value
-        is None keeps the stack's current value."""
-        cfn = self._cloudformation()
+        the same name) and wait for CloudFormation to compute it, in `region` (default: the
+        home region). A parameter whose value is None keeps the stack's current value."""
+        region = region or self.region
+        cfn = self._cloudformation(region)
         try:
             cfn.create_change_set(
                 StackName=stack_name,
@@ -123,7 +132,7 @@ class BootstrapAws:
                 StackName=stack_name,
                 WaiterConfig={"Delay": delay, "MaxAttempts": max(1, wait_seconds // delay)},
             )
-        return self.cfn.describe_change_set(name, stack_name, self.region)
+        return self.cfn.describe_change_set(name, stack_name, region)
 
     def execute_change_set(self, change_set: ChangeSet) -> None:
         # The change set's name is unique to its inputs: a retried execute is the same one.
@@ -137,3 +146,14 @@ def template_url(bucket: str, key: str, region: str) -> str:
     """The path-style URL CloudFormation reads a template from (as `aws cloudformation
     deploy` builds it): it works for bucket names with dots, which virtual hosts do not."""
     return f"https://s3.{region}.amazonaws.com/{bucket}/{key}"
+
+
+@cache
+def known_regions() -> frozenset[str]:
+    """The regions of every partition this botocore knows (no call is made)."""
+    found = boto3.session.Session()
+    return frozenset(
+        region
+        for partition in found.get_available_partitions()
+        for region in found.get_available_regions("cloudformation", partition)
+    )

@@ -1,10 +1,13 @@
 """`reconciler bootstrap`: from the zips `make package` built to a running installation.
 
-It uploads the zips (and the template) under content-hash keys, so an unchanged build is
+It uploads the zips (and the templates) under content-hash keys, so an unchanged build is
 never uploaded twice and a changed one gets a new key (CloudFormation updates a function's
 code only when its S3 key changes), then creates or updates the bootstrap stack
 (`infra/bootstrap.yml`) through a change set, so an unchanged installation is reported
-"up to date" and nothing is executed.
+"up to date" and nothing is executed. With `--regions`, each other region gets, the same
+way, the forwarding of its CloudFormation events (`infra/member-account.yml` without
+roles, stack `<stack>-forward` there) and a work queue of its own in the home region
+(`infra/work-queue.yml`, stack `<stack>-work-<region>`).
 
 Everything the command line says is checked before anything is written: exit 2 for a bad
 flag or a missing build, exit 1 for what AWS refuses.
@@ -28,6 +31,8 @@ EXIT_USAGE = 2
 MASKED = "****"  # how CloudFormation shows a NoEcho parameter's value
 PROJECT = Path(__file__).resolve().parents[2]
 TEMPLATE = PROJECT / "infra" / "bootstrap.yml"
+MEMBER_TEMPLATE = PROJECT / "infra" / "member-account.yml"
+WORK_QUEUE_TEMPLATE = PROJECT / "infra" / "work-queue.yml"
 KEY_PREFIX = "gitops-reconciler"
 DEFAULT_STACK = "gitops-reconciler"
 DEFAULT_PREFIX = "pci-db-"
@@ -36,7 +41,7 @@ DEFAULT_SCHEDULE = "rate(1 hour)"
 # The template's Handler settings: the reconciler zip must carry these modules.
 HANDLER_MODULES = tuple(
     f"handlers/{name}.py"
-    for name in ("push", "stack_status", "drift", "schedule", "webhook", "preview")
+    for name in ("push", "stack_status", "drift", "schedule", "webhook", "preview", "stack_worker")
 )
 # The parameters of the template contract this command sets (docs/packaging.md).
 CONTRACT_PARAMETERS = (
@@ -53,10 +58,18 @@ CONTRACT_PARAMETERS = (
     "GitHubWebhookSecretArn",
     "AuditBucketName",
     "AuditRetentionDays",
+    "RegionConcurrency",
+    "OrganizationId",
+    "MemberExternalId",
 )
 # The audit bucket's Object Lock retention: PCI DSS 10.5.1's year at least, and S3's
 # longest default retention at most (the template's MinValue and MaxValue).
 AUDIT_RETENTION_DAYS = (365, 36500)
+# An SQS event source's MaximumConcurrency (the template's MinValue and MaxValue).
+REGION_CONCURRENCY = (2, 1000)
+# Lambda's 64-character function names hold "<stack>-stack-status"; the work queues'
+# "<stack>-work-<region>.fifo" fit SQS's 80 with it.
+STACK_NAME_MAX = 51
 
 _REPOSITORY = re.compile(
     r"github:[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}|codecommit:[\w.-]{1,100}"
@@ -69,6 +82,9 @@ _SCHEDULE = re.compile(r"rate\([1-9][0-9]* (minute|minutes|hour|hours|day|days)\
 _SECRET_ARN = re.compile(r"arn:aws[a-z-]*:secretsmanager:([a-z0-9-]+):[0-9]{12}:secret:.+")
 _OUTPUTS_PATH = re.compile(r"/[A-Za-z0-9_.-]+/")  # the template's AllowedPattern
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]+")
+_ORGANIZATION = re.compile(r"o-[a-z0-9]{10,32}")
+_EXTERNAL_ID = re.compile(r"[\w+=,.@:/-]{2,1224}", re.ASCII)  # sts:AssumeRole's ExternalId
 
 
 class BootstrapUsageError(ReconcilerError):
@@ -99,6 +115,10 @@ class Settings:
     email: str | None = None
     audit_bucket: str | None = None
     audit_retention_days: int | None = None
+    region_concurrency: int | None = None
+    organization_id: str | None = None
+    member_external_id: str | None = None
+    regions: tuple[str, ...] = ()  # --regions, checked and without repeats (the home one kept)
     wait: bool = True
 
     def parameters(self, code_key: str) -> dict[str, str]:
@@ -119,6 +139,11 @@ class Settings:
             "AuditRetentionDays": (
                 None if self.audit_retention_days is None else str(self.audit_retention_days)
             ),
+            "RegionConcurrency": (
+                None if self.region_concurrency is None else str(self.region_concurrency)
+            ),
+            "OrganizationId": self.organization_id,
+            "MemberExternalId": self.member_external_id,
         }
         return {key: value for key, value in given.items() if value is not None}
 
@@ -147,6 +172,11 @@ def settings_from(args: argparse.Namespace, region: str) -> Settings:
     check(args.repository, _REPOSITORY, "--repository", "use github:OWNER/NAME or codecommit:NAME")
     check(args.bucket, _BUCKET, "--bucket", "not an S3 bucket name")
     check(args.stack_name, _STACK_NAME, "--stack-name", "not a CloudFormation stack name")
+    if len(args.stack_name) > STACK_NAME_MAX:
+        raise BootstrapUsageError(
+            f"--stack-name {args.stack_name!r}: at most {STACK_NAME_MAX} characters (its "
+            "functions are named <stack>-stack-status, and Lambda allows 64)"
+        )
     check(args.branch, _BRANCH, "--branch", "not a branch name (give it without refs/heads/)")
     check(args.schedule, _SCHEDULE, "--schedule", 'use "rate(N minutes|hours|days)" or "cron(...)"')
     check(args.email or None, _EMAIL, "--email", "not an email address")
@@ -190,6 +220,24 @@ def settings_from(args: argparse.Namespace, region: str) -> Settings:
         raise BootstrapUsageError("--webhook-secret is for a github: repository")
     if args.github_app_secret and not args.repository.startswith("github:"):
         raise BootstrapUsageError("--github-app-secret is for a github: repository")
+    if args.organization_id:
+        check(
+            args.organization_id,
+            _ORGANIZATION,
+            "--organization-id",
+            "not an AWS Organizations id (o-...)",
+        )
+    if args.member_external_id:
+        check(
+            args.member_external_id, _EXTERNAL_ID, "--member-external-id",
+            "2 to 1224 letters, digits and +=,.@:/-_ (what sts:AssumeRole takes)",
+        )  # fmt: skip
+    regions = _regions(args.regions)
+    if regions and args.no_wait:
+        raise BootstrapUsageError(
+            "--regions with --no-wait: the other regions' stacks need the bootstrap stack "
+            "complete (their work queues feed its stack worker); drop --no-wait"
+        )
     return Settings(
         bucket=args.bucket,
         repository=args.repository,
@@ -205,8 +253,43 @@ def settings_from(args: argparse.Namespace, region: str) -> Settings:
         email=args.email,
         audit_bucket=args.audit_bucket,
         audit_retention_days=retention,
+        region_concurrency=_region_concurrency(args.region_concurrency),
+        organization_id=args.organization_id,
+        member_external_id=args.member_external_id,
+        regions=regions,
         wait=not args.no_wait,
     )
+
+
+def _regions(value: str | None) -> tuple[str, ...]:
+    """The --regions list, each a region AWS has, in order, each once."""
+    if value is None:
+        return ()
+    from reconciler.aws.bootstrap import known_regions
+
+    names = [name.strip() for name in value.split(",") if name.strip()]
+    if not names:
+        raise BootstrapUsageError(f"--regions {value!r}: name one region or more, like eu-west-1")
+    known = known_regions()
+    for name in names:
+        if not _REGION.fullmatch(name) or name not in known:
+            raise BootstrapUsageError(
+                f"--regions: {name!r} is not an AWS region (give them comma-separated, like "
+                "eu-west-1,ap-southeast-2)"
+            )
+    return tuple(dict.fromkeys(names))
+
+
+def _region_concurrency(value: str | None) -> int | None:
+    low, high = REGION_CONCURRENCY
+    if value is None:
+        return None
+    if not value.isdigit() or not low <= int(value) <= high:
+        raise BootstrapUsageError(
+            f"--region-concurrency {value!r}: a whole number of stack workers per region from "
+            f"{low} to {high} (Lambda's range for an SQS event source's MaximumConcurrency)"
+        )
+    return int(value)
 
 
 def _retention_days(value: str | None) -> int | None:
@@ -255,31 +338,37 @@ def _read_zip(path: Path) -> Artifact:
     return Artifact(path.name, path.read_bytes())
 
 
-def read_template(path: Path) -> tuple[Artifact, dict[str, str | None]]:
-    """The bootstrap template and the parameters it declares, with their defaults. It must
-    declare every contract parameter: a mismatch is found here, not half way through a
-    deploy."""
-    from reconciler.yamlfile import parse
-
+def read_template(
+    path: Path, contract: tuple[str, ...] = CONTRACT_PARAMETERS, name: str = "bootstrap.yml"
+) -> tuple[Artifact, dict[str, str | None]]:
+    """A template (the bootstrap one by default) and the parameters it declares, with their
+    defaults. It must declare every parameter of `contract`: a mismatch is found here, not
+    half way through a deploy."""
     try:
         text = path.read_text()
     except OSError as error:
         raise BootstrapError(
             f"{path}: {error.strerror or error} (bootstrap runs from a checkout of "
-            "gitops-reconciler, where infra/bootstrap.yml is)"
+            f"gitops-reconciler, where infra/{path.name} is)"
         ) from None
+    declared = _declared(text, path)
+    missing = [p for p in contract if p not in declared]
+    if missing:
+        raise BootstrapError(f"{path}: declares no parameter {', '.join(missing)}")
+    return Artifact(name, text.encode()), declared
+
+
+def _declared(text: str, path: Path | str) -> dict[str, str | None]:
+    from reconciler.yamlfile import parse
+
     data, problem = parse(text)
     if problem is not None or not isinstance(data, dict):
         where = f":{problem.line}: {problem.message}" if problem else ": not a template"
         raise BootstrapError(f"{path}{where}")
-    declared = {
+    return {
         str(name): _parameter_value(spec.get("Default")) if isinstance(spec, dict) else None
         for name, spec in (data.get("Parameters") or {}).items()
     }
-    missing = [p for p in CONTRACT_PARAMETERS if p not in declared]
-    if missing:
-        raise BootstrapError(f"{path}: declares no parameter {', '.join(missing)}")
-    return Artifact("bootstrap.yml", text.encode()), declared
 
 
 def _parameter_value(default: Any) -> str | None:
@@ -296,16 +385,27 @@ def _parameter_value(default: Any) -> str | None:
 # --- the run -----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Extras:
+    """The other templates a run uploads: member-account.yml (with the execution policy of
+    the bootstrap template deployed, for a StackSet and for `--regions`' forwarding) and
+    work-queue.yml (a region's work queue, with `--regions`); each with its parameters."""
+
+    member: tuple[Artifact, dict[str, str | None]]
+    work_queue: tuple[Artifact, dict[str, str | None]]
+
+
 def bootstrap(
     settings: Settings,
     code: tuple[Artifact, Artifact],
     template: tuple[Artifact, dict[str, str | None]],
     aws: Any,
     echo: Callable[[str], None],
+    extras: Extras | None = None,
 ) -> int:
-    """Upload, create or update the stack, wait and report. `aws` is a BootstrapAws."""
+    """Upload, create or update the stack, wait, set up the other regions and report.
+    `aws` is a BootstrapAws."""
     from reconciler.aws.bootstrap import template_url
-    from reconciler.cli.follow import follow, operation_start
 
     reconciler_code, rotation_code = code
     body, declared = template
@@ -327,7 +427,12 @@ def bootstrap(
     _check_audit_bucket(settings, aws, {} if create else stack.parameters)
 
     echo(f"bootstrap: stack {settings.stack_name} in {settings.region}")
-    for artifact in (reconciler_code, rotation_code, body):
+    uploads = [reconciler_code, rotation_code, body]
+    if extras is not None:
+        uploads.append(extras.member[0])
+        if settings.regions:
+            uploads.append(extras.work_queue[0])
+    for artifact in uploads:
         url = f"s3://{settings.bucket}/{artifact.key}"
         if aws.has_object(settings.bucket, artifact.key):
             echo(f"  unchanged {url}")
@@ -335,18 +440,51 @@ def bootstrap(
             aws.put_object(settings.bucket, artifact.key, artifact.data)
             echo(f"  uploaded  {url} ({len(artifact.data)} bytes)")
 
+    final = _apply(
+        aws,
+        settings.stack_name,
+        settings.region,
+        (body, template_url(settings.bucket, body.key, settings.region)),
+        parameters,
+        create,
+        echo,
+        wait=settings.wait,
+    )
+    if final is None:
+        return 0
+    if settings.regions and extras is not None:
+        _set_up_regions(settings, final, extras, aws, echo)
+    member = f"s3://{settings.bucket}/{extras.member[0].key}" if extras is not None else None
+    return _report(settings, final, rotation_code, echo, member)
+
+
+def _apply(
+    aws: Any,
+    stack_name: str,
+    region: str,
+    template: tuple[Artifact, str],
+    parameters: dict[str, str | None],
+    create: bool,
+    echo: Callable[[str], None],
+    wait: bool = True,
+) -> Any:
+    """Create or update a stack through a change set (none executed when nothing changes)
+    and follow it. The stack as it ended; None when not waited for."""
+    from reconciler.cli.follow import follow, operation_start
+
+    body, url = template
     change_set = aws.create_change_set(
         name=_change_set_name(body, parameters, create),
-        stack_name=settings.stack_name,
-        template_url=template_url(settings.bucket, body.key, settings.region),
+        stack_name=stack_name,
+        template_url=url,
         parameters=parameters,
         create=create,
+        region=region,
     )
     if change_set.empty:
         aws.delete_change_set(change_set)
-        echo(f"{settings.stack_name}: up to date (nothing to change)")
-        current = aws.cfn.describe_stack(settings.stack_name, settings.region)
-        return _report(settings, current, rotation_code, echo)
+        echo(f"{stack_name}: up to date (nothing to change)")
+        return aws.cfn.describe_stack(stack_name, region)
     if not change_set.ready:
         # Deleted, so that a rerun after the cause is fixed is not handed the same failure.
         aws.delete_change_set(change_set)
@@ -354,23 +492,84 @@ def bootstrap(
             f"change set {change_set.name} is {change_set.status}: {change_set.reason}"
         )
     verb = "creating" if create else "updating"
-    echo(f"{settings.stack_name}: {verb} ({len(change_set.changes)} resource change(s))")
+    echo(f"{stack_name}: {verb} ({len(change_set.changes)} resource change(s))")
     started = operation_start()
     aws.execute_change_set(change_set)
-    if not settings.wait:
+    if not wait:
         echo(
-            f"{settings.stack_name}: started, not waiting (--no-wait). Follow it with "
-            f"`aws cloudformation describe-stack-events --stack-name {settings.stack_name}`; "
+            f"{stack_name}: started, not waiting (--no-wait). Follow it with "
+            f"`aws cloudformation describe-stack-events --stack-name {stack_name}`; "
             "run bootstrap again to see the outputs"
         )
-        return 0
-    final = follow(aws.cfn, settings.stack_name, settings.region, echo, since=started)
+        return None
+    final = follow(aws.cfn, stack_name, region, echo, since=started)
     if final is None or not final.succeeded:
         status = final.status if final else "deleted"
         reason = f": {final.status_reason}" if final and final.status_reason else ""
-        raise BootstrapError(f"stack {settings.stack_name} ended {status}{reason}")
-    echo(f"{settings.stack_name}: {final.status}")
-    return _report(settings, final, rotation_code, echo)
+        raise BootstrapError(f"stack {stack_name} ended {status}{reason}")
+    echo(f"{stack_name}: {final.status}")
+    return final
+
+
+def _set_up_regions(
+    settings: Settings, main: Any, extras: Extras, aws: Any, echo: Callable[[str], None]
+) -> None:
+    """For each other region: its CloudFormation events forwarded to the home region's bus
+    (member-account.yml without roles, there), and its work queue with its own cap (here)."""
+    from reconciler.aws.bootstrap import template_url
+
+    worker = main.outputs.get("StackWorkerFunctionArn")
+    if not worker:
+        raise BootstrapError(
+            f"stack {settings.stack_name} has no StackWorkerFunctionArn output: deploy the "
+            "template of this checkout first"
+        )
+    account = aws.caller_account()
+    home = settings.region
+    current = main.parameters
+    for region in settings.regions:
+        if region == home:
+            echo(f"{region}: the home region; the bootstrap stack's rules and queue serve it")
+            continue
+        echo(f"{region}: events forwarded to {home}, work queue in {home}")
+        forward = {
+            "CentralAccountId": account,
+            "HomeRegion": home,
+            "ReconcilerStackName": settings.stack_name,
+            "ExternalId": "",
+            "CreateRoles": "false",  # the home account's functions act here as themselves
+            **{
+                key: current[key]
+                for key in (
+                    "ManagedStackPrefix",
+                    "OutputsPathPrefix",
+                    "MemberRoleName",
+                    "MemberExecutionRoleName",
+                )
+                if key in current
+            },
+        }
+        queue = {
+            "ReconcilerStackName": settings.stack_name,
+            "TargetRegion": region,
+            "WorkerFunctionArn": worker,
+            **(
+                {"RegionConcurrency": current["RegionConcurrency"]}
+                if "RegionConcurrency" in current
+                else {}
+            ),
+        }
+        for stack_name, where, (artifact, declared), given in (
+            (f"{settings.stack_name}-forward", region, extras.member, forward),
+            (f"{settings.stack_name}-work-{region}", home, extras.work_queue, queue),
+        ):
+            stack = aws.cfn.describe_stack(stack_name, where)
+            create = stack is None or stack.status == "REVIEW_IN_PROGRESS"
+            if not create and (stack.in_progress or stack.failed):
+                raise BootstrapError(_not_updatable(stack))
+            parameters = stack_parameters(given, declared, {} if create else stack.parameters)
+            url = template_url(settings.bucket, artifact.key, settings.region)
+            _apply(aws, stack_name, where, (artifact, url), parameters, create, echo)
 
 
 def _check_audit_bucket(settings: Settings, aws: Any, current: dict[str, str]) -> None:
@@ -426,7 +625,13 @@ def _change_set_name(body: Artifact, parameters: dict[str, str | None], create: 
     return f"gitops-reconciler-bootstrap-{hashlib.sha256(inputs.encode()).hexdigest()[:16]}"
 
 
-def _report(settings: Settings, stack: Any, rotation: Artifact, echo: Callable[[str], None]) -> int:
+def _report(
+    settings: Settings,
+    stack: Any,
+    rotation: Artifact,
+    echo: Callable[[str], None],
+    member: str | None = None,
+) -> int:
     outputs = stack.outputs if stack is not None else {}
     if outputs:
         echo("outputs:")
@@ -435,16 +640,20 @@ def _report(settings: Settings, stack: Any, rotation: Artifact, echo: Callable[[
             echo(f"  {key:<{width}}  {value}")
     branch = stack.parameters.get("DesiredStateBranch") if stack is not None else None
     echo("next:")
-    for line in next_steps(settings, outputs, rotation, branch or DEFAULT_BRANCH):
+    for line in next_steps(settings, outputs, rotation, branch or DEFAULT_BRANCH, member):
         echo(f"  {line}")
     return 0
 
 
 def next_steps(
-    settings: Settings, outputs: dict[str, str], rotation: Artifact, branch: str
+    settings: Settings,
+    outputs: dict[str, str],
+    rotation: Artifact,
+    branch: str,
+    member: str | None = None,
 ) -> list[str]:
-    """What the user does after the stack is up: connect the source, push, and point the
-    PCI stack at the rotation zip."""
+    """What the user does after the stack is up: connect the source, push, point the PCI
+    stack at the rotation zip, and (for stacks in other accounts) the StackSet's template."""
     kind, _, name = settings.repository.partition(":")
     steps = []
     if kind == "github" and outputs.get("WebhookUrl"):
@@ -472,7 +681,87 @@ def next_steps(
             f"the audit trail: RECONCILER_AUDIT_TABLE={outputs['AuditTableName']}{copy} "
             "reconciler history"
         )
+    if member:
+        steps.append(
+            f"stacks in other accounts: deploy {member} to them as a StackSet "
+            "(docs/deploy.md, Stacks in other accounts)"
+        )
     return steps
+
+
+# --- member-account.yml's execution policy -------------------------------------------------
+
+# Where infra/member-account.yml holds infra/bootstrap.yml's generated execution policy,
+# made for its MemberExecutionRole and only where that role is (CreatesRoles).
+MEMBER_BEGIN = "# BEGIN the execution role's policy, as infra/bootstrap.yml's generated block"
+MEMBER_END = "# END the execution role's policy"
+MEMBER_CONDITION = "CreatesRoles"
+MEMBER_PARAMETERS = (
+    "CentralAccountId",
+    "HomeRegion",
+    "ReconcilerStackName",
+    "ExternalId",
+    "ManagedStackPrefix",
+    "OutputsPathPrefix",
+    "MemberRoleName",
+    "MemberExecutionRoleName",
+    "CreateRoles",
+)
+WORK_QUEUE_PARAMETERS = ("ReconcilerStackName", "TargetRegion", "WorkerFunctionArn")
+
+
+def member_policy_block(bootstrap_text: str) -> str:
+    """The bootstrap template's generated execution policy (`reconciler iam-policy
+    --bootstrap`) as member-account.yml's: the same statements, for MemberExecutionRole, each
+    managed policy made only with it."""
+    from reconciler.iam_policy import BEGIN, END, generated_block
+
+    block = generated_block(bootstrap_text)
+    if block is None:
+        raise BootstrapError(f"the bootstrap template has no {BEGIN!r} ... {END!r} block")
+    lines = []
+    for line in block.splitlines():
+        if line.strip() == BEGIN:
+            line = line.replace(BEGIN, MEMBER_BEGIN)
+        elif line.strip() == END:
+            line = line.replace(END, MEMBER_END)
+        else:
+            line = line.replace("CloudFormationExecutionRole", "MemberExecutionRole")
+        lines.append(line)
+        if line == "    Type: AWS::IAM::ManagedPolicy":
+            lines.append(f"    Condition: {MEMBER_CONDITION}")
+    return "\n".join(lines)
+
+
+def with_member_policy(member_text: str, bootstrap_text: str) -> str:
+    """member-account.yml with its execution policy block made from the bootstrap
+    template's."""
+    lines = member_text.splitlines()
+    starts = [i for i, line in enumerate(lines) if line.strip() == MEMBER_BEGIN]
+    ends = [i for i, line in enumerate(lines) if line.strip() == MEMBER_END]
+    if len(starts) != 1 or len(ends) != 1 or ends[0] < starts[0]:
+        raise BootstrapError(f"the member template has no single {MEMBER_BEGIN!r} block")
+    block = member_policy_block(bootstrap_text).splitlines()
+    return "\n".join(lines[: starts[0]] + block + lines[ends[0] + 1 :]) + "\n"
+
+
+def read_extras(bootstrap: Artifact) -> Extras:
+    """member-account.yml with the policy of the bootstrap template to deploy, and
+    work-queue.yml."""
+    member_body, _ = read_template(MEMBER_TEMPLATE, MEMBER_PARAMETERS, MEMBER_TEMPLATE.name)
+    text = with_member_policy(member_body.data.decode(), bootstrap.data.decode())
+    member = Artifact(MEMBER_TEMPLATE.name, text.encode())
+    work_queue = read_template(WORK_QUEUE_TEMPLATE, WORK_QUEUE_PARAMETERS, WORK_QUEUE_TEMPLATE.name)
+    return Extras((member, _declared(text, MEMBER_TEMPLATE)), work_queue)
+
+
+def write_member_policy(root: Path = PROJECT) -> None:
+    """Rewrite infra/member-account.yml's execution policy from infra/bootstrap.yml's, after
+    `reconciler iam-policy --bootstrap infra/bootstrap.yml` (the test of the member template
+    fails until both agree): `python -m reconciler.cli.bootstrap`."""
+    member = root / "infra" / MEMBER_TEMPLATE.name
+    bootstrap_text = (root / "infra" / TEMPLATE.name).read_text()
+    member.write_text(with_member_policy(member.read_text(), bootstrap_text))
 
 
 def with_execution_policy(
@@ -563,6 +852,29 @@ def register(sub: Any) -> None:
     c.add_argument(
         "--code-dir", type=Path, default=Path("dist"), help="where `make package` put the zips"
     )
+    c.add_argument(
+        "--regions",
+        metavar="R1,R2",
+        help="other regions holding managed stacks: forward their CloudFormation events to "
+        "this region's bus and give each a work queue (stacks <stack>-forward there, "
+        "<stack>-work-<region> here)",
+    )
+    c.add_argument(
+        "--region-concurrency",
+        metavar="N",
+        help="stack workers at once per region's work queue (default 10, 2 to 1000)",
+    )
+    c.add_argument(
+        "--organization-id",
+        metavar="o-ID",
+        help="let this AWS organisation's accounts forward their events to the bus "
+        '(infra/member-account.yml; "" removes it)',
+    )
+    c.add_argument(
+        "--member-external-id",
+        metavar="ID",
+        help="the external id given when assuming a member account's role (its ExternalId)",
+    )
     c.add_argument("--no-wait", action="store_true", help="start the deploy, do not follow it")
     c.add_argument(
         "--desired-state",
@@ -591,4 +903,9 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     template = read_template(args.template)
     template = with_execution_policy(template, args.desired_state, out)
-    return bootstrap(settings, code, template, BootstrapAws(region), out)
+    extras = read_extras(template[0])
+    return bootstrap(settings, code, template, BootstrapAws(region), out, extras)
+
+
+if __name__ == "__main__":
+    write_member_policy()

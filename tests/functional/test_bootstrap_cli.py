@@ -26,7 +26,14 @@ from reconciler.bundle import LOCAL_RECONCILER_ZIP, reconciler_zip, rotation_zip
 from reconciler.cli import bootstrap as cli_bootstrap
 from reconciler.cli import main
 from reconciler.cli import parser as cli_parser
-from reconciler.cli.bootstrap import TEMPLATE, BootstrapError, BootstrapUsageError, find_code
+from reconciler.cli.bootstrap import (
+    MEMBER_TEMPLATE,
+    TEMPLATE,
+    WORK_QUEUE_TEMPLATE,
+    BootstrapError,
+    BootstrapUsageError,
+    find_code,
+)
 from reconciler.live import LiveStack
 
 extensions.install_all()
@@ -128,7 +135,13 @@ def test_the_zips_and_the_template_are_uploaded_under_their_sha256(code_dir, buc
         for name in ("reconciler.zip", "rotation_lambda.zip")
     }
     expected[f"gitops-reconciler/{sha256(TEMPLATE)}/bootstrap.yml"] = TEMPLATE.read_bytes()
+    # For a StackSet over member accounts (next steps name it); the same policy.
+    member = f"gitops-reconciler/{sha256(MEMBER_TEMPLATE)}/member-account.yml"
+    expected[member] = MEMBER_TEMPLATE.read_bytes()
     assert objects() == expected
+    assert f"stacks in other accounts: deploy s3://{BUCKET}/{member} to them" in (
+        capsys.readouterr().out
+    )
 
 
 def test_the_stack_is_created_from_the_flags_with_the_uploaded_code(code_dir, bucket, capsys):
@@ -571,3 +584,142 @@ def test_the_execution_role_is_computed_from_the_desired_state_and_the_differenc
     assert out.index("sns:CreateTopic") < out.index("uploaded")
     (body,) = [v for k, v in objects().items() if k.endswith("bootstrap.yml")]
     assert b"sns:CreateTopic" in body
+
+
+# --- --regions: forwarding and a work queue per other region ------------------------------
+
+HOME, OTHER = "us-east-1", "eu-west-1"
+
+
+def stack_in(region: str, name: str) -> dict | None:
+    cloudformation = boto3.client("cloudformation", region_name=region)
+    found = [s for s in cloudformation.describe_stacks()["Stacks"] if s["StackName"] == name]
+    return found[0] if found else None
+
+
+def parameters_of(stack: dict) -> dict[str, str]:
+    return {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}
+
+
+def mappings(queue_name: str) -> list[dict]:
+    sqs = boto3.client("sqs", region_name=HOME)
+    url = sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]
+    listed = boto3.client("lambda", region_name=HOME).list_event_source_mappings(
+        EventSourceArn=arn["QueueArn"]
+    )
+    return listed["EventSourceMappings"]
+
+
+def test_regions_forward_their_events_home_and_get_a_work_queue_here(code_dir, bucket, capsys):
+    """GIVEN --regions eu-west-1 WHEN bootstrap completes THEN eu-west-1 holds
+    gitops-reconciler-forward (the member template without roles, forwarding to this
+    account's bus in us-east-1) and us-east-1 holds gitops-reconciler-work-eu-west-1, whose
+    FIFO queue <stack>-work-eu-west-1.fifo feeds the stack worker with the region's cap."""
+    assert bootstrap(code_dir, "--regions", OTHER) == 0
+
+    forward = stack_in(OTHER, f"{STACK}-forward")
+    assert forward is not None and forward["StackStatus"] == "CREATE_COMPLETE"
+    assert parameters_of(forward) | {"ExternalId": ""} == {
+        "CentralAccountId": "123456789012",
+        "HomeRegion": HOME,
+        "ReconcilerStackName": STACK,
+        "ExternalId": "",
+        "ManagedStackPrefix": "pci-db-",
+        "OutputsPathPrefix": "/pci-db/",
+        "MemberRoleName": "gitops-reconciler-member",
+        "MemberExecutionRoleName": "gitops-reconciler-member-execution",
+        "CreateRoles": "false",
+    }
+    rules = boto3.client("events", region_name=OTHER).list_rules()["Rules"]
+    assert len(rules) == 2
+    work = stack_in(HOME, f"{STACK}-work-{OTHER}")
+    assert work is not None and work["StackStatus"] == "CREATE_COMPLETE"
+    (mapping,) = mappings(f"{STACK}-work-{OTHER}.fifo")
+    assert mapping["FunctionArn"].endswith(f":function:{STACK}-stack-worker")
+    assert mapping["BatchSize"] == 1
+    assert str(mapping["ScalingConfig"]["MaximumConcurrency"]) == "10"
+    assert stack_in(HOME, f"{STACK}-forward") is None  # the home region hears its own events
+
+
+def test_a_second_run_with_the_same_regions_changes_nothing(code_dir, bucket, capsys):
+    """GIVEN an installation with --regions eu-west-1 WHEN bootstrap runs again the same
+    THEN no change set is executed and each of the three stacks is up to date."""
+    assert bootstrap(code_dir, "--regions", OTHER) == 0
+    capsys.readouterr()
+    made = calls()
+    assert bootstrap(code_dir, "--regions", OTHER) == 0
+    out = capsys.readouterr().out
+    assert "ExecuteChangeSet" not in made
+    for name in (STACK, f"{STACK}-forward", f"{STACK}-work-{OTHER}"):
+        assert f"{name}: up to date (nothing to change)" in out, name
+
+
+def test_region_concurrency_sets_every_regions_cap(code_dir, bucket, capsys):
+    """GIVEN --region-concurrency 25 --regions eu-west-1 WHEN bootstrap completes THEN the
+    bootstrap stack's RegionConcurrency is 25 and so is eu-west-1's queue's cap."""
+    assert bootstrap(code_dir, "--region-concurrency", "25", "--regions", OTHER) == 0
+    assert parameters_of(stack_in(HOME, STACK))["RegionConcurrency"] == "25"
+    (mapping,) = mappings(f"{STACK}-work-{OTHER}.fifo")
+    assert str(mapping["ScalingConfig"]["MaximumConcurrency"]) == "25"
+
+
+def test_the_home_region_and_repeats_in_regions_are_set_up_once(code_dir, bucket, capsys):
+    """GIVEN --regions naming the home region and eu-west-1 twice WHEN bootstrap completes
+    THEN eu-west-1 gets its two stacks once, the home region none of its own (the bootstrap
+    stack serves it), and the output says so."""
+    assert bootstrap(code_dir, "--regions", f"{HOME},{OTHER},{OTHER}") == 0
+    out = capsys.readouterr().out
+    assert f"{HOME}: the home region; the bootstrap stack's rules and queue serve it" in out
+    assert out.count(f"{OTHER}: events forwarded to {HOME}") == 1
+    home_stacks = boto3.client("cloudformation", region_name=HOME).describe_stacks()["Stacks"]
+    assert sorted(s["StackName"] for s in home_stacks) == [STACK, f"{STACK}-work-{OTHER}"]
+
+
+# moto 5.2.5 makes no AWS::Events::EventBusPolicy (it warns and skips it); the template's
+# shape is tests/unit/test_bootstrap_template.py's.
+@pytest.mark.filterwarnings("ignore:Tried to parse AWS.*EventBusPolicy")
+def test_organization_and_external_id_flags_set_their_parameters(code_dir, bucket, capsys):
+    """GIVEN --organization-id and --member-external-id WHEN bootstrap completes THEN the
+    stack's OrganizationId (the bus policy) and MemberExternalId are theirs."""
+    flags = ("--organization-id", "o-a1b2c3d4e5", "--member-external-id", "acme-gitops-2026")
+    assert bootstrap(code_dir, *flags) == 0
+    assert parameters()["OrganizationId"] == "o-a1b2c3d4e5"
+    assert parameters()["MemberExternalId"] == "acme-gitops-2026"
+
+
+@pytest.mark.parametrize(
+    ("flags", "says"),
+    [
+        (["--regions", "eu-cental-1"], "--regions: 'eu-cental-1' is not an AWS region"),
+        (["--regions", "eu-west-1,EU-WEST-2"], "--regions: 'EU-WEST-2' is not an AWS region"),
+        (["--regions", "eu-west-1;us-east-2"], "--regions: 'eu-west-1;us-east-2' is not an AWS"),
+        (["--regions", " , "], "--regions ' , ': name one region or more"),
+        (["--regions", OTHER, "--no-wait"], "--regions with --no-wait"),
+        (["--region-concurrency", "1"], "--region-concurrency '1': a whole number"),
+        (["--region-concurrency", "1001"], "--region-concurrency '1001': a whole number"),
+        (["--region-concurrency", "ten"], "--region-concurrency 'ten': a whole number"),
+        (["--organization-id", "acme"], "--organization-id 'acme': not an AWS Organizations id"),
+        (["--member-external-id", "a b"], "--member-external-id 'a b': 2 to 1224"),
+        (["--stack-name", "g" * 52], f"--stack-name '{'g' * 52}': at most 51 characters"),
+    ],
+)
+def test_a_bad_region_or_member_flag_exits_2_and_writes_nothing(
+    code_dir, bucket, capsys, flags, says
+):
+    """GIVEN a region that is not one, a cap outside Lambda's 2 to 1000, a malformed
+    organisation or external id, --regions without waiting, or a stack name too long for its
+    functions WHEN bootstrap runs THEN it exits 2 with one line naming it, writing nothing."""
+    assert bootstrap(code_dir, *flags) == 2
+    assert_one_line_error(capsys.readouterr(), says)
+    assert objects() == {} and stacks() == []
+
+
+def test_the_work_queue_template_is_uploaded_only_for_regions(code_dir, bucket, capsys):
+    """GIVEN a run without --regions and one with WHEN the bucket is listed THEN
+    work-queue.yml is there only after the second."""
+    key = f"gitops-reconciler/{sha256(WORK_QUEUE_TEMPLATE)}/work-queue.yml"
+    assert bootstrap(code_dir) == 0
+    assert key not in objects()
+    assert bootstrap(code_dir, "--regions", OTHER) == 0
+    assert objects()[key] == WORK_QUEUE_TEMPLATE.read_bytes()

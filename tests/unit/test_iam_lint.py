@@ -1,7 +1,7 @@
-"""Every IAM policy in infra/bootstrap.yml, and the execution policy reconciler.iam_policy
-computes for this repository's templates, pass parliament (a maintained IAM policy
-linter, duo-labs/parliament). A finding fails the test unless ALLOWED names it with the
-reason it is accepted; the failure message lists every finding."""
+"""Every IAM policy in infra/bootstrap.yml and infra/member-account.yml, and the execution
+policy reconciler.iam_policy computes for this repository's templates, pass parliament (a
+maintained IAM policy linter, duo-labs/parliament). A finding fails the test unless ALLOWED
+names it with the reason it is accepted; the failure message lists every finding."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from reconciler.iam_actions import facts
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "infra" / "bootstrap.yml"
+MEMBER_TEMPLATE = ROOT / "infra" / "member-account.yml"
 POLICY_KEYS = ("AssumeRolePolicyDocument", "PolicyDocument", "KeyPolicy")
 
 # Plausible literals for what only deploy knows, so parliament can match the ARNs.
@@ -38,6 +39,10 @@ PARAMETERS = {
     "GitHubTokenSecretArn": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:github-AbCdEf",
     "GitHubAppSecretArn": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:github-app-AbCdEf",
     "GitHubWebhookSecretArn": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:hook-AbCdEf",
+    # infra/member-account.yml, deployed in a member account of this central one
+    "CentralAccountId": "111122223333",
+    "HomeRegion": REGION,
+    "ExternalId": "acme-gitops",
 }
 # A resource's ARN (Fn::GetAtt X.Arn) by type; its name is the logical id.
 ARNS = {
@@ -53,12 +58,14 @@ ARNS = {
 }
 REF_IS_ARN = {"AWS::IAM::ManagedPolicy", "AWS::SNS::Topic"}
 
-# The execution role's managed policies in infra/bootstrap.yml are
-# reconciler.iam_policy's output spliced in: their findings are the generated policy's,
-# allowed once under this name.
+# The execution role's managed policies in infra/bootstrap.yml (and their copy in
+# infra/member-account.yml) are reconciler.iam_policy's output spliced in: their findings
+# are the generated policy's, allowed once under this name.
 GENERATED = "execution_policy"
+GENERATED_POLICIES = ("CloudFormationExecutionRolePolicy", "MemberExecutionRolePolicy")
 ROLES = ("CloudFormationExecutionRole", "PushRole", "StackStatusRole", "DriftRole")
 ROLES += ("ScheduleRole", "WebhookRole", "PreviewRole", "StackWorkerRole")
+ROLES += ("MemberRole", "MemberExecutionRole", "ForwarderRole")  # infra/member-account.yml
 
 TRUST = (
     "a role's trust policy has no Resource (IAM refuses one there); parliament 1.6.4 reads "
@@ -96,6 +103,12 @@ ALLOWED: dict[tuple[str, str, str], str] = {
     ("ScheduleRole.schedule#DriftReadsNetwork", "UNKNOWN_ACTION",
      "ec2:DescribeVpcEncryptionControls"): STALE,
     ("ScheduleRole.schedule#DriftReadsFunctions", "UNKNOWN_ACTION",
+     "lambda:GetFunctionScalingConfig"): STALE,
+    ("MemberRole.reconcile#EngineCatalog", "UNKNOWN_ACTION",
+     "rds:DescribeDBMajorEngineVersions"): STALE,
+    ("MemberRole.reconcile#DriftReadsNetwork", "UNKNOWN_ACTION",
+     "ec2:DescribeVpcEncryptionControls"): STALE,
+    ("MemberRole.reconcile#DriftReadsFunctions", "UNKNOWN_ACTION",
      "lambda:GetFunctionScalingConfig"): STALE,
     **{
         (f"{GENERATED}#{sid}", "UNKNOWN_ACTION", action): STALE
@@ -162,82 +175,83 @@ DOCUMENT_ISSUES = {
 
 
 @cache
-def template() -> Mapping[str, Any]:
-    return cfn_yaml.load(str(TEMPLATE))
+def template(path: Path = TEMPLATE) -> Mapping[str, Any]:
+    return cfn_yaml.load(str(path))
 
 
-def resolve(node: Any) -> Any:
+def resolve(node: Any, path: Path = TEMPLATE) -> Any:
     """The policy with its intrinsic functions replaced by plausible literals."""
     if isinstance(node, list):
-        return [resolve(v) for v in node]
+        return [resolve(v, path) for v in node]
     if not isinstance(node, Mapping):
         return node
     if len(node) == 1:
         ((key, value),) = node.items()
         if key == "Ref":
-            return _ref(value)
+            return _ref(value, path)
         if key == "Fn::GetAtt":
             name, attr = value.split(".", 1) if isinstance(value, str) else value
-            return _arn(name) if attr == "Arn" else f"{name}-{attr}"
+            return _arn(name, path) if attr == "Arn" else f"{name}-{attr}"
         if key == "Fn::Sub":
             text, names = (value, {}) if isinstance(value, str) else value
-            names = {k: resolve(v) for k, v in names.items()}
-            return re.sub(r"\$\{([^}]+)\}", lambda m: str(_sub_var(m[1], names)), text)
+            names = {k: resolve(v, path) for k, v in names.items()}
+            return re.sub(r"\$\{([^}]+)\}", lambda m: str(_sub_var(m[1], names, path)), text)
         if key == "Fn::Select":
             index, items = value
-            return resolve(items)[int(index)]
+            return resolve(items, path)[int(index)]
         if key == "Fn::Split":
             sep, text = value
-            return resolve(text).split(sep)
+            return resolve(text, path).split(sep)
         if key == "Fn::Join":
             sep, items = value
-            return sep.join(str(v) for v in resolve(items))
+            return sep.join(str(v) for v in resolve(items, path))
         if key == "Fn::If":
-            return resolve(value[1])
-    return {k: resolve(v) for k, v in node.items()}
+            return resolve(value[1], path)
+    return {k: resolve(v, path) for k, v in node.items()}
 
 
-def _sub_var(name: str, names: Mapping[str, Any]) -> Any:
+def _sub_var(name: str, names: Mapping[str, Any], path: Path) -> Any:
     if name in names:
         return names[name]
     if "." in name:
-        return resolve({"Fn::GetAtt": name})
-    return _ref(name)
+        return resolve({"Fn::GetAtt": name}, path)
+    return _ref(name, path)
 
 
-def _ref(name: str) -> str:
+def _ref(name: str, path: Path) -> str:
     if name in PSEUDO:
         return PSEUDO[name]
     if name in PARAMETERS:
         return PARAMETERS[name]
-    declared = template().get("Parameters", {}).get(name)
+    declared = template(path).get("Parameters", {}).get(name)
     if declared is not None:
         return str(declared.get("Default") or name)
-    kind = template()["Resources"][name]["Type"]
-    return _arn(name) if kind in REF_IS_ARN else name
+    kind = template(path)["Resources"][name]["Type"]
+    return _arn(name, path) if kind in REF_IS_ARN else name
 
 
-def _arn(name: str) -> str:
-    kind = template()["Resources"][name]["Type"]
+def _arn(name: str, path: Path) -> str:
+    kind = template(path)["Resources"][name]["Type"]
     return ARNS[kind].format(r=REGION, a=ACCOUNT, n=name)
 
 
-def bootstrap_policies() -> Iterator[tuple[str, Any]]:
+def bootstrap_policies(path: Path = TEMPLATE) -> Iterator[tuple[str, Any]]:
     """(resource.key[.policy name], document) for every policy the template declares."""
-    for logical_id, resource in template()["Resources"].items():
+    for logical_id, resource in template(path)["Resources"].items():
         props = resource.get("Properties") or {}
         for key in POLICY_KEYS:
             if key in props:
-                yield f"{logical_id}.{key}", resolve(props[key])
+                yield f"{logical_id}.{key}", resolve(props[key], path)
         for inline in props.get("Policies") or ():
-            yield f"{logical_id}.{inline['PolicyName']}", resolve(inline["PolicyDocument"])
+            yield f"{logical_id}.{inline['PolicyName']}", resolve(inline["PolicyDocument"], path)
 
 
 def bootstrap_findings() -> list[tuple[tuple[str, str, str], str]]:
     found = []
-    for name, document in bootstrap_policies():
-        generated = name.startswith("CloudFormationExecutionRolePolicy")
-        found += lint(GENERATED if generated else name, document, shown=name)
+    for path in (TEMPLATE, MEMBER_TEMPLATE):
+        for name, document in bootstrap_policies(path):
+            generated = name.startswith(GENERATED_POLICIES)
+            found += lint(GENERATED if generated else name, document, shown=name)
     return found
 
 
@@ -286,8 +300,12 @@ def unexplained(findings: list[tuple[tuple[str, str, str], str]]) -> list[str]:
 
 
 def test_every_policy_in_the_bootstrap_template_is_found():
-    names = [n for n, _ in bootstrap_policies()]
+    names = [n for n, _ in bootstrap_policies()] + [
+        n for n, _ in bootstrap_policies(MEMBER_TEMPLATE)
+    ]
     assert {f"{r}.AssumeRolePolicyDocument" for r in ROLES} <= set(names)
+    assert "MemberRole.reconcile" in names
+    assert any(n.startswith("MemberExecutionRolePolicy") for n in names)
     assert "ReconcilePassPolicy.PolicyDocument" in names and "ScheduleRole.schedule" in names
     assert any(n.startswith("CloudFormationExecutionRolePolicy") for n in names)
 
