@@ -1,6 +1,7 @@
 """infra/bootstrap.yml deployed whole on the local AWS, then one GitHub push driven through the
 deployed wiring: the webhook function behind the function URL, the push rule, the push
-function, the managed stack's change set (run as the execution role), the stack status rule
+function, its work item on the work queue and the stack worker its event source mapping
+feeds, the managed stack's change set (run as the execution role), the stack status rule
 and function, and the outputs in SSM.
 
 The functions run in this process with the environment the template gave them
@@ -274,20 +275,33 @@ def test_the_push_reaches_the_push_function_by_the_deployed_push_rule(pushed):
 
 def test_the_push_function_reads_the_branch_head_from_github(pushed, github):
     """GIVEN the push function's environment (github:owner/repo, the token secret) WHEN it
-    reconciles THEN it read the branch head and its tarball from GitHub, with the token"""
+    reconciles THEN it read the branch head and its tarball from GitHub, with the token,
+    and put the stack to change on the work queue (WORK_QUEUE_PREFIX)"""
     (push,) = _deliveries(pushed, "push")
     paths = [request.path for request in github.seen("api")]
 
     # (the stack status function reads the head again afterwards: is the stack behind?)
     assert paths[:2] == ["/repos/owner/repo/branches/main", f"/repos/owner/repo/tarball/{SHA}"]
     assert {r.headers.get("authorization") for r in github.seen("api")} == {"Bearer ghp_fake"}
-    assert [(s["stack_name"], s["outcome"]) for s in push.result["stacks"]] == [
-        (MANAGED, "executed")
-    ]
+    assert [(s["stack_name"], s["outcome"]) for s in push.result["stacks"]] == [(MANAGED, "queued")]
+
+
+def test_the_work_item_reaches_the_stack_worker_through_the_deployed_queue(pushed):
+    """GIVEN the push's work item WHEN the router pumps THEN the deployed event source
+    mapping of <stack>-work-<region>.fifo hands it, once, to the stack worker, which reports
+    no item to retry"""
+    (worker,) = _deliveries(pushed, "stack_worker")
+
+    assert (worker.rule, worker.status, worker.attempt) == (
+        f"{STACK}-work-{REGION}.fifo",
+        "done",
+        1,
+    )
+    assert worker.result == {"batchItemFailures": []}
 
 
 def test_the_managed_stack_is_deployed_as_the_execution_role(client, pushed, outputs):
-    """GIVEN the push function's CLOUDFORMATION_ROLE_ARN WHEN it deploys app-dev through a
+    """GIVEN the stack worker's CLOUDFORMATION_ROLE_ARN WHEN it deploys app-dev through a
     change set THEN the stack exists, and CloudFormation acts as the execution role"""
     (stack,) = client("cloudformation").describe_stacks(StackName=MANAGED)["Stacks"]
 
