@@ -74,8 +74,8 @@ Differences that remain:
 - A REVERT_DRIFT that would need a replacement (a drifted create-only property) fails the
   resource and rolls the stack back instead of replacing it; a recreated DELETED resource
   may get a new physical id, which resources referring to it do not pick up.
-- The event moto's EventBridge delivers to a target has no `account` field (moto's default
-  input template leaves it out); `DriftEvents` events have it, and the same event id.
+- The event a target gets has the `account` field through `localaws.event_bus_targets`
+  (moto's default input template leaves it out); `DriftEvents` events have the same id.
 - Error messages for refused calls are paraphrased.
 """
 

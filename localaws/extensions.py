@@ -32,7 +32,10 @@ from localaws import (
     drift,
     dynamic_references,
     engine_catalog,
+    event_bus_targets,
     rollback,
+    sqs_event_source_mappings,
+    sts_trust,
     yaml_tags,
 )
 
@@ -55,6 +58,7 @@ INSTALLERS: tuple[Callable[[], None], ...] = (
     cfn_s3_bucket.install,
     cfn_event_bus.install,
     cfn_event_rule_targets.install,
+    event_bus_targets.install,
     cfn_sns_subscription.install,
     cfn_lambda_function.install,
     cfn_lambda_event_invoke_config.install,
@@ -62,6 +66,8 @@ INSTALLERS: tuple[Callable[[], None], ...] = (
     custom_resources.install,
     engine_catalog.install,
     drift.install,
+    sts_trust.install,
+    sqs_event_source_mappings.install,
 )
 
 

@@ -15,10 +15,13 @@ class LambdaContext:
     timeout_seconds: int = 900
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     started: float = field(default_factory=time.monotonic)
+    # Where the function runs: its ARN names the region and account the function is in.
+    region: str = "us-east-1"
+    account: str = "123456789012"
 
     @property
     def invoked_function_arn(self) -> str:
-        return f"arn:aws:lambda:us-east-1:123456789012:function:{self.function_name}"
+        return f"arn:aws:lambda:{self.region}:{self.account}:function:{self.function_name}"
 
     def get_remaining_time_in_millis(self) -> int:
         elapsed = time.monotonic() - self.started
