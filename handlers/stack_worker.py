@@ -49,7 +49,21 @@ def handler(event: dict, context: LambdaContext) -> dict:
             continue
         if not _done(record, context):
             failures.append({"itemIdentifier": message_id})
+            _later(record)
     return {"batchItemFailures": failures}
+
+
+def _later(record: dict) -> None:
+    """Back sooner than the queue's visibility timeout: 15 s, doubling per receive."""
+    from reconciler.aws.work_queue import retry_later
+
+    attributes = record.get("attributes") if isinstance(record.get("attributes"), dict) else {}
+    count = str(attributes.get("ApproximateReceiveCount", "1"))
+    retry_later(
+        str(record.get("eventSourceARN", "")),
+        str(record.get("receiptHandle", "")),
+        int(count) if count.isdigit() else 1,
+    )
 
 
 def _done(record: Any, context: LambdaContext) -> bool:

@@ -105,6 +105,38 @@ class SqsWorkQueues:
         raise AwsError(f"AWS SendMessageBatch: {len(entries)} work item(s) not put", "Failed")
 
 
+# A work item handed out again comes back after this, doubling per receive (SQS counts
+# them), instead of after the queue's visibility timeout (six times the worker's).
+RETRY_FIRST_SECONDS = 15
+RETRY_MAX_SECONDS = 900
+
+
+def retry_delay(receive_count: int) -> int:
+    """Seconds until a work item received `receive_count` times is handed out again."""
+    exponent = max(0, min(receive_count, 16) - 1)
+    return min(RETRY_MAX_SECONDS, RETRY_FIRST_SECONDS * 2**exponent)
+
+
+def retry_later(source_arn: str, receipt_handle: str, receive_count: int) -> None:
+    """Make a received work item visible again after `retry_delay`. Best effort: if SQS
+    cannot be asked, the queue's visibility timeout brings the item back all the same."""
+    parts = source_arn.split(":")
+    if len(parts) != 6 or parts[2] != "sqs" or not receipt_handle:
+        return
+    region, account, name = parts[3], parts[4], parts[5]
+    try:
+        with session.aws_errors():
+            sqs = session.client("sqs", region)
+            url = sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
+            sqs.change_message_visibility(
+                QueueUrl=url,
+                ReceiptHandle=receipt_handle,
+                VisibilityTimeout=retry_delay(receive_count),
+            )
+    except AwsError as err:
+        log.warning("work item left to the queue's visibility timeout: %s", err)
+
+
 def work_queue_from_env(env: Mapping[str, str] = os.environ) -> SqsWorkQueues | None:
     """WORK_QUEUE_PREFIX set: fan-out through the work queues; unset: None (every stack
     changed in the pass itself, as the CLI does)."""

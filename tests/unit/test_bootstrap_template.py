@@ -155,6 +155,7 @@ CONSUME = {
     "sqs:DeleteMessage",  # ... and deletes the items the worker did not report failed
     "sqs:GetQueueAttributes",  # ... and reads the queue's settings
     "sqs:ChangeMessageVisibility",  # a retried item comes back sooner than the timeout
+    "sqs:GetQueueUrl",  # ... the queue's URL, from the record's eventSourceARN
 }
 # DetectStackDrift reads every resource of the stack with the caller's credentials, not
 # the stack's service role: the read handlers' permissions of the types in templates/
