@@ -7,7 +7,8 @@ Handler with the Environment the template gave it, is retried as its EventInvoke
 says (MaximumRetryAttempts, 2 by default) and then sends the event to its DeadLetterConfig
 target; the schedule rule invokes its function at each tick; a request to the webhook's
 function URL invokes the webhook function with a version 2.0 HTTP event, and the function's
-answer becomes the HTTP response.
+answer becomes the HTTP response. An SQS event source mapping's pollers invoke its function
+with batches of the queue's messages, at most ScalingConfig.MaximumConcurrency at once.
 
 moto deploys the stack (with localaws's `cfn_*` extensions) but runs no function without
 Docker, and serves no function URL. `DeployedRouter` reads what was deployed instead of
@@ -15,13 +16,18 @@ Docker, and serves no function URL. `DeployedRouter` reads what was deployed ins
 target function's configuration (GetFunctionConfiguration: Handler, Environment,
 DeadLetterConfig; GetFunctionEventInvokeConfig) and the stack's AWS::Lambda::Url. It adds an
 SQS queue target (a tap) to each pattern rule, so moto's matching of the deployed pattern
-decides what is delivered, and pumps as `harness.router.EventPump` does. Each handler runs
+decides what is delivered, and pumps as `harness.router.EventPump` does. Each SQS event
+source mapping of the stack (GetEventSourceMapping: queue, function, BatchSize,
+ScalingConfig.MaximumConcurrency, which moto keeps, else the function's reserved
+concurrency; FunctionResponseTypes) is pumped by `harness.work_queues`. Each handler runs
 in this process with its function's environment: the variables any deployed function sets
 come from the function alone (a value the test process happens to hold never leaks in),
 AWS_REGION is the function's region, and `environment` adds what the template cannot say
 (say GITHUB_API_URL for a fake GitHub). The process environment is put back after every
 call, and the handlers' cached clients and services are dropped before and after, so each
-call builds them from its own function's environment.
+call builds them from its own function's environment. A work queue's function runs in
+threads, so its environment is applied once for as long as any of its invocations runs,
+and no rule's event is delivered meanwhile.
 
 Differences that remain: the variables the template does not set (AWS_ENDPOINT_URL and the
 credentials for the local AWS) come from the process, not from Lambda; objects the handler
@@ -35,6 +41,7 @@ AuthType AWS_IAM answers 403, since the request is not signed.
 from __future__ import annotations
 
 import base64
+import functools
 import importlib
 import json
 import os
@@ -57,6 +64,12 @@ from harness.router import (
     Route,
     RouterError,
     tap_queue,
+)
+from harness.work_queues import (
+    DEFAULT_MAX_CONCURRENCY,
+    REPORT_BATCH_ITEM_FAILURES,
+    SqsMapping,
+    WorkQueuePump,
 )
 from localaws.lambda_context import LambdaContext
 
@@ -117,13 +130,22 @@ class DeployedRouter(EventPump):
         urls = resources.get("AWS::Lambda::Url", [])  # physical id: the function's ARN
         self.webhook = functions.get(urls[0]) if urls else None
         self.webhook_url = _url_of(clients.get("lambda", region), urls[0]) if urls else None
+        mappings = [
+            mapping
+            for uuid_ in resources.get("AWS::Lambda::EventSourceMapping", [])
+            if (mapping := _event_source_mapping(clients, region, uuid_, functions)) is not None
+        ]
         self._variables = _Variables(functions.seen(), environment or {})
         routes = [
             route
             for physical_id in resources.get("AWS::Events::Rule", [])
             for route in _tap_rule(clients, region, physical_id, functions, self._variables)
         ]
-        super().__init__(clients, (region,), routes)
+        work = WorkQueuePump(
+            lambda where: clients.get("sqs", where),
+            [mapping.as_pumped(self._variables) for mapping in mappings],
+        )
+        super().__init__(clients, (region,), routes, work=work, exclusive_work=True)
 
     def post_webhook(self, body: bytes | str, headers: Mapping[str, str]) -> HttpResponse:
         """POST `body` with `headers` to the stack's function URL: the webhook function runs
@@ -240,6 +262,62 @@ def _tap_rule(
             max_attempts=function.max_attempts,
             dead_letter_arn=function.dead_letter_arn,
         )
+
+
+@dataclass(frozen=True)
+class _Mapping:
+    """A deployed SQS event source mapping, as GetEventSourceMapping says."""
+
+    queue_url: str
+    queue_arn: str
+    function: Function
+    batch_size: int
+    max_concurrency: int
+    report_batch_item_failures: bool
+
+    def as_pumped(self, variables: _Variables) -> SqsMapping:
+        """The mapping for the work-queue pump: the function's handler, run under the
+        function's environment (applied once for all the threads running it)."""
+        return SqsMapping(
+            queue_url=self.queue_url,
+            queue_arn=self.queue_arn,
+            function=_import(self.function.handler),
+            function_name=self.function.name,
+            handler=self.function.handler_name,
+            batch_size=self.batch_size,
+            max_concurrency=self.max_concurrency,
+            report_batch_item_failures=self.report_batch_item_failures,
+            phase=functools.partial(variables.applied, self.function),
+        )
+
+
+def _event_source_mapping(
+    clients: Clients, region: str, uuid_: str, functions: _Functions
+) -> _Mapping | None:
+    """An enabled mapping from an SQS queue; None for any other. Its concurrency is its
+    ScalingConfig's MaximumConcurrency, else the function's reserved concurrency, else the
+    pump's default."""
+    lambda_client = clients.get("lambda", region)
+    mapping = lambda_client.get_event_source_mapping(UUID=uuid_)
+    arn = str(mapping.get("EventSourceArn", "")).split(":")  # arn:aws:sqs:<region>:<acct>:<name>
+    if len(arn) != 6 or arn[2] != "sqs" or mapping.get("State", "Enabled") != "Enabled":
+        return None
+    function = functions.get(mapping["FunctionArn"])
+    concurrency = mapping.get("ScalingConfig", {}).get("MaximumConcurrency")
+    if concurrency is None:
+        reserved = lambda_client.get_function_concurrency(FunctionName=function.name)
+        concurrency = reserved.get("ReservedConcurrentExecutions", DEFAULT_MAX_CONCURRENCY)
+    sqs = clients.get("sqs", arn[3])
+    queue_url = sqs.get_queue_url(QueueName=arn[5], QueueOwnerAWSAccountId=arn[4])["QueueUrl"]
+    return _Mapping(
+        queue_url=queue_url,
+        queue_arn=mapping["EventSourceArn"],
+        function=function,
+        batch_size=int(mapping.get("BatchSize", 10)),
+        max_concurrency=int(concurrency),
+        report_batch_item_failures=REPORT_BATCH_ITEM_FAILURES
+        in mapping.get("FunctionResponseTypes", []),
+    )
 
 
 def _url_of(lambda_client: Any, function_arn: str) -> tuple[str, str]:
