@@ -111,7 +111,8 @@ class HttpResponse:
 
 class DeployedRouter(EventPump):
     """Routes the local AWS's bus events through the functions of the deployed stack
-    `stack_name` in `region`. `environment` is added to every function's environment."""
+    `stack_name` in `region`. `environment` is added to every function's environment;
+    `retry_at_once` makes a work queue's failed item visible again at once."""
 
     def __init__(
         self,
@@ -120,6 +121,7 @@ class DeployedRouter(EventPump):
         region: str = "us-east-1",
         *,
         environment: Mapping[str, str] | None = None,
+        retry_at_once: bool = False,
     ) -> None:
         clients = Clients(endpoint_url)
         self.stack_name = stack_name
@@ -144,6 +146,7 @@ class DeployedRouter(EventPump):
         work = WorkQueuePump(
             lambda where: clients.get("sqs", where),
             [mapping.as_pumped(self._variables) for mapping in mappings],
+            retry_at_once=retry_at_once,
         )
         super().__init__(clients, (region,), routes, work=work, exclusive_work=True)
 

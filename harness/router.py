@@ -420,7 +420,8 @@ class EventRouter(EventPump):
     empty) makes `<prefix>-<region>.fifo` in the home region for each region, with a
     dead-letter queue after `max_receive_count` receives, and pumps every queue so named
     into `work_handler` (default: `handlers.stack_worker.handler`, imported at its first
-    call) with up to `max_concurrency` invocations at once per queue.
+    call) with up to `max_concurrency` invocations at once per queue. A failed item comes
+    back as the worker or the queue's visibility timeout says; with `retry_at_once`, at once.
     """
 
     def __init__(
@@ -438,6 +439,7 @@ class EventRouter(EventPump):
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
         work_handler: Handler | None = None,
         max_receive_count: int = DEFAULT_MAX_RECEIVE_COUNT,
+        retry_at_once: bool = False,
     ) -> None:
         regions = (regions,) if isinstance(regions, str) else tuple(regions)
         if not regions:
@@ -472,6 +474,7 @@ class EventRouter(EventPump):
         work = WorkQueuePump(
             lambda region: clients.get("sqs", region),
             discover=(lambda: self._work_queues(clients, regions[0])) if prefix else None,
+            retry_at_once=retry_at_once,
         )
         super().__init__(clients, regions, routes, work=work)
         if forward:

@@ -29,9 +29,11 @@ of that size, which calls the function and then deletes the batch or leaves what
 Receiving from one thread keeps each ReceiveMessage whole, as SQS's are (moto's receive
 reads the groups in flight when it starts).
 
-Differences: what failed is made visible again at once (`retry_at_once`, the default),
-not after the visibility timeout, so a retry comes on the next pump; the functions run as
-threads of this process, not in containers of their own.
+What failed is left as the function left it, as Lambda does: it comes back after the
+queue's visibility timeout, or sooner if the function changed the message's visibility
+(the stack worker does: 15 s, doubling). With `retry_at_once`, the pump makes it visible
+again at once instead (overriding what the function set), for tests that retry quickly.
+The functions run as threads of this process, not in containers of their own.
 """
 
 from __future__ import annotations
@@ -139,7 +141,7 @@ class WorkQueuePump:
         mappings: Sequence[SqsMapping] = (),
         *,
         discover: Callable[[], Sequence[SqsMapping]] | None = None,
-        retry_at_once: bool = True,
+        retry_at_once: bool = False,
     ) -> None:
         self.max_in_flight: dict[str, int] = {}  # queue name -> most invocations at once
         self._sqs_for = sqs_client_for

@@ -107,6 +107,7 @@ def make_router(fresh_local_aws: LocalAws, worker: StubWorker) -> Callable[..., 
     def make(**settings: Any) -> EventRouter:
         settings.setdefault("work_handler", worker)
         settings.setdefault("max_receive_count", 3)
+        settings.setdefault("retry_at_once", True)  # the stub sets no visibility of its own
         return EventRouter(
             fresh_local_aws.endpoint_url,
             settings.pop("regions", (HOME,)),
@@ -292,6 +293,25 @@ def test_a_poison_item_goes_to_the_dead_letter_queue_and_the_stack_goes_on(
     (message,) = sqs.receive_message(QueueUrl=dlq)["Messages"]
     assert message["MessageId"] == poison
     assert worker.order()["app-two"] == [2]
+
+
+def test_a_failed_item_comes_back_after_the_queue_visibility_timeout(
+    make_router: Callable[..., EventRouter], worker: StubWorker, sqs: Any
+) -> None:
+    """GIVEN a work queue with a 1 s visibility timeout, and an item reported failed once
+    WHEN the router, leaving failed items as Lambda does, runs until idle
+    THEN the item comes back only once its visibility timeout has passed"""
+    router = make_router(retry_at_once=False)
+    url = sqs.get_queue_url(QueueName=QUEUE)["QueueUrl"]
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": "1"})
+    worker.fail("app-one", times=1)
+    _send(sqs, QUEUE, "app-one", 1)
+
+    router.run_until_idle(timeout_s=20)
+
+    (_, _, first, _), (_, _, second, _) = sorted(worker.spans, key=lambda s: s[2])
+    assert second - first >= 1.0
+    assert worker.order() == {"app-one": [1, 1]}
 
 
 def test_an_answer_naming_an_item_not_in_the_batch_fails_the_whole_batch(
