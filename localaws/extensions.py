@@ -27,6 +27,7 @@ from localaws import (
     cfn_sns_subscription,
     cfn_updates,
     change_set_details,
+    change_set_latency,
     change_sets,
     custom_resources,
     drift,
@@ -68,6 +69,7 @@ INSTALLERS: tuple[Callable[[], None], ...] = (
     drift.install,
     sts_trust.install,
     sqs_event_source_mappings.install,
+    change_set_latency.install,  # last: it refuses an early ExecuteChangeSet before the others
 )
 
 
