@@ -10,8 +10,10 @@ drift and the drift events repair it, a pull request's preview (run_preview with
 harness/github_stand_in.py for GitHub) says its replacement is blocked, a production
 change under `approval: required` is held, refused to its author and run once another
 person approves it (`reconciler approve`, each person signed in as an IAM user), the
-audit trail is listed and written as an evidence pack, and the status table ends the
-run. Every delivery is printed as `rule => handler: event -> outcome`.
+a stack is deployed into a second account (222222222222) and region (eu-west-1) through
+the same events (infra/member-account.yml deployed there, the member role assumed by the
+stack worker, the stack's events forwarded to the central bus), the audit trail is listed
+and written as an evidence pack, and the status table ends the run. Every delivery is printed as `rule => handler: event -> outcome`.
 """
 
 from __future__ import annotations
@@ -38,6 +40,11 @@ STACK = "pci-db-dev"
 STACK_FILE = "desired-state/pci-db-dev.yml"
 STACK_PREFIX = "pci-db-"  # the managed stacks: the rules route only their events
 REGIONS = ("us-east-1", "eu-central-1")  # home region first
+HOME_ACCOUNT = "123456789012"  # the local AWS's default account
+MEMBER, MEMBER_REGION = "222222222222", "eu-west-1"  # a second account, a third region
+MEMBER_STACK = "pci-db-eu"
+EXTERNAL_ID = "pci-demo-external-id"
+WORK_QUEUE_PREFIX = "gitops-reconciler-work"  # bootstrap's: <stack>-work
 
 
 def say(text: str = "") -> None:
@@ -84,7 +91,22 @@ def push(events, router: EventRouter, repo: Path) -> dict:
     )
     deliveries = show(router.run_until_idle())
     pushes = [d.result for d in deliveries if d.handler == "push"]
-    return pushes[0] if pushes else {"status": "not delivered"}
+    if not pushes:
+        return {"status": "not delivered"}
+    # A queued stack's stack worker answers SQS only (its batch item failures): what it
+    # did is read from the stack's status record, as `reconciler status` shows it.
+    from reconciler.aws.dynamodb import store_from_env
+
+    store = store_from_env(create_if_missing=False)
+    stacks = []
+    for stack in pushes[0].get("stacks", []):
+        record = store.get(stack["stack_name"]) if stack["outcome"] == "queued" else None
+        if record is not None:
+            say(f"    {stack['stack_name']} now: {record.phase.value}: {record.message}")
+            stack = {**stack, "outcome": record.phase.value, "message": record.message,
+                     "change_set": record.change_set}  # fmt: skip
+        stacks.append(stack)
+    return {**pushes[0], "stacks": stacks}
 
 
 def show(deliveries: list[Delivery]) -> list[Delivery]:
@@ -142,7 +164,12 @@ def run(aws: LocalAws, workdir: Path) -> int:
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     # The reconciler's notifications go on a bus of their own, where the demo subscribes.
     os.environ["NOTIFY_EVENT_BUS"] = NOTIFICATION_BUS
+    # As bootstrap sets the functions up: pushes fan out to the stack worker through the
+    # work queues, and a member account's role is assumed with the external id.
+    os.environ["WORK_QUEUE_PREFIX"] = WORK_QUEUE_PREFIX
+    os.environ["MEMBER_EXTERNAL_ID"] = EXTERNAL_ID
     session.reset_clients()
+    run_as_central_role(aws)
     started = datetime.now(UTC).date()
     repo = make_repository(workdir)
     os.environ["DESIRED_STATE_REPOSITORY"] = str(repo)
@@ -214,13 +241,137 @@ def run(aws: LocalAws, workdir: Path) -> int:
     if not approval_demo(client, events, router, repo, inbox):
         return 1
 
-    step(11, "The audit trail: the history of pci-db-prod, and the evidence pack for today")
+    step(11, f"A stack in another account ({MEMBER}) and region ({MEMBER_REGION}), same events")
+    if not member_account_demo(aws, events, router, repo):
+        return 1
+
+    step(12, "The audit trail: the history of pci-db-prod, and the evidence pack for today")
     if not evidence_demo(started):
         return 1
 
-    step(12, "Status")
+    step(13, "Status")
     cli("status", str(repo))
     return report_routing(router)
+
+
+def run_as_central_role(aws: LocalAws) -> None:
+    """The handlers run as the reconciler's functions do: under a role of the central
+    account named `gitops-reconciler-*`, the only principals a member account's trust
+    policy admits (infra/member-account.yml; the local AWS checks trust policies)."""
+    import boto3
+
+    from reconciler.aws import session
+
+    def client(service: str):
+        return boto3.client(service, endpoint_url=aws.endpoint_url, region_name=REGIONS[0])
+
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "lambda.amazonaws.com", "AWS": HOME_ACCOUNT},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    role = client("iam").create_role(
+        RoleName="gitops-reconciler-functions", AssumeRolePolicyDocument=json.dumps(trust)
+    )["Role"]["Arn"]
+    assumed = client("sts").assume_role(RoleArn=role, RoleSessionName="demo")["Credentials"]
+    os.environ["AWS_ACCESS_KEY_ID"] = assumed["AccessKeyId"]
+    os.environ["AWS_SECRET_ACCESS_KEY"] = assumed["SecretAccessKey"]
+    os.environ["AWS_SESSION_TOKEN"] = assumed["SessionToken"]
+    session.reset_clients()
+
+
+def member_account_demo(aws: LocalAws, events, router: EventRouter, repo: Path) -> bool:
+    """Account 222222222222 is set up as a StackSet would: infra/member-account.yml in
+    the home region (the roles) and in eu-west-1 (forwarding CloudFormation's events to
+    the central bus). A commit adds a stack file naming that account and region; the
+    push puts its work item, the stack worker assumes the member role (external id,
+    the commit in the session name) and runs the change set there, and the stack status
+    event, forwarded to the home bus, publishes the outputs to the member's SSM."""
+    import boto3
+
+    from localaws.accounts import create_account_access_role
+
+    admin_role = create_account_access_role(aws.endpoint_url, MEMBER)
+    sts = boto3.client("sts", endpoint_url=aws.endpoint_url, region_name=REGIONS[0])
+    admin = sts.assume_role(RoleArn=admin_role, RoleSessionName="stackset")["Credentials"]
+
+    def member(service: str, region: str = MEMBER_REGION):
+        return boto3.client(
+            service,
+            endpoint_url=aws.endpoint_url,
+            region_name=region,
+            aws_access_key_id=admin["AccessKeyId"],
+            aws_secret_access_key=admin["SecretAccessKey"],
+            aws_session_token=admin["SessionToken"],
+        )
+
+    parameters = {
+        "CentralAccountId": HOME_ACCOUNT,
+        "HomeRegion": REGIONS[0],
+        "ReconcilerStackName": "gitops-reconciler",
+        "ExternalId": EXTERNAL_ID,
+        "ManagedStackPrefix": STACK_PREFIX,
+        "OutputsPathPrefix": "/pci-db/",
+    }
+    template = (PROJECT / "infra" / "member-account.yml").read_text()
+    for region in (REGIONS[0], MEMBER_REGION):  # as a StackSet: roles in HomeRegion only
+        cfn = member("cloudformation", region)
+        cfn.create_stack(
+            StackName="gitops-reconciler-member",
+            TemplateBody=template,
+            Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
+            Capabilities=["CAPABILITY_NAMED_IAM"],
+        )
+        status = cfn.describe_stacks(StackName="gitops-reconciler-member")["Stacks"][0]
+        say(f"  infra/member-account.yml in {MEMBER}/{region}: {status['StackStatus']}")
+    router.follow(MEMBER, MEMBER_REGION)  # CloudFormation's events there, on that bus
+
+    bucket = f"pci-platform-artifacts-{MEMBER}-{MEMBER_REGION}"
+    member("s3").create_bucket(
+        Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": MEMBER_REGION}
+    )
+    from rotation_lambda.package import build
+
+    with tempfile.TemporaryDirectory(prefix="rotation-zip-") as folder:
+        archive = build(Path(folder) / "rotation_lambda.zip").path.read_bytes()
+    member("s3").put_object(Bucket=bucket, Key="rotation_lambda.zip", Body=archive)
+
+    dev = (repo / STACK_FILE).read_text()
+    stack_file = (
+        dev.replace("EnvironmentSuffix: dev", "EnvironmentSuffix: eu")
+        .replace("pci-platform-artifacts-us-east-1", bucket)
+        .replace("environment: dev", "environment: eu")
+        .replace(f"stack-name: {STACK}", f"stack-name: {MEMBER_STACK}")
+        .replace("region: us-east-1", f"region: {MEMBER_REGION}")
+        .replace("outputs-path: /pci-db/dev", "outputs-path: /pci-db/eu")
+    ) + f'account: "{MEMBER}"  # the role gitops-reconciler-member is assumed there\n'
+    (repo / f"desired-state/{MEMBER_STACK}.yml").write_text(stack_file)
+    git(repo, "add", ".")
+    git(repo, "commit", "--quiet", "-m", "The EU database, in the EU payments account")
+    push(events, router, repo)
+
+    stack = member("cloudformation").describe_stacks(StackName=MEMBER_STACK)["Stacks"][0]
+    endpoint = member("ssm").get_parameter(Name="/pci-db/eu/RDSEndpoint")["Parameter"]["Value"]
+    say(f"  {MEMBER_STACK}: {stack['StackStatus']}, stack id {stack['StackId']}")
+    say(f"  /pci-db/eu/RDSEndpoint in {MEMBER}'s SSM = {endpoint}")
+    forwarded = [
+        d
+        for d in router.deliveries
+        if d.handler == "stack_status" and f"in {MEMBER}/{MEMBER_REGION}" in d.line()
+    ]
+    return checked(
+        {
+            "stack complete in the member account": stack["StackStatus"] == "CREATE_COMPLETE"
+            and f":{MEMBER}:stack/" in stack["StackId"],
+            "its status event forwarded to the central bus and handled": bool(forwarded),
+            "outputs published to the member account's SSM": bool(endpoint),
+        }
+    )
 
 
 def preview_demo(client, repo: Path) -> bool:

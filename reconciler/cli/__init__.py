@@ -231,7 +231,12 @@ def cmd_status(args: argparse.Namespace) -> int:
         records.setdefault(
             spec.stack_name,
             StackStatus(
-                spec.stack_name, region=spec.region, health=Health.MISSING, message="never applied"
+                spec.stack_name,
+                region=spec.region,
+                account=spec.account,
+                role_arn=spec.role_arn,
+                health=Health.MISSING,
+                message="never applied",
             ),
         )
     items = sorted(records.values(), key=lambda s: s.stack_name)

@@ -50,14 +50,17 @@ def test_demo_exits_0_without_a_traceback(demo):
 
 
 def test_push_deploys_the_dev_stack_and_outputs_are_read_back_from_ssm(demo):
-    assert "pci-db-dev: create -> executed" in demo.stdout
+    assert "pci-db-dev: create -> queued: queued for a stack worker" in demo.stdout
+    assert "gitops-reconciler-work-us-east-1.fifo => stack_worker: pci-db-dev@" in demo.stdout
+    assert "pci-db-dev now: idle: CREATE_COMPLETE; outputs: 10 written" in demo.stdout
     assert "/pci-db/dev/RDSEndpoint = pci-mysql-dev." in demo.stdout
     assert "/pci-db/dev/RDSPort = 3306" in demo.stdout
 
 
 def test_parameter_change_is_planned_applied_and_visible_in_rds(demo):
     assert "Database  AWS::RDS::DBInstance  Modify  False" in demo.stdout
-    assert "pci-db-dev: update -> executed" in demo.stdout
+    assert "pci-db-dev: update -> queued" in demo.stdout
+    assert "pci-db-dev now: idle: UPDATE_COMPLETE" in demo.stdout
     assert "RDS pci-mysql-dev is now db.t3.large" in demo.stdout
 
 
@@ -91,14 +94,35 @@ def test_the_rename_is_previewed_on_its_pull_request_before_the_merge(demo):
 
 
 def test_status_table_ends_the_run_with_every_stack_synced(demo):
-    final = demo.stdout[demo.stdout.index("== 12. Status") :]
+    final = demo.stdout[demo.stdout.index("== 13. Status") :]
     table = final[final.index("$ reconciler status") :].splitlines()
-    rows = {line.split()[0]: line.split()[1:3] for line in table if line.startswith("pci-db-")}
+    rows = {line.split()[0]: line.split()[1:5] for line in table if line.startswith("pci-db-")}
     assert rows == {
-        "pci-db-dev": ["Synced", "Healthy"],
-        "pci-db-prod": ["Synced", "Healthy"],
-        "pci-db-staging": ["Synced", "Healthy"],
+        "pci-db-dev": ["123456789012", "us-east-1", "Synced", "Healthy"],
+        "pci-db-eu": ["222222222222", "eu-west-1", "Synced", "Healthy"],
+        "pci-db-prod": ["123456789012", "us-east-1", "Synced", "Healthy"],
+        "pci-db-staging": ["123456789012", "eu-central-1", "Synced", "Healthy"],
     }
+
+
+def test_a_stack_in_a_second_account_and_region_is_deployed_through_the_same_events(demo):
+    """GIVEN infra/member-account.yml deployed in account 222222222222 (roles in the home
+    region, forwarding in eu-west-1) WHEN a commit adds a stack file naming that account
+    and region and is pushed THEN its work item is applied by the stack worker there, the
+    stack's CREATE_COMPLETE is forwarded to the central bus and handled, and its outputs
+    are published to the member account's SSM."""
+    step = section(demo.stdout, "== 11. ", "== 12. ")
+    assert "infra/member-account.yml in 222222222222/us-east-1: CREATE_COMPLETE" in step
+    assert "infra/member-account.yml in 222222222222/eu-west-1: CREATE_COMPLETE" in step
+    assert "pci-db-eu: create -> queued" in step
+    assert re.search(r"stack_worker: pci-db-eu@\w+ in 222222222222/eu-west-1 -> done", step)
+    assert (
+        "gitops-stack-status => stack_status: pci-db-eu CREATE_COMPLETE in "
+        "222222222222/eu-west-1 -> recorded: pci-db-eu: Synced: CREATE_COMPLETE"
+    ) in step
+    assert "stack id arn:aws:cloudformation:eu-west-1:222222222222:stack/pci-db-eu/" in step
+    assert "/pci-db/eu/RDSEndpoint in 222222222222's SSM = pci-mysql-eu." in step
+    assert "checked: FAILED" not in step
 
 
 def test_demo_request_logs_are_quiet(demo):
@@ -143,14 +167,15 @@ def test_a_production_change_is_held_for_approval_with_its_plan_notified(demo):
     the stack awaits approval, and an Approval Required notification carries the plan."""
     step = section(demo.stdout, "== 10. ", "== 11. ")
     assert "committed by Dana Developer <dana@example.com>: DBAllocatedStorage 200 -> 300" in step
-    assert "pci-db-prod: update -> awaiting approval: change set gitops-" in step
+    assert "pci-db-prod: update -> queued" in step
+    assert "pci-db-prod now: awaiting approval: change set gitops-" in step
     assert re.search(r"change set gitops-\w+ kept, not run: AVAILABLE; RDS storage 200 GB", step)
     assert "notification on the gitops-notifications bus: Approval Required pci-db-prod" in step
     assert "| plan: update pci-db-prod (us-east-1)" in step
     assert (
         "|   Modify Database (AWS::RDS::DBInstance), replacement False [AllocatedStorage]" in step
     )
-    assert re.search(r"\npci-db-prod +OutOfSync +Healthy +awaiting approval ", step)
+    assert re.search(r"\npci-db-prod +123456789012 +us-east-1 +OutOfSync +Healthy +awaiting ", step)
 
 
 def test_the_author_cannot_approve_her_own_change(demo):
@@ -185,7 +210,7 @@ def test_another_persons_approval_runs_the_held_change_set_to_completion(demo):
 
 
 def test_history_lists_the_hold_the_refusal_and_the_approval(demo):
-    step = section(demo.stdout, "== 11. ", "== 12. ")
+    step = section(demo.stdout, "== 12. ", "== 13. ")
     listed = step[
         step.index("$ reconciler history pci-db-prod") : step.index("$ reconciler evidence")
     ]
@@ -199,10 +224,10 @@ def test_the_evidence_pack_is_written_and_maps_the_approval_to_pci_6_5_4(demo):
     """GIVEN the day's trail WHEN `reconciler evidence` writes the pack THEN audit.jsonl
     holds the approval by Alex and the refusal of Dana, and report.html names pci-db-prod
     and requirement 6.5.4."""
-    step = section(demo.stdout, "== 11. ", "== 12. ")
+    step = section(demo.stdout, "== 12. ", "== 13. ")
     assert re.search(r"\$ reconciler evidence --since \d{4}-\d\d-\d\d --until \d{4}-", step)
     assert re.search(r"wrote \S+/audit\.jsonl: \d+ record\(s\)", step)
-    assert re.search(r"wrote \S+/report\.html: \d+ change\(s\) in 3 stack\(s\)", step)
+    assert re.search(r"wrote \S+/report\.html: \d+ change\(s\) in 4 stack\(s\)", step)
     assert "checked: FAILED" not in step
     folder = evidence_folder(demo.stdout)
     assert folder is not None
