@@ -22,6 +22,7 @@ from handlers.runtime import (
     handle,
     logger,
     metrics,
+    report_settled,
     services,
     source,
     tracer,
@@ -91,4 +92,5 @@ def _done(record: Any, context: LambdaContext) -> bool:
         logger.warning("work item to be tried again", extra={"error": str(err)})
         return False
     logger.info("work item handled", extra=result)
+    report_settled(item.stack)  # the commit's deploy status, now this stack has moved
     return not again(Outcome(result.get("status", ""), stacks=result.get("stacks", [])))
