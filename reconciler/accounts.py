@@ -13,12 +13,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-ACCOUNT = re.compile(r"\d{12}")
+ACCOUNT = re.compile(r"[0-9]{12}")  # ASCII digits: \d takes any script's
 # IAM's rules: a role name is 1-64 of [\w+=,.@-]; a path is / or /.../ of printable ASCII.
-ROLE_NAME = re.compile(r"[\w+=,.@-]{1,64}")
+ROLE_NAME = re.compile(r"[\w+=,.@-]{1,64}", re.ASCII)
 ROLE_ARN = re.compile(
     r"arn:(?P<partition>aws(?:-[a-z]+)*):iam::(?P<account>\d{12}):"
-    r"role/(?:[\x21-\x7e]*/)?(?P<name>[\w+=,.@-]{1,64})"
+    r"role/(?:[\x21-\x7e]*/)?(?P<name>[\w+=,.@-]{1,64})",
+    re.ASCII,
 )
 MEMBER_ROLE = "gitops-reconciler-member"  # what infra/member-account.yml creates
 MEMBER_EXECUTION_ROLE = "gitops-reconciler-member-execution"

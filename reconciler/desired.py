@@ -86,8 +86,13 @@ class DesiredState:
     def narrowed(self, names: Iterable[str]) -> DesiredState:
         """Only the stacks `names` and those they depend on, with their templates and
         findings: what a stack worker validates and applies."""
-        wanted = set(names)
-        wanted |= {d for s in self.stacks if s.stack_name in wanted for d in s.depends_on}
+        wanted, by_name = set(), {s.stack_name: s for s in self.stacks}
+        todo = list(names)
+        while todo:  # the whole chain: a dependency's own depends-on is validated too
+            name = todo.pop()
+            if name not in wanted:
+                wanted.add(name)
+                todo.extend(by_name[name].depends_on if name in by_name else ())
         stacks = tuple(s for s in self.stacks if s.stack_name in wanted)
         files = {p for s in stacks for p in (s.path, s.template_file_path)}
         return replace(
@@ -103,7 +108,7 @@ class DesiredState:
 
 # Matched with fullmatch: `$` would let a trailing newline through.
 STACK_NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,127}")
-REGION = re.compile(r"[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d")
+REGION = re.compile(r"[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]")
 SSM_PATH = re.compile(r"(/[A-Za-z0-9_.\-]+)+")
 RESERVED_TAG_PREFIXES = ("aws:", "gitops-reconciler:")
 Check = Callable[[Any], tuple[Any, str | None]]

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
 from reconciler.accounts import ACCOUNT
-from reconciler.desired import STACK_NAME
+from reconciler.desired import REGION, STACK_NAME
 
 MAX_BODY = 1024  # far above any item; a bigger body is not ours
 
@@ -49,7 +49,7 @@ class WorkItem:
     @classmethod
     def parse(cls, body: Any) -> WorkItem:
         """A message body back into an item; WorkItemError naming what is wrong."""
-        if not isinstance(body, str) or len(body) > MAX_BODY:
+        if not isinstance(body, str) or len(body.encode()) > MAX_BODY:
             raise WorkItemError("a work item is a JSON object of at most 1 KiB")
         try:
             data = json.loads(body)
@@ -63,6 +63,8 @@ class WorkItem:
             raise WorkItemError(f"{data['stack'][:140]!r} is not a stack name")
         if not data["revision"] or len(data["revision"]) > 64 or not data["revision"].isalnum():
             raise WorkItemError(f"{data['revision'][:70]!r} is not a commit")
+        if not REGION.fullmatch(data["region"]):
+            raise WorkItemError(f"{data['region'][:30]!r} is not a region")
         if data["account"] and not ACCOUNT.fullmatch(data["account"]):
             raise WorkItemError(f"{data['account'][:20]!r} is not an account id")
         return cls(**data)

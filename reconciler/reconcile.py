@@ -1210,7 +1210,11 @@ def finish(
     # Work deferred meanwhile (a push during this operation) keeps the stack WAITING,
     # so that the caller reconciles again.
     pending = current.phase is Phase.WAITING
-    ours = current.phase is Phase.APPLYING
+    # The operation the reconciler started: still APPLYING, or its token, where a repeated
+    # work item recorded the stack meanwhile (up to date, or waiting while in progress).
+    ours = current.phase is Phase.APPLYING or (
+        bool(token) and token == current.operation_token and current.sync is not Sync.FAILED
+    )
     if stack.succeeded and token is not None and not _started(current, token):
         return NotOurs(
             f"{stack.status} of an operation this reconciler did not start (client request "
@@ -1275,7 +1279,7 @@ def finish(
         kind = Kind.FAILED
     if replace(status, updated_at=current.updated_at) == current:
         return current  # a repeated event: recorded and notified already
-    services.audit.append(_finished(current, status, stack, kind, change, services))
+    services.audit.append(_finished(current, status, stack, kind, change, services, ours))
     services.status.put(status)  # after the trail: a retried event appends again
     if kind is not None:
         duration = _seconds_since(current.updated_at) if ours else None
@@ -1297,6 +1301,7 @@ def _finished(
     kind: Kind | None,
     change: OutputsChange | None,
     services: Services,
+    ours: bool = False,
 ) -> list[AuditRecord]:
     """The trail's records for an operation's end: completed or failed (with a summary
     of the stack's events), drift repaired, outputs published (names, never values)."""
@@ -1314,7 +1319,6 @@ def _finished(
             Kind.FAILED: Event.FAILED,
             Kind.DRIFT_REPAIRED: Event.DRIFT_REPAIRED,
         }[kind]
-        ours = current.phase is Phase.APPLYING  # the operation the reconciler started
         summary = _events_summary(stack, current, services) if ours else {}
         records.append(replace(base, event=event, detail={"stack_status": stack.status, **summary}))
     if change is not None and not change.empty:

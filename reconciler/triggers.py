@@ -194,7 +194,7 @@ def on_work_item(
 
 # A stack worker's outcomes that SQS should hand out again (after the queue's visibility
 # timeout): the stack was busy, in progress, or its change set still being computed.
-AGAIN = ("waiting", "deferred")
+AGAIN = ("waiting", "deferred", HANDED_ON)  # handed on: its worker's time ran short
 
 
 def again(outcome: Outcome) -> bool:

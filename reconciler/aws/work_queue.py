@@ -59,7 +59,13 @@ class SqsWorkQueues:
                 "AWS.SimpleQueueService.NonExistentQueue",
                 "QueueDoesNotExist",
             )
-            if not missing or region == self.home_region:
+            if missing and region == self.home_region:
+                raise PermanentAwsError(
+                    f"no work queue {self.queue_name(region)} in {self.home_region}: deploy "
+                    "infra/bootstrap.yml (reconciler bootstrap), or unset WORK_QUEUE_PREFIX",
+                    session.error_code(err),
+                ) from err
+            if not missing:
                 raise
             log.warning(
                 "no work queue %s: stacks in %s share the home region's queue and its cap "
