@@ -169,7 +169,8 @@ def test_apply_publishes_outputs_then_outputs_and_status_read_them(tmp_path, cap
 
     assert main(["status", str(root)]) == 0
     captured = capsys.readouterr()
-    assert captured.out.splitlines()[1].split()[:3] == ["app-dev", "Synced", "Healthy"]
+    row = captured.out.splitlines()[1].split()[:5]
+    assert row == ["app-dev", "123456789012", "us-east-1", "Synced", "Healthy"]
     assert "DynamoDB table 'gitops-reconciler'" in captured.err
 
 
