@@ -7,7 +7,8 @@ computed, AWS throttling past botocore's retries) is reported as a batch item fa
 SQS hands it out again after the queue's visibility timeout, and after maxReceiveCount
 puts it on the dead-letter queue. For a FIFO queue AWS asks that, after the first item
 that failed, every later item of the batch be reported failed too (their order holds).
-A message that is not a work item is said once and dropped: it would fail every time.
+A message that is not a work item, or a record not from SQS (Lambda's mapping always
+says eventSource aws:sqs), is said once and dropped: it would fail every time.
 """
 
 from __future__ import annotations
@@ -59,17 +60,25 @@ def _later(record: dict) -> None:
     from reconciler.aws.work_queue import retry_later
 
     attributes = record.get("attributes") if isinstance(record.get("attributes"), dict) else {}
-    count = str(attributes.get("ApproximateReceiveCount", "1"))
     retry_later(
         str(record.get("eventSourceARN", "")),
         str(record.get("receiptHandle", "")),
-        int(count) if count.isdigit() else 1,
+        _receive_count(attributes.get("ApproximateReceiveCount")),
     )
+
+
+def _receive_count(value: Any) -> int:
+    """SQS's count as a number; 1 for anything else (str.isdigit() accepts "²", which
+    int() refuses, and int() refuses more than 4,300 digits)."""
+    text = str(value)
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 6 else 1
 
 
 def _done(record: Any, context: LambdaContext) -> bool:
     """Apply one item; False when SQS should hand it out again."""
     try:
+        if isinstance(record, dict) and record.get("eventSource") != "aws:sqs":
+            raise WorkItemError("a work item comes from SQS (eventSource aws:sqs)")
         item = WorkItem.parse(record.get("body") if isinstance(record, dict) else None)
     except WorkItemError as err:
         logger.error("rejected work item", extra={"reason": str(err)})

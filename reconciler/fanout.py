@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
 from reconciler.accounts import ACCOUNT
 from reconciler.desired import REGION, STACK_NAME
+from reconciler.errors import PermanentAwsError
 
 MAX_BODY = 1024  # far above any item; a bigger body is not ours
 
@@ -70,14 +72,26 @@ class WorkItem:
         return cls(**data)
 
 
+class NotQueued(PermanentAwsError):
+    """AWS refused some work items for good (a queue missing, or denied): `items` were
+    not put, every other item was. Only the stacks of `items` fail: the others' items
+    are on their queues, and their workers apply them."""
+
+    def __init__(self, message: str, code: str, items: Iterable[WorkItem]) -> None:
+        super().__init__(message, code)
+        self.items = tuple(items)
+
+
 class WorkQueue(Protocol):
     """Where work items go (SQS FIFO queues in production)."""
 
     description: str
 
     def send(self, items: list[WorkItem]) -> None:
-        """Put every item, or raise (an AwsError): a pass records a stack queued only
-        once its item is on the queue."""
+        """Put every item, or raise: NotQueued naming the items AWS refused (the others
+        put), or a transient AwsError (the caller's retry puts them all again, and the
+        queue drops those it already has). A pass records a stack queued only once its
+        item is on the queue."""
         ...
 
 

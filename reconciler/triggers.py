@@ -63,10 +63,7 @@ def reconcile_head(
     reported: dict[str, dict[str, str]] = {}
     for _ in range(MAX_PASSES):
         outcome, again = _pass(source, services, owner, only, deadline)
-        for stack in outcome.stacks:
-            earlier = reported.get(stack["stack_name"], {}).get("outcome")
-            if not (earlier in ACTED and stack["outcome"] in PASSIVE):
-                reported[stack["stack_name"]] = stack
+        _keep(reported, outcome.stacks)
         if not again:
             break
     return replace(outcome, stacks=list(reported.values())) if reported else outcome
@@ -74,6 +71,15 @@ def reconcile_head(
 
 ACTED = ("executed", "tags-updated", "deleting")
 PASSIVE = ("unchanged", "waiting", "deferred")
+
+
+def _keep(reported: dict[str, dict[str, str]], stacks: list[dict[str, str]]) -> None:
+    """Each stack's last outcome, except that one acted on stays reported as acted on: a
+    pass run again (a deferral to this lease holder) finds it in progress or unchanged."""
+    for stack in stacks:
+        earlier = reported.get(stack["stack_name"], {}).get("outcome")
+        if not (earlier in ACTED and stack["outcome"] in PASSIVE):
+            reported[stack["stack_name"]] = stack
 
 
 def handed_on(outcome: Outcome) -> list[str]:
@@ -154,6 +160,7 @@ def on_work_item(
     received twice, or again after a worker died, never runs a change twice)."""
     if services.queue is not None:
         services = replace(services, queue=None)  # a worker applies; it never fans out
+    reported: dict[str, dict[str, str]] = {}
     for _ in range(MAX_PASSES):
         with tempfile.TemporaryDirectory(prefix="desired-") as tmp:
             checkout = source.checkout(Path(tmp) / "repo")
@@ -182,12 +189,16 @@ def on_work_item(
                     About(source),
                 )  # fmt: skip
                 return Outcome("invalid", str(e), checkout.revision, findings=findings)
+        # Its change set run, the item is done even if a deferral to this worker made it
+        # run again and find the stack in progress: handed back, it would come back until
+        # the operation ends, and a long one would send it to the dead-letter queue.
+        _keep(reported, [s.to_dict() for s in result.stacks])
         if not any(s.rerun for s in result.stacks):
             break
     return Outcome(
         "reconciled",
         revision=result.revision,
-        stacks=[s.to_dict() for s in result.stacks],
+        stacks=list(reported.values()),
         findings=[str(f) for f in result.findings],
     )
 
@@ -232,19 +243,27 @@ def on_stack_status(
     # A deferral is looked for on this stack only: deferrals are made while a lease is
     # held, and the operation of a lease holder ends with this stack's event. A stack
     # waiting for its dependencies goes on when one of them ends (fan-out: its work item
-    # is put then, its dependencies done).
-    waiting = [s for s in services.status.all() if _released(s, stack_name)]
+    # is put then, its dependencies done). The pass acts on those stacks only: the others
+    # are as the last pass left them (a failed dependency is not recorded again).
+    fanned_out = services.queue is not None
+    waiting = {s.stack_name for s in services.status.all() if _released(s, stack_name, fanned_out)}
     if status.deferred_revision or waiting:
-        again = reconcile_head(source, services, owner)
+        only = waiting | ({stack_name} if status.deferred_revision else set())
+        again = reconcile_head(source, services, owner, only=only)
         return Outcome(again.status, recorded.reason, again.revision, again.stacks, again.findings)
     return recorded
 
 
-def _released(record, ended: str) -> bool:
-    """Whether the end of stack `ended` may let `record` go on."""
+def _released(record, ended: str, fanned_out: bool = False) -> bool:
+    """Whether the end of stack `ended` may let `record` go on. A stack waiting for no
+    other stack waits for its own operation's end or, fanned out, for its own work item
+    (handed back to SQS): another stack's end does not concern it there. In one process
+    (no work queue) any event is its next chance."""
     if record.phase is not Phase.WAITING:
         return False
-    return not record.waits_for or ended in record.waits_for.split(",")
+    if record.waits_for:
+        return ended in record.waits_for.split(",")
+    return record.stack_name == ended or not fanned_out
 
 
 def on_schedule(

@@ -21,7 +21,7 @@ import botocore.exceptions
 
 from reconciler.aws import session
 from reconciler.errors import AwsError, PermanentAwsError
-from reconciler.fanout import WorkItem
+from reconciler.fanout import NotQueued, WorkItem
 
 log = logging.getLogger(__name__)
 
@@ -78,12 +78,39 @@ class SqsWorkQueues:
         return url
 
     def send(self, items: list[WorkItem]) -> None:
+        """Every queue is given its items, whatever another queue answered: a queue that
+        refuses (NotQueued, naming the items) fails only the stacks of its items. A
+        transient failure is raised at once (the caller's retry puts them all again)."""
+        refused: list[WorkItem] = []
+        first: PermanentAwsError | None = None
+        urls: dict[str, str | PermanentAwsError] = {}
         by_queue: dict[str, list[WorkItem]] = {}
         for item in items:
-            by_queue.setdefault(self.url_for(item.region or self.home_region), []).append(item)
+            region = item.region or self.home_region
+            if region not in urls:
+                try:
+                    urls[region] = self.url_for(region)
+                except PermanentAwsError as err:
+                    urls[region] = err
+            url = urls[region]
+            if isinstance(url, PermanentAwsError):
+                first = first or url
+                refused.append(item)
+                continue
+            by_queue.setdefault(url, []).append(item)
         for url, queued in by_queue.items():
             for start in range(0, len(queued), BATCH):
-                self._send_batch(url, queued[start : start + BATCH])
+                batch = queued[start : start + BATCH]
+                try:
+                    self._send_batch(url, batch)
+                except NotQueued as err:
+                    first = first or err
+                    refused.extend(err.items)
+                except PermanentAwsError as err:  # the whole call refused (AccessDenied)
+                    first = first or err
+                    refused.extend(batch)
+        if first is not None:
+            raise NotQueued(str(first), first.code, refused)
 
     @session.aws_errors()
     def _send_batch(self, url: str, items: list[WorkItem]) -> None:
@@ -96,19 +123,24 @@ class SqsWorkQueues:
             }
             for i, item in enumerate(items)
         }
-        for _ in range(3):  # entries that failed on the sender's side are sent again
+        refused: list[tuple[WorkItem, dict]] = []  # entries SQS refused as the sender's fault
+        for _ in range(3):  # entries that failed on SQS's side are sent again
             answer = self.client.send_message_batch(QueueUrl=url, Entries=list(entries.values()))
-            failed = answer.get("Failed") or []
-            if not failed:
-                return
-            if sender := next((f for f in failed if f.get("SenderFault")), None):
-                raise PermanentAwsError(
-                    f"AWS SendMessageBatch refused a work item: {sender.get('Code')}: "
-                    f"{sender.get('Message', '')}",
-                    str(sender.get("Code", "")),
-                )
-            entries = {f["Id"]: entries[f["Id"]] for f in failed if f.get("Id") in entries}
-        raise AwsError(f"AWS SendMessageBatch: {len(entries)} work item(s) not put", "Failed")
+            failed = [f for f in answer.get("Failed") or [] if f.get("Id") in entries]
+            refused += [(items[int(f["Id"])], f) for f in failed if f.get("SenderFault")]
+            entries = {f["Id"]: entries[f["Id"]] for f in failed if not f.get("SenderFault")}
+            if not entries:
+                break
+        else:
+            raise AwsError(f"AWS SendMessageBatch: {len(entries)} work item(s) not put", "Failed")
+        if refused:
+            sender = refused[0][1]
+            raise NotQueued(
+                f"AWS SendMessageBatch refused a work item: {sender.get('Code')}: "
+                f"{sender.get('Message', '')}",
+                str(sender.get("Code", "")),
+                [item for item, _ in refused],
+            )
 
 
 # A work item handed out again comes back after this, doubling per receive (SQS counts
