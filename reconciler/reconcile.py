@@ -29,7 +29,7 @@ from reconciler.errors import (
     PermanentAwsError,
     SourceError,
 )
-from reconciler.fanout import WorkItem
+from reconciler.fanout import NotQueued, WorkItem
 from reconciler.findings import Finding
 from reconciler.fingerprint import desired_hash
 from reconciler.identity import StackRef, foreign
@@ -463,9 +463,12 @@ def _queue(
             [WorkItem(s.plan.stack_name, s.revision, s.spec.account, s.spec.region) for s in steps]
         )
     except PermanentAwsError as err:
+        # Only the stacks whose items were not put: the others' are on their queues.
+        refused = {i.stack for i in err.items} if isinstance(err, NotQueued) else None
         failed = {
             s.plan.stack_name: _refused(s.plan, s.spec, state, services, s.revision, err)
             for s in steps
+            if refused is None or s.plan.stack_name in refused
         }
         return [failed.get(r.stack_name, r) if r.outcome == QUEUED else r for r in results]
     return results
@@ -775,8 +778,11 @@ def _apply_one(
 
     waiting_on = _unready_dependencies(spec, state, services, revision)
     if waiting_on:
-        message = f"waits for {', '.join(waiting_on)} to complete"
-        return step.done("waiting", message, phase=Phase.WAITING, waits_for=",".join(waiting_on))
+        said = ", ".join(f"{name} ({why})" if why else name for name, why in waiting_on)
+        return step.done(
+            "waiting", f"waits for {said} to complete", phase=Phase.WAITING,
+            waits_for=",".join(name for name, _ in waiting_on),
+        )  # fmt: skip
     if fan_out is not None:
         fan_out.append(step)
         return step.result(QUEUED, f"queued for a stack worker ({services.queue.description})")
@@ -867,15 +873,17 @@ def _counts(change: OutputsChange) -> str:
 
 def _unready_dependencies(
     spec: StackSpec, state: DesiredState, services: Services, revision: str = ""
-) -> list[str]:
-    """Dependencies whose live stack is not yet a success at their desired inputs."""
+) -> list[tuple[str, str]]:
+    """Dependencies whose live stack is not yet a success at their desired inputs, each
+    with what is known of why (a failed one must be fixed first)."""
     waiting = []
     for name in spec.depends_on:
         dep = state.stack(name)
         stack = services.at(dep, revision).cfn.describe_stack(name, dep.region)
         wanted = desired_hash(dep, state.templates[dep.template_file_path].body)
         if stack is None or not stack.succeeded or stack.desired_hash != wanted:
-            waiting.append(name)
+            failed = stack is not None and stack.failed
+            waiting.append((name, f"{stack.status}: fix it first" if failed else ""))
     return waiting
 
 
