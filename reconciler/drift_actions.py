@@ -53,12 +53,13 @@ def start_detections(services: Services, limit: int) -> list[tuple[str, str]]:
         try:
             cfn = services.at(record, record.applied_revision).cfn  # in the stack's account
             stack = cfn.describe_stack(record.stack_name, record.region)
-        except PermanentAwsError as err:  # that account's role cannot be assumed, say
+            if stack is None or stack.in_progress:
+                continue
+            detection = cfn.detect_drift(record.stack_name, record.region)
+        except PermanentAwsError as err:  # that account's role cannot be assumed, say,
+            # or it refuses the detection: the other stacks' detections still start
             log.warning("%s: drift detection not started: %s", record.stack_name, err)
             continue
-        if stack is None or stack.in_progress:
-            continue
-        detection = cfn.detect_drift(record.stack_name, record.region)
         services.status.put(record.but(drift_status=DETECTING, drift_detection_id=detection))
         started.append((record.stack_name, detection))
     return started

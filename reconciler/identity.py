@@ -14,7 +14,8 @@ from reconciler.status import StackStatus
 STACK_ARN = re.compile(
     r"arn:(?P<partition>aws(?:-[a-z]+)*):cloudformation:"
     r"(?P<region>[a-z]{2}(?:-[a-z]+)+-\d{1,2}):(?P<account>\d{12}):"
-    r"stack/(?P<name>[A-Za-z][A-Za-z0-9-]{0,127})/(?P<id>[A-Za-z0-9-]{1,64})"
+    r"stack/(?P<name>[A-Za-z][A-Za-z0-9-]{0,127})/(?P<id>[A-Za-z0-9-]{1,64})",
+    re.ASCII,  # \d alone takes any script's digits; AWS writes ASCII ones
 )
 STACK_ARN_FORM = "arn:<partition>:cloudformation:<region>:<12-digit account>:stack/<name>/<id>"
 

@@ -4,9 +4,11 @@ carrying the commit (so the member account's CloudTrail says which commit made e
 
 Credentials are fetched at the first call made with them, not when the services are
 built (a pass that finds nothing to do in an account assumes nothing there), and fetched
-again before they expire (botocore's refreshable credentials). A role that cannot be
-assumed is a PermanentAwsError naming the role: that account's stacks are recorded
-Failed, the others go on.
+again before they expire (botocore's refreshable credentials), and at once when AWS
+says the token expired before the time it was given for (a clock ahead of AWS's): the
+call is then made again, once, with new ones. A role that cannot be assumed is a
+PermanentAwsError naming the role: that account's stacks are recorded Failed, the others
+go on.
 """
 
 from __future__ import annotations
@@ -33,6 +35,9 @@ from reconciler.reconcile import Services
 
 DURATION_SECONDS = 3600  # AssumeRole's default; refreshed before the end
 KEPT = 64  # sessions kept per process (one per role and commit)
+# AWS's answers to a request signed with a session token past its end.
+EXPIRED = frozenset({"ExpiredToken", "ExpiredTokenException"})
+FETCHED_AGAIN = "gitops_reconciler_credentials_fetched_again"  # in a request's context
 
 
 class Accounts:
@@ -71,13 +76,18 @@ class Accounts:
         from reconciler.aws.ssm import SsmOutputs
 
         client_for = self.clients(role_arn, revision)
+        # AWS's catalog is asked in the account (its secrets are there); another one (the
+        # CLI's --offline, cfn-lint's data) is the same in every account.
+        catalog = home.catalog
+        if isinstance(catalog, AwsCatalog):
+            catalog = AwsCatalog(client_for)
         return {
             "cfn": CloudFormation(
                 client_for=client_for,
                 role_arn=execution_role_arn(role_arn, self.execution_role),
             ),
             "outputs_for": lambda region: SsmOutputs(region, client=client_for("ssm", region)),
-            "catalog": AwsCatalog(client_for) if home.catalog is not None else None,
+            "catalog": catalog,
             "settings": LiveSettings(client_for) if home.settings is not None else None,
             "account": ROLE_ARN.fullmatch(role_arn)["account"],
         }
@@ -95,7 +105,13 @@ class Accounts:
                 with session.aws_errors():
                     answer = session.client("sts").assume_role(**params)["Credentials"]
             except AwsError as err:
-                raise type(err)(f"cannot assume {role_arn}: {err}", err.code) from err
+                hint = ""
+                if not self.external_id and err.code == "AccessDenied":
+                    hint = (
+                        "; MEMBER_EXTERNAL_ID is not set: give the external id the "
+                        "member account's role asks for (infra/member-account.yml's ExternalId)"
+                    )
+                raise type(err)(f"cannot assume {role_arn}: {err}{hint}", err.code) from err
             return {
                 "access_key": answer["AccessKeyId"],
                 "secret_key": answer["SecretAccessKey"],
@@ -103,11 +119,10 @@ class Accounts:
                 "expiry_time": answer["Expiration"].isoformat(),
             }
 
-        credentials = botocore.credentials.DeferredRefreshableCredentials(
-            refresh_using=fetch, method="sts-assume-role"
-        )
+        credentials = _Assumed(refresh_using=fetch, method="sts-assume-role")
         core = botocore.session.get_session()
         core._credentials = credentials  # botocore's way to give a session its credentials
+        core.register("needs-retry", credentials.again_if_expired)
         assumed = boto3.session.Session(botocore_session=core)
         made: dict[tuple[str, str], Any] = {}
         lock = threading.Lock()
@@ -122,3 +137,21 @@ class Accounts:
                 return made[key]
 
         return client_for
+
+
+class _Assumed(botocore.credentials.DeferredRefreshableCredentials):
+    """An assumed role's credentials, fetched again when AWS says their token expired."""
+
+    def again_if_expired(self, response=None, request_dict=None, **_: Any) -> int | None:
+        """botocore's needs-retry: 0 (retry at once, after fetching new credentials) for
+        a request AWS refused as signed with an expired token, once per request; None
+        (botocore's own retry rules decide) for anything else."""
+        parsed = response[1] if response else {}
+        code = parsed.get("Error", {}).get("Code", "") if isinstance(parsed, dict) else ""
+        context = (request_dict or {}).get("context", {})
+        if code not in EXPIRED or context.get(FETCHED_AGAIN):
+            return None
+        context[FETCHED_AGAIN] = True
+        with self._refresh_lock:
+            self._frozen_credentials = None  # DeferredRefreshableCredentials: fetch first
+        return 0

@@ -58,13 +58,17 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from reconciler.cli import report
 
     state = _state(args)
-    result = validate(state, _catalog(args), role=_role(args))
-    if not args.offline and not result.has_errors:
+    catalog = _catalog(args)
+    # A stack in another account has its secrets asked there, as the pass asks them.
+    home = None if args.offline else _reader(catalog)
+    result = validate(
+        state, catalog, role=_role(args), secrets_at=_secrets_in_account(home) if home else None
+    )
+    if home is not None and not result.has_errors:
         # Updates AWS would refuse are known only against the deployed stacks.
         from reconciler.plan import plan_all
         from reconciler.reconcile import fetcher, observe, with_plan_findings
 
-        home = _reader()
         found = plan_all(state, observe(state, home), fetcher(home))
         result = with_plan_findings(result, found)
     if args.json:
@@ -82,17 +86,26 @@ def _services(wait: int = 30):
     return services
 
 
-def _reader():
-    """What `plan` and `validate` read with: CloudFormation in the home account, and in
-    other accounts through their roles; nothing that writes."""
+def _reader(catalog=None):
+    """What `plan`, `validate` and `outputs` read with: CloudFormation, SSM and the
+    catalog (`catalog`: AWS's is asked in each stack's account) in the home account, and
+    in other accounts through their roles; nothing that writes."""
     from reconciler.aws.accounts import Accounts
     from reconciler.aws.cloudformation import CloudFormation
+    from reconciler.aws.ssm import SsmOutputs
     from reconciler.reconcile import Services
 
     cfn = CloudFormation(role_arn=os.environ.get("CLOUDFORMATION_ROLE_ARN", ""))
-    home = Services(cfn=cfn, outputs_for=None, status=None)  # type: ignore[arg-type]
+    home = Services(cfn=cfn, outputs_for=SsmOutputs, status=None, catalog=catalog)  # type: ignore[arg-type]
     home.reach = Accounts().reach(home)
     return home
+
+
+def _secrets_in_account(home):
+    """validate's secrets_at: a stack's secrets asked in its own account."""
+    from reconciler.reconcile import _secrets_at
+
+    return _secrets_at(home.at)
 
 
 def _acting(services) -> None:
@@ -119,11 +132,12 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from reconciler.reconcile import make_plan, preview
 
     state = _state(args)
-    cfn = _reader()
+    catalog = _catalog(args)
+    cfn = _reader(catalog)
     # Stacks are looked for in the stack files' regions and where the status table
     # records stacks, so a region's last stack removed still shows it as orphaned.
     records = store_from_env(create_if_missing=False).existing
-    checks, plans = make_plan(state, cfn, _catalog(args), records, _role(args))
+    checks, plans = make_plan(state, cfn, catalog, records, _role(args))
     if args.change_set:
         plans = preview(plans, state, cfn)
     _tell(checks)
@@ -260,6 +274,7 @@ def cmd_drift(args: argparse.Namespace) -> int:
     from reconciler.cli import report
     from reconciler.cli.follow import follow, operation_start, wait_for_detection
     from reconciler.drift_actions import pci_violations, read_drift, repair
+    from reconciler.source import local_revision
 
     state = _state(args)
     if args.stack and not state.stack(args.stack):
@@ -270,21 +285,23 @@ def cmd_drift(args: argparse.Namespace) -> int:
     if args.repair:
         _acting(services)
     results, remaining = [], False
+    revision = local_revision(state.root)  # in the session name of an assumed role
     for spec in specs:
-        cfn = services.at(spec).cfn  # in the stack's own account
+        there = services.at(spec, revision)  # every call in the stack's own account
+        cfn = there.cfn
         if cfn.describe_stack(spec.stack_name, spec.region) is None:
             err(f"{spec.stack_name}: not deployed; nothing to check")
             continue
         wait_for_detection(cfn, spec.stack_name, spec.region)
-        found = read_drift(spec, services)
+        found = read_drift(spec, there)
         if args.repair and not found.in_sync:
             started = operation_start()
-            outcome = repair(spec, found, services, owner)
+            outcome = repair(spec, found, there, owner)
             err(f"{spec.stack_name}: {outcome.message}")
             follow(cfn, spec.stack_name, spec.region, err, since=started)
             wait_for_detection(cfn, spec.stack_name, spec.region)
-            found = read_drift(spec, services)
-        violations = pci_violations(spec, services)
+            found = read_drift(spec, there)
+        violations = pci_violations(spec, there)
         remaining = remaining or not found.in_sync or any(v.severity == "error" for v in violations)
         results.append((found, violations))
     if args.json:
@@ -298,16 +315,17 @@ def cmd_drift(args: argparse.Namespace) -> int:
 
 
 def cmd_outputs(args: argparse.Namespace) -> int:
-    from reconciler.aws.ssm import SsmOutputs
     from reconciler.outputs import parameter_name
 
     state = _state(args)
     spec = state.stack(args.stack)
     if spec is None:
         raise UnknownStackError(f"no stack file declares stack {args.stack!r}")
+    home = _reader()
 
     def read(s) -> dict[str, str]:
-        found = SsmOutputs(s.region).read(s.outputs_path, s.stack_name)
+        # In the stack's own account, where its outputs are published.
+        found = home.at(s).outputs_for(s.region).read(s.outputs_path, s.stack_name)
         prefix = parameter_name(s.outputs_path, "")
         return {name.removeprefix(prefix): value for name, value in sorted(found.items())}
 
