@@ -13,7 +13,8 @@ person approves it (`reconciler approve`, each person signed in as an IAM user),
 a stack is deployed into a second account (222222222222) and region (eu-west-1) through
 the same events (infra/member-account.yml deployed there, the member role assumed by the
 stack worker, the stack's events forwarded to the central bus), the audit trail is listed
-and written as an evidence pack, and the status table ends the run. Every delivery is printed as `rule => handler: event -> outcome`.
+and written as an evidence pack, and the status table ends the run. Every delivery is
+printed as `rule => handler: event -> outcome`.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler import HASH_TAG, MANAGED_TAG
-from reconciler.accounts import ACCOUNT, MEMBER_ROLE, ROLE_ARN, ROLE_NAME, role_arn
+from reconciler.accounts import ACCOUNT, MEMBER_ROLE, ROLE_ARN, ROLE_NAME, partition, role_arn
 from reconciler.findings import Finding, Severity
 from reconciler.template import Template, load_template
 from reconciler.windows import Window, cron_problem, parse_duration, timezone_problem
@@ -480,6 +480,17 @@ def _without_effect(data: dict, values: dict[str, Any]) -> list[tuple[str, str]]
                 f"not of account {account}",
             )
         )
+    if (arn := values.get("role_arn")) and values.get("region"):
+        theirs, ours = ROLE_ARN.fullmatch(arn)["partition"], partition(values["region"])
+        if theirs != ours:
+            problems.append(
+                (
+                    "role-arn",
+                    f"is a role of partition {theirs}, but region {values['region']} is in "
+                    f"partition {ours}: a role acts only in its own partition "
+                    f"(arn:{ours}:iam::...)",
+                )
+            )
     return problems
 
 

@@ -80,7 +80,12 @@ def run_preview(
         state = load_desired_state(checkout.root)
         try:
             report, plans = make_plan(
-                state, services, services.catalog, services.status.all, services.role
+                state,
+                services,
+                services.catalog,
+                services.status.all,
+                services.role,
+                partial=True,
             )
         except InvalidDesiredStateError as err:
             # Findings only: nothing is asked of CloudFormation for an invalid state.

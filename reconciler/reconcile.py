@@ -187,10 +187,12 @@ def checked(
     catalog: VersionCatalog | None = None,
     role: ExecutionRole | None = None,
     at: Callable[[Any, str], Services] | None = None,
+    revision: str = "",
 ) -> Report:
     """The validation report; raises when a finding is an error, so nothing is written.
     `at` (Services.at) reaches a stack's own account for what is asked there."""
-    report = validate(state, catalog, role=role, secrets_at=_secrets_at(at) if at else None)
+    secrets_at = _secrets_at(at, revision) if at else None
+    report = validate(state, catalog, role=role, secrets_at=secrets_at)
     if report.has_errors:
         raise InvalidDesiredStateError(list(report.findings))
     return report
@@ -209,14 +211,16 @@ class Observed(dict):
         return self.unreachable.get(Place(spec.account, spec.region, spec.role_arn))
 
 
-def _secrets_at(at: Callable[[Any, str], Services]) -> Callable[[Any], Callable[..., Any]]:
+def _secrets_at(
+    at: Callable[[Any, str], Services], revision: str = ""
+) -> Callable[[Any], Callable[..., Any]]:
     """Secrets Manager of a stack's own account; None (not checked) where the account
     cannot be reached: the pass fails that stack for that reason, said once."""
 
     def secrets(spec: StackSpec) -> Callable[[str, str], bool | None]:
         def exists(region: str, secret_id: str) -> bool | None:
             try:
-                catalog = at(spec, "").catalog
+                catalog = at(spec, revision).catalog
                 return catalog.secret_exists(region, secret_id) if catalog else None
             except AwsError as err:
                 log.warning("%s: secret %s not checked: %s", spec.stack_name, secret_id, err)
@@ -249,7 +253,11 @@ def observe(
         try:
             cfn = at(place, revision).cfn
             if narrow:
-                names = [s.stack_name for s in state.stacks if s.region == place.region]
+                names = [
+                    s.stack_name
+                    for s in state.stacks
+                    if Place(s.account, s.region, s.role_arn) == place
+                ]
                 found = {
                     (place.region, name): stack
                     for name in names
@@ -289,15 +297,30 @@ def make_plan(
     catalog: VersionCatalog | None = None,
     recorded: Callable[[], Iterable[StackStatus]] = tuple,
     role: ExecutionRole | None = None,
+    *,
+    partial: bool = False,
 ) -> tuple[Report, list[StackPlan]]:
     """`recorded`: reads the status table's records (for their regions), once the
-    desired state is known to be valid."""
+    desired state is known to be valid. With `partial` (a pull request's preview), the
+    stacks of an account or region that cannot be read are Blocked, saying why; else
+    the first such place stops the plan (`plan` shows the whole picture or none)."""
     report = checked(state, catalog, role, _at(cfn))
     live = observe(state, cfn, recorded())
-    for err in live.unreachable.values():
-        raise err  # `plan` shows the whole picture or none: the account that failed
+    if live.unreachable and not partial:
+        raise next(iter(live.unreachable.values()))
     plans = plan_all(state, live, fetcher(cfn))
+    plans = [_unread(plan, state, live) for plan in plans]
     return with_plan_findings(report, plans), plans
+
+
+def _unread(plan: StackPlan, state: DesiredState, live: Observed) -> StackPlan:
+    """A plan of a stack whose account or region could not be read: Blocked, with why
+    (its live stack is unknown, so no create or update can be predicted)."""
+    spec = state.stack(plan.stack_name)
+    err = live.why_not(spec) if spec is not None else None
+    if err is None:
+        return plan
+    return replace(plan, action=Action.BLOCKED, reason=f"not planned: {err}", changes=())
 
 
 PREVIEW_PREFIX = "gitops-preview-"
@@ -386,7 +409,7 @@ def apply(
     fan_out: list[_Attempt] | None = [] if services.queue is not None and not narrow else None
     if narrow and only is not None:
         state = state.narrowed(only)
-    report = checked(state, services.catalog, services.role, services.at)
+    report = checked(state, services.catalog, services.role, services.at, revision)
     if narrow and only is not None:
         recorded = {n: r for n in sorted(only) if (r := services.status.get(n)) is not None}
     else:
@@ -399,6 +422,15 @@ def apply(
             continue
         spec = state.stack(plan.stack_name)
         status = recorded.get(plan.stack_name)
+        if plan.action is Action.ORPHANED and spec is not None:
+            # The name's stack file now places it elsewhere (another account or region):
+            # the old stack is left in place and said; the one record is the new stack's.
+            where = f"{plan.account or 'the home account'}/{plan.region}"
+            message = f"{plan.reason}; {plan.stack_name} moved away from {where}"
+            results.append(
+                StackResult(plan.stack_name, plan.region, plan.action, "orphaned", message)
+            )
+            continue
         if spec is not None and (unreachable := live.why_not(spec)) is not None:
             results.append(_refused(plan, spec, state, services, revision, unreachable))
             continue

@@ -1092,7 +1092,8 @@ def test_member_roles_may_be_assumed_by_the_pass_functions_only():
 
 def test_organization_bus_policy_exists_only_with_an_organization_and_admits_only_it():
     """GIVEN OrganizationId WHEN it is empty THEN no bus policy; when set, the default bus
-    accepts PutEvents from principals of that organisation only."""
+    accepts PutEvents from principals of that organisation only, and only CloudFormation's
+    stack status and drift events (the push and preview rules would take anything else)."""
     bus_policy = resources()["OrganizationBusPolicy"]
     assert bus_policy["Condition"] == "HasOrganization"
     assert condition("HasOrganization", {"OrganizationId": ""}) is False
@@ -1106,7 +1107,14 @@ def test_organization_bus_policy_exists_only_with_an_organization_and_admits_onl
         "events:PutEvents",
     )
     assert statement["Condition"] == {
-        "StringEquals": {"aws:PrincipalOrgID": {"Ref": "OrganizationId"}}
+        "StringEquals": {"aws:PrincipalOrgID": {"Ref": "OrganizationId"}},
+        "ForAllValues:StringEquals": {
+            "events:source": "aws.cloudformation",
+            "events:detail-type": [
+                "CloudFormation Stack Status Change",
+                "CloudFormation Drift Detection Status Change",
+            ],
+        },
     }
 
 

@@ -127,7 +127,9 @@ def test_failed_create_at_the_same_inputs_is_blocked_with_the_way_out(tmp_path):
     """The same inputs would fail the same way: a human pushes a fix or deletes."""
     state = state_for(tmp_path)
     live = {
-        ("", "us-east-1", "app-dev"): live_stack(status="ROLLBACK_COMPLETE", digest=current_hash(state))
+        ("", "us-east-1", "app-dev"): live_stack(
+            status="ROLLBACK_COMPLETE", digest=current_hash(state)
+        )
     }
     (plan,) = plan_all(state, live, no_fetch)
     assert plan.action is Action.BLOCKED
