@@ -86,6 +86,9 @@ _RETRYABLE = standard.OrRetryChecker(
 # botocore retries a quota as throttling; once its retries are spent, a quota (the
 # account's stack limit) stays exceeded until a human raises it or frees some.
 QUOTA_CODES = frozenset({"LimitExceeded", "LimitExceededException"})
+# Credentials that expired mid-work (a long pass, an assumed role's session): the next
+# attempt fetches new ones, so the event is retried rather than recorded Failed.
+EXPIRED_CODES = frozenset({"ExpiredToken", "ExpiredTokenException", "RequestExpired"})
 # Not retried by botocore, but they say nothing about the request: a garbled answer (a
 # proxy's HTML page) or a credentials endpoint that did not answer may pass next time.
 _ALSO_TRANSIENT = (
@@ -114,6 +117,8 @@ def is_transient(err: Exception) -> bool:
     5xx, timeouts, connection errors), as opposed to AWS refusing the request itself."""
     if error_code(err) in QUOTA_CODES:
         return False
+    if error_code(err) in EXPIRED_CODES:
+        return True
     if isinstance(err, botocore.exceptions.ClientError):
         status = err.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         if status == 429:
