@@ -9,6 +9,12 @@ says the token expired before the time it was given for (a clock ahead of AWS's)
 call is then made again, once, with new ones. A role that cannot be assumed is a
 PermanentAwsError naming the role: that account's stacks are recorded Failed, the others
 go on.
+
+MEMBER_ROLE_NAME, when set, is the name of every role assumed, in place of the stack
+file's: the same account and partition, that name. The preview function is given
+infra/member-account.yml's MemberPreviewRoleName there, so a pull request preview reaches
+a member stack through a role that may create and delete change sets but never execute
+one, whatever role the stack file names (its PreviewRole may assume no other).
 """
 
 from __future__ import annotations
@@ -49,6 +55,7 @@ class Accounts:
         self.execution_role = (
             env.get("MEMBER_EXECUTION_ROLE_NAME", "").strip() or MEMBER_EXECUTION_ROLE
         )
+        self.role_name = env.get("MEMBER_ROLE_NAME", "").strip()
         self._edges: dict[tuple[str, str], dict[str, Any]] = {}
         self._lock = threading.Lock()
 
@@ -68,6 +75,14 @@ class Accounts:
             return replace(home, **edges, home=home, reach=None)
 
         return at
+
+    def assumed(self, role_arn: str) -> str:
+        """The role assumed for a stack file's `role_arn`: itself, or MEMBER_ROLE_NAME of
+        its account."""
+        match = ROLE_ARN.fullmatch(role_arn)
+        if not self.role_name or match is None:
+            return role_arn
+        return f"arn:{match['partition']}:iam::{match['account']}:role/{self.role_name}"
 
     def _adapters(self, home: Services, role_arn: str, revision: str) -> dict[str, Any]:
         from reconciler.aws.catalog import AwsCatalog
@@ -94,6 +109,7 @@ class Accounts:
 
     def clients(self, role_arn: str, revision: str) -> Callable[[str, str], Any]:
         """client_for(service, region) with the role's credentials (cached clients)."""
+        role_arn = self.assumed(role_arn)
         name = session_name(revision)
         params = {"RoleArn": role_arn, "RoleSessionName": name}
         params |= {"DurationSeconds": DURATION_SECONDS}

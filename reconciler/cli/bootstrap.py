@@ -545,6 +545,7 @@ def _set_up_regions(
                     "OutputsPathPrefix",
                     "MemberRoleName",
                     "MemberExecutionRoleName",
+                    "MemberPreviewRoleName",
                 )
                 if key in current
             },
@@ -705,6 +706,7 @@ MEMBER_PARAMETERS = (
     "OutputsPathPrefix",
     "MemberRoleName",
     "MemberExecutionRoleName",
+    "MemberPreviewRoleName",
     "CreateRoles",
 )
 WORK_QUEUE_PARAMETERS = ("ReconcilerStackName", "TargetRegion", "WorkerFunctionArn")

@@ -173,6 +173,7 @@ def test_the_stack_is_created_from_the_flags_with_the_uploaded_code(code_dir, bu
         "MemberExternalId": "",
         "MemberRoleName": "gitops-reconciler-member",
         "MemberExecutionRoleName": "gitops-reconciler-member-execution",
+        "MemberPreviewRoleName": "gitops-reconciler-member-preview",
     }
     push = next(o["OutputValue"] for o in stack["Outputs"] if o["OutputKey"] == "PushFunctionArn")
     code = boto3.client("lambda", region_name="us-east-1").get_function(FunctionName=push)["Code"]
@@ -629,6 +630,7 @@ def test_regions_forward_their_events_home_and_get_a_work_queue_here(code_dir, b
         "OutputsPathPrefix": "/pci-db/",
         "MemberRoleName": "gitops-reconciler-member",
         "MemberExecutionRoleName": "gitops-reconciler-member-execution",
+        "MemberPreviewRoleName": "gitops-reconciler-member-preview",
         "CreateRoles": "false",
     }
     rules = boto3.client("events", region_name=OTHER).list_rules()["Rules"]

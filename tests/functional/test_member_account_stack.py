@@ -17,6 +17,11 @@ ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "infra" / "member-account.yml"
 CENTRAL, HOME, OTHER = "111122223333", "us-east-1", "eu-west-1"
 CENTRAL_BUS = f"arn:aws:events:{HOME}:{CENTRAL}:event-bus/default"
+NAMED = (
+    "gitops-reconciler-member",
+    "gitops-reconciler-member-preview",
+    "gitops-reconciler-member-execution",
+)
 PARAMETERS = {
     "CentralAccountId": CENTRAL,
     "HomeRegion": HOME,
@@ -53,7 +58,7 @@ def forwarding(region: str) -> list[tuple[dict, list[dict]]]:
 
 def test_instances_in_two_regions_make_the_roles_once_and_forward_from_both(aws):
     """GIVEN a member account WHEN the template is created in its home region and in another
-    (as a StackSet does) THEN both complete, the two named roles exist once, trusted as the
+    (as a StackSet does) THEN both complete, the three named roles exist once, trusted as the
     template says, and each region has two rules putting on the central bus, each region
     with its own forwarder role."""
     home = create(HOME)
@@ -61,14 +66,15 @@ def test_instances_in_two_regions_make_the_roles_once_and_forward_from_both(aws)
 
     assert (home["StackStatus"], other["StackStatus"]) == ("CREATE_COMPLETE", "CREATE_COMPLETE")
     found = roles()
-    assert {"gitops-reconciler-member", "gitops-reconciler-member-execution"} <= set(found)
-    trust = found["gitops-reconciler-member"]["AssumeRolePolicyDocument"]
-    trust = json.loads(trust) if isinstance(trust, str) else trust
-    assert trust["Statement"][0]["Condition"]["StringEquals"] == {
-        "sts:ExternalId": "acme-gitops-2026"
-    }
+    assert set(NAMED) <= set(found)
+    for name in ("gitops-reconciler-member", "gitops-reconciler-member-preview"):
+        trust = found[name]["AssumeRolePolicyDocument"]
+        trust = json.loads(trust) if isinstance(trust, str) else trust
+        assert trust["Statement"][0]["Condition"]["StringEquals"] == {
+            "sts:ExternalId": "acme-gitops-2026"
+        }
     outputs = {o["OutputKey"] for o in home.get("Outputs", [])}
-    assert outputs == {"MemberRoleArn", "MemberExecutionRoleArn"}
+    assert outputs == {"MemberRoleArn", "MemberPreviewRoleArn", "MemberExecutionRoleArn"}
     assert not other.get("Outputs")
     forwarder_roles = set()
     for region in (HOME, OTHER):
@@ -88,5 +94,5 @@ def test_forwarding_only_makes_no_role_but_the_forwarders(aws):
     stack = create(OTHER, CreateRoles="false", ExternalId="")
 
     assert stack["StackStatus"] == "CREATE_COMPLETE"
-    assert not {"gitops-reconciler-member", "gitops-reconciler-member-execution"} & set(roles())
+    assert not set(NAMED) & set(roles())
     assert len(forwarding(OTHER)) == 2

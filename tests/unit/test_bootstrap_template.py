@@ -258,6 +258,7 @@ CALLS: dict[str, set[str]] = {
         "secretsmanager:DescribeSecret",  # DYN003
         "dynamodb:Scan",  # status.all: regions, drifted stacks
         "secretsmanager:GetSecretValue",  # the GitHub token and App (source and reporter)
+        "sts:AssumeRole",  # a stack file's account: its preview role (MEMBER_ROLE_NAME)
     },
     "webhook": RUNTIME
     | IDEMPOTENCY
@@ -289,6 +290,7 @@ PARAMETERS = {
     "MemberExternalId": "",
     "MemberRoleName": "gitops-reconciler-member",
     "MemberExecutionRoleName": "gitops-reconciler-member-execution",
+    "MemberPreviewRoleName": "gitops-reconciler-member-preview",
 }
 RESOURCES = {
     "StatusTable": "AWS::DynamoDB::Table",
@@ -355,7 +357,14 @@ FANOUT = {
 }
 ENVIRONMENT_OF = {
     "PushFunction": {"PUSH_EVENT_BUS": "default", **APP_SECRET, **FANOUT},
-    "PreviewFunction": APP_SECRET,
+    # A preview reaches a member stack through the member account's preview role, never
+    # the stack file's (reconciler.aws.accounts: MEMBER_ROLE_NAME).
+    "PreviewFunction": {
+        **APP_SECRET,
+        "MEMBER_EXTERNAL_ID": {"Ref": "MemberExternalId"},
+        "MEMBER_EXECUTION_ROLE_NAME": {"Ref": "MemberExecutionRoleName"},
+        "MEMBER_ROLE_NAME": {"Ref": "MemberPreviewRoleName"},
+    },
     "StackStatusFunction": {**APP_SECRET, **FANOUT},
     "DriftFunction": FANOUT,
     "ScheduleFunction": {"DRIFT_MAX_CONCURRENT": {"Ref": "DriftMaxConcurrent"}, **FANOUT},
@@ -371,6 +380,7 @@ WORK_QUEUES = {
     "Fn::Sub": "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:${AWS::StackName}-work-*"
 }
 MEMBER_ROLE = {"Fn::Sub": "arn:${AWS::Partition}:iam::*:role/${MemberRoleName}"}
+MEMBER_PREVIEW_ROLE = {"Fn::Sub": "arn:${AWS::Partition}:iam::*:role/${MemberPreviewRoleName}"}
 STACK_ARN = {
     "Fn::Sub": "arn:${AWS::Partition}:cloudformation:*:${AWS::AccountId}:stack/"
     "${ManagedStackPrefix}*/*"
@@ -922,7 +932,7 @@ SCOPES: dict[str, list[Any]] = {
         ),
         WORK_QUEUES,
     ],
-    "sts:AssumeRole": [MEMBER_ROLE],
+    "sts:AssumeRole": [MEMBER_ROLE, MEMBER_PREVIEW_ROLE],  # which one: below
     "iam:PassRole": [{"Fn::GetAtt": ["CloudFormationExecutionRole", "Arn"]}],
     "ssm:": [
         {
@@ -1081,13 +1091,33 @@ def test_work_queues_are_fed_by_the_passes_and_consumed_by_the_worker_only():
 
 
 def test_member_roles_may_be_assumed_by_the_pass_functions_only():
-    """GIVEN the function roles WHEN sts:AssumeRole is looked for THEN the four pass functions
-    and the stack worker may assume MemberRoleName in any account, the preview (which may not
-    deploy) and the webhook may not."""
-    assuming = {role for role in FUNCTION_ROLES if "sts:AssumeRole" in granted(role)}
-    assert assuming == {
-        role_of(fn) for fn in FUNCTIONS if fn not in ("PreviewFunction", "WebhookFunction")
+    """GIVEN the function roles WHEN the roles their sts:AssumeRole names are read THEN the
+    four pass functions and the stack worker may assume MemberRoleName in any account, the
+    preview (which may not deploy) only MemberPreviewRoleName, and the webhook nothing."""
+    assumes = {
+        role: [
+            r
+            for s in statements(role)
+            if "sts:AssumeRole" in actions(s)
+            for r in _listed(s["Resource"])
+        ]
+        for role in FUNCTION_ROLES
     }
+    expected = {fn: [MEMBER_ROLE] for fn in FUNCTIONS}
+    expected |= {"PreviewFunction": [MEMBER_PREVIEW_ROLE], "WebhookFunction": []}
+    assert assumes == {role_of(fn): roles for fn, roles in expected.items()}
+
+
+def test_the_preview_role_cannot_be_named_as_the_member_role():
+    """GIVEN the template's rules WHEN MemberPreviewRoleName equals MemberRoleName THEN the
+    deploy fails: the preview would otherwise be allowed the role that executes change
+    sets."""
+    (rule,) = template()["Rules"].values()
+    (assertion,) = rule["Assertions"]
+    assert "RuleCondition" not in rule  # whatever the other parameters
+    same = {"MemberRoleName": "deployer", "MemberPreviewRoleName": "deployer"}
+    assert resolve(assertion["Assert"], same) is False
+    assert resolve(assertion["Assert"], PARAMETERS) is True
 
 
 def test_organization_bus_policy_exists_only_with_an_organization_and_admits_only_it():
@@ -1132,6 +1162,8 @@ def test_organization_bus_policy_exists_only_with_an_organization_and_admits_onl
         ("MemberRoleName", "gitops-reconciler-member", True),
         ("MemberRoleName", "", False),
         ("MemberExecutionRoleName", "a/b", False),
+        ("MemberPreviewRoleName", "gitops-reconciler-member-preview", True),
+        ("MemberPreviewRoleName", "preview*", False),
     ],
 )
 def test_member_account_parameters_take_what_iam_and_organizations_accept(name, value, accepted):

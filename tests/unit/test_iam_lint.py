@@ -65,7 +65,8 @@ GENERATED = "execution_policy"
 GENERATED_POLICIES = ("CloudFormationExecutionRolePolicy", "MemberExecutionRolePolicy")
 ROLES = ("CloudFormationExecutionRole", "PushRole", "StackStatusRole", "DriftRole")
 ROLES += ("ScheduleRole", "WebhookRole", "PreviewRole", "StackWorkerRole")
-ROLES += ("MemberRole", "MemberExecutionRole", "ForwarderRole")  # infra/member-account.yml
+ROLES += ("MemberRole", "MemberPreviewRole", "MemberExecutionRole")  # infra/member-account.yml
+ROLES += ("ForwarderRole",)
 
 TRUST = (
     "a role's trust policy has no Resource (IAM refuses one there); parliament 1.6.4 reads "
@@ -105,6 +106,8 @@ ALLOWED: dict[tuple[str, str, str], str] = {
     ("ScheduleRole.schedule#DriftReadsFunctions", "UNKNOWN_ACTION",
      "lambda:GetFunctionScalingConfig"): STALE,
     ("MemberRole.reconcile#EngineCatalog", "UNKNOWN_ACTION",
+     "rds:DescribeDBMajorEngineVersions"): STALE,
+    ("MemberPreviewRole.preview#EngineCatalog", "UNKNOWN_ACTION",
      "rds:DescribeDBMajorEngineVersions"): STALE,
     ("MemberRole.reconcile#DriftReadsNetwork", "UNKNOWN_ACTION",
      "ec2:DescribeVpcEncryptionControls"): STALE,
@@ -304,7 +307,7 @@ def test_every_policy_in_the_bootstrap_template_is_found():
         n for n, _ in bootstrap_policies(MEMBER_TEMPLATE)
     ]
     assert {f"{r}.AssumeRolePolicyDocument" for r in ROLES} <= set(names)
-    assert "MemberRole.reconcile" in names
+    assert "MemberRole.reconcile" in names and "MemberPreviewRole.preview" in names
     assert any(n.startswith("MemberExecutionRolePolicy") for n in names)
     assert "ReconcilePassPolicy.PolicyDocument" in names and "ScheduleRole.schedule" in names
     assert any(n.startswith("CloudFormationExecutionRolePolicy") for n in names)

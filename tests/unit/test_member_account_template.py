@@ -1,7 +1,7 @@
 """infra/member-account.yml and infra/work-queue.yml, read as text.
 
 member-account.yml is deployed as a StackSet into every region of every member account:
-its two named roles only where the home region is (IAM is global) and only with
+its three named roles only where the home region is (IAM is global) and only with
 CreateRoles; the role the reconciler assumes is trusted by the central account's
 bootstrap roles with the external id only, and grants what a reconcile pass does to a
 stack of that account (the bootstrap template's CALLS, without what stays central);
@@ -45,6 +45,7 @@ VALUES = {
     "OutputsPathPrefix": "/pci-db/",
     "MemberRoleName": "gitops-reconciler-member",
     "MemberExecutionRoleName": "gitops-reconciler-member-execution",
+    "MemberPreviewRoleName": "gitops-reconciler-member-preview",
     "CreateRoles": "true",
 }
 CENTRAL_BUS = {
@@ -172,8 +173,8 @@ def test_every_allowed_action_is_named_without_a_wildcard():
 
 @pytest.mark.parametrize("item", ALL_STATEMENTS, ids=_statement_id)
 def test_star_resource_only_where_the_api_allows_nothing_narrower(item):
-    """GIVEN a statement of MemberRole or ForwarderRole WHEN a resource is "*" THEN its line
-    says so and each action is one without resource-level permissions."""
+    """GIVEN a statement of MemberRole, MemberPreviewRole or ForwarderRole WHEN a resource is
+    "*" THEN its line says so and each action is one without resource-level permissions."""
     role, statement = item
     if role == "MemberExecutionRole":  # generated: tests/unit/test_bootstrap_template.py
         return
@@ -218,7 +219,7 @@ def test_every_named_iam_resource_and_output_depends_on_creates_roles():
     }
     assert iam.pop("ForwarderRole") == "Forwards"
     assert set(iam.values()) == {"CreatesRoles"}
-    assert {"MemberRole", "MemberExecutionRole"} <= set(iam)
+    assert {"MemberRole", "MemberPreviewRole", "MemberExecutionRole"} <= set(iam)
     assert "RoleName" not in props("ForwarderRole")
     assert {o.get("Condition") for o in template()["Outputs"].values()} == {"CreatesRoles"}
 
@@ -413,6 +414,7 @@ def test_forwarder_role_may_only_put_events_on_the_central_bus_for_this_account(
         ("OutputsPathPrefix", "OutputsPathPrefix"),
         ("MemberRoleName", "MemberRoleName"),
         ("MemberExecutionRoleName", "MemberExecutionRoleName"),
+        ("MemberPreviewRoleName", "MemberPreviewRoleName"),
     ],
 )
 def test_shared_parameters_have_the_bootstrap_templates_default_and_pattern(ours, theirs):
