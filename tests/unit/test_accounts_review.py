@@ -215,9 +215,10 @@ def test_the_central_functions_may_assume_only_a_member_role_by_its_name():
 def test_every_function_that_plans_a_member_stack_may_assume_its_role():
     """GIVEN the functions whose code plans the whole desired state, member stacks
     included (the four passes, the stack worker, and the pull request preview) WHEN
-    their roles and environments are read THEN each may assume MemberRoleName and is
-    given MEMBER_EXTERNAL_ID: a preview of a repository holding one member stack must not
-    fail at AssumeRole."""
+    their roles and environments are read THEN each may assume a member role (the passes
+    MemberRoleName, the preview the preview-only MemberPreviewRoleName) and is given
+    MEMBER_EXTERNAL_ID: a preview of a repository holding one member stack must not fail
+    at AssumeRole."""
     template = _bootstrap()
     may_assume = {
         role
