@@ -32,6 +32,7 @@ from localaws import (
     custom_resources,
     drift,
     dynamic_references,
+    dynamodb_transactions,
     engine_catalog,
     event_bus_targets,
     rollback,
@@ -69,6 +70,7 @@ INSTALLERS: tuple[Callable[[], None], ...] = (
     drift.install,
     sts_trust.install,
     sqs_event_source_mappings.install,
+    dynamodb_transactions.install,
     change_set_latency.install,  # last: it refuses an early ExecuteChangeSet before the others
 )
 
