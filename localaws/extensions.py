@@ -19,6 +19,7 @@ from localaws import (
     cfn_lambda_event_invoke_config,
     cfn_lambda_function,
     cfn_lambda_url,
+    cfn_list_change_sets,
     cfn_no_value,
     cfn_policies,
     cfn_rds_option_group,
@@ -44,6 +45,7 @@ from localaws import (
 INSTALLERS: tuple[Callable[[], None], ...] = (
     yaml_tags.install,
     change_sets.install,
+    cfn_list_change_sets.install,
     change_set_details.install,
     cfn_updates.install,
     cfn_elasticache.install,

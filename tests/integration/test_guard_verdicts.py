@@ -916,7 +916,7 @@ def _stubbed(row: Row, root: Path) -> Scenario:
         parameters=row.params,
     )
     deployed, _ = parse(row.base)
-    (plan,) = plan_all(state, {(REGION, name): live}, lambda stack: deployed)
+    (plan,) = plan_all(state, {("", REGION, name): live}, lambda stack: deployed)
     code = 1 if plan.action is Action.BLOCKED else 0  # as `plan` exits
     return Scenario(row, name, root, {}, Cli(code, json.dumps(plan.to_dict()), ""), plan.to_dict())
 
