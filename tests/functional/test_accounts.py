@@ -16,7 +16,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from handlers import idempotency, runtime, stack_status
+from handlers import runtime, stack_status
 from localaws import extensions
 from localaws.lambda_context import LambdaContext
 from reconciler.audit import Kept
@@ -32,7 +32,8 @@ from reconciler.reconcile import apply, make_plan
 from reconciler.source import GitSource
 from reconciler.status import Phase, Sync
 from reconciler.triggers import on_work_item, reconcile_head
-from tests.repo import STACK, TEMPLATE, commit, git, make_repo
+from tests.functional.handler_repo import handler_repo
+from tests.repo import STACK, commit
 
 extensions.install_all()
 EVENTS = Path(__file__).parent.parent / "events"
@@ -103,15 +104,7 @@ def assumed(service: str, account: str, region: str):
 
 @pytest.fixture
 def repo(tmp_path, monkeypatch, aws):
-    root = make_repo(tmp_path / "desired", {"templates/app.yml": TEMPLATE}, defaults=False)
-    git(root, "init", "-q", "--initial-branch=main")
-    monkeypatch.setenv("DESIRED_STATE_REPOSITORY", str(root))
-    monkeypatch.setenv("MEMBER_EXTERNAL_ID", EXTERNAL_ID)
-    monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "WARNING")
-    runtime.services.cache_clear()
-    runtime.source.cache_clear()
-    idempotency.reset()
-    return root
+    return handler_repo(tmp_path / "desired", monkeypatch, MEMBER_EXTERNAL_ID=EXTERNAL_ID)
 
 
 @pytest.fixture

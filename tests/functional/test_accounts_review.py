@@ -19,7 +19,7 @@ from botocore.awsrequest import AWSResponse
 from moto.core.botocore_stubber import MockRawResponse
 
 from handlers import drift as drift_handler
-from handlers import idempotency, runtime, stack_status
+from handlers import runtime, stack_status
 from localaws import extensions
 from localaws.lambda_context import LambdaContext
 from reconciler.audit import Kept
@@ -39,6 +39,7 @@ from reconciler.source import GitSource
 from reconciler.status import Phase, Sync
 from reconciler.triggers import reconcile_head
 from tests.functional.fake_github import FakeGitHub
+from tests.functional.handler_repo import handler_repo
 from tests.functional.test_accounts import (
     EXTERNAL_ID,
     HOME,
@@ -55,7 +56,7 @@ from tests.functional.test_accounts import (
     stack_file,
     status_event,
 )
-from tests.repo import TEMPLATE, commit, git, make_repo
+from tests.repo import TEMPLATE, commit, make_repo
 
 extensions.install_all()
 EVENTS = Path(__file__).parent.parent / "events"
@@ -69,15 +70,7 @@ MEMBER_ONLY = {
 
 @pytest.fixture
 def repo(tmp_path, monkeypatch, aws):
-    root = make_repo(tmp_path / "desired", {"templates/app.yml": TEMPLATE}, defaults=False)
-    git(root, "init", "-q", "--initial-branch=main")
-    monkeypatch.setenv("DESIRED_STATE_REPOSITORY", str(root))
-    monkeypatch.setenv("MEMBER_EXTERNAL_ID", EXTERNAL_ID)
-    monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "WARNING")
-    runtime.services.cache_clear()
-    runtime.source.cache_clear()
-    idempotency.reset()
-    return root
+    return handler_repo(tmp_path / "desired", monkeypatch, MEMBER_EXTERNAL_ID=EXTERNAL_ID)
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ import botocore.endpoint
 import pytest
 from botocore.awsrequest import AWSResponse
 
-from handlers import idempotency, runtime, stack_worker
+from handlers import runtime, stack_worker
 from localaws import extensions
 from localaws.lambda_context import LambdaContext
 from reconciler.audit import Kept
@@ -32,7 +32,8 @@ from reconciler.notify import Collected, Kind
 from reconciler.source import GitSource
 from reconciler.status import Phase, Sync
 from reconciler.triggers import on_stack_status, on_work_item, reconcile_head
-from tests.repo import STACK, TEMPLATE, commit, git, make_repo
+from tests.functional.handler_repo import handler_repo
+from tests.repo import STACK, commit
 
 extensions.install_all()
 EVENTS = Path(__file__).parent.parent / "events"
@@ -181,15 +182,7 @@ def count(calls: list[tuple[str, str]], operation: str, stack: str | None = None
 @pytest.fixture
 def repo(tmp_path, monkeypatch, aws):
     """An empty desired-state repository (templates/app.yml only) on branch main."""
-    root = make_repo(tmp_path / "desired", {"templates/app.yml": TEMPLATE}, defaults=False)
-    git(root, "init", "-q", "--initial-branch=main")
-    monkeypatch.setenv("DESIRED_STATE_REPOSITORY", str(root))
-    monkeypatch.setenv("WORK_QUEUE_PREFIX", PREFIX)
-    monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "WARNING")
-    runtime.services.cache_clear()
-    runtime.source.cache_clear()
-    idempotency.reset()
-    return root
+    return handler_repo(tmp_path / "desired", monkeypatch, WORK_QUEUE_PREFIX=PREFIX)
 
 
 @pytest.fixture
