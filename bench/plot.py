@@ -26,6 +26,7 @@ def lines(
     series: Mapping[str, tuple[Sequence[float], Sequence[float]]],
     *,
     logx: bool = False,
+    logy: bool = False,
 ) -> Path:
     """One line per series (label -> (xs, ys)), markers on the measured points."""
     plt = _pyplot()
@@ -34,6 +35,8 @@ def lines(
         axes.plot(xs, ys, marker="o", label=label)
     if logx:
         axes.set_xscale("log")
+    if logy:
+        axes.set_yscale("log")
     axes.set(title=title, xlabel=xlabel, ylabel=ylabel)
     axes.grid(True, alpha=0.3)
     axes.legend()
