@@ -34,6 +34,9 @@ from reconciler.triggers import Outcome, again, on_work_item
 
 check_environment()  # at cold start: a bad setting fails once, clearly
 
+# Outcomes that started a stack operation: its stack status event reports the deploy status.
+STARTED = ("executed", "tags-updated", "deleting")
+
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
@@ -101,5 +104,10 @@ def _done(record: Any, context: LambdaContext) -> bool:
         logger.warning("work item to be tried again", extra={"error": str(err)})
         return False
     logger.info("work item handled", extra=result)
-    report_settled(item.stack)  # the commit's deploy status, now this stack has moved
+    if not any(s.get("outcome") in STARTED for s in result.get("stacks", [])):
+        # The commit's deploy status, now this stack has settled without an operation
+        # (blocked, held, failed): a started one is reported by its stack status event,
+        # so a commit changing N stacks posts about N statuses, not 2N (GitHub takes at
+        # most 1,000 per commit and context).
+        report_settled(item.stack)
     return not again(Outcome(result.get("status", ""), stacks=result.get("stacks", [])))
