@@ -10,6 +10,7 @@ import uuid
 
 import pytest
 
+from localaws.lambda_context import LambdaContext
 from reconciler.accounts import (
     MEMBER_EXECUTION_ROLE,
     MEMBER_ROLE,
@@ -319,16 +320,6 @@ def test_a_place_says_home_account_for_the_reconcilers_own():
 # --- the stack worker's handler, with what is not an SQS event -----------------------------
 
 
-class Context:
-    function_name = "gitops-reconciler-stack-worker"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:stack-worker"
-    aws_request_id = "c6af9ac6-7b61-11e6-9a41-93e812345678"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 200_000
-
-
 @pytest.fixture
 def worker(monkeypatch):
     monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "CRITICAL")
@@ -355,7 +346,7 @@ def worker(monkeypatch):
 def test_the_worker_given_an_event_that_is_not_from_sqs_fails_nothing_and_raises_nothing(
     worker, event
 ):
-    assert worker(event, Context()) == {"batchItemFailures": []}
+    assert worker(event, LambdaContext()) == {"batchItemFailures": []}
 
 
 @pytest.mark.parametrize(
@@ -372,4 +363,4 @@ def test_the_worker_given_an_event_that_is_not_from_sqs_fails_nothing_and_raises
 def test_the_worker_drops_a_record_that_is_not_a_work_item_without_a_retry(worker, record):
     """A message that is not a work item would fail every time: it is said once and
     dropped, not handed out again until the dead-letter queue."""
-    assert worker({"Records": [record]}, Context()) == {"batchItemFailures": []}
+    assert worker({"Records": [record]}, LambdaContext()) == {"batchItemFailures": []}

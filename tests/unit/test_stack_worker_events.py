@@ -12,22 +12,13 @@ from pathlib import Path
 import pytest
 
 from handlers import stack_worker
+from localaws.lambda_context import LambdaContext
 
 EVENTS = Path(__file__).parent.parent / "events"
 
 
 def event(name: str) -> dict:
     return json.loads((EVENTS / name).read_text())
-
-
-class Context:
-    function_name = "gitops-reconciler-stack-worker"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:stack-worker"
-    aws_request_id = "c6af9ac6-7b61-11e6-9a41-93e812345678"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 200_000
 
 
 @pytest.fixture
@@ -50,7 +41,7 @@ def worker(monkeypatch):
 def test_awss_sample_sqs_events_are_dropped_as_not_work_items_without_a_retry(worker, sample):
     """GIVEN the SQS events AWS documents for Lambda ("Test message.") WHEN the worker
     gets one THEN every record is dropped (it would fail every time), none handed back."""
-    assert worker(event(sample), Context()) == {"batchItemFailures": []}
+    assert worker(event(sample), LambdaContext()) == {"batchItemFailures": []}
 
 
 def work_item_record(**changes) -> dict:
@@ -76,7 +67,7 @@ def test_a_work_item_in_a_record_that_is_not_from_sqs_is_dropped_without_acting(
     record = work_item_record(eventSource=source)
     if source is None:
         del record["eventSource"]
-    assert worker({"Records": [record]}, Context()) == {"batchItemFailures": []}
+    assert worker({"Records": [record]}, LambdaContext()) == {"batchItemFailures": []}
 
 
 @pytest.mark.parametrize(

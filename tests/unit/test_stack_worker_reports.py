@@ -8,21 +8,12 @@ from __future__ import annotations
 import pytest
 
 from handlers import stack_worker
+from localaws.lambda_context import LambdaContext
 from reconciler.fanout import WorkItem
 from reconciler.triggers import Outcome
 
 ITEM = WorkItem("app-dev", "a" * 40, "", "us-east-1")
 QUEUE = "gitops-reconciler-work-us-east-1.fifo"
-
-
-class Context:
-    function_name = "gitops-reconciler-stack-worker"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:stack-worker"
-    aws_request_id = "c6af9ac6-7b61-11e6-9a41-93e812345678"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 200_000
 
 
 def record() -> dict:
@@ -66,7 +57,7 @@ def test_the_deploy_status_is_set_by_the_worker_only_for_a_stack_it_settled(
         stack_worker, "handle", lambda scope, event, context, work: work().to_dict()
     )
 
-    answer = stack_worker.handler({"Records": [record()]}, Context())
+    answer = stack_worker.handler({"Records": [record()]}, LambdaContext())
 
     assert answer == {"batchItemFailures": []}
     assert said == ([ITEM.stack] if reported else [])
