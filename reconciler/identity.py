@@ -40,6 +40,13 @@ class StackRef:
         return cls(stack_id, *match.group("partition", "region", "account", "name", "id"))
 
 
+def account_of(stack_id: str) -> str:
+    """The account of a stack id (arn:partition:cloudformation:region:account:stack/...),
+    or "" for anything else."""
+    parts = stack_id.split(":")
+    return parts[4] if len(parts) > 5 and parts[0] == "arn" else ""
+
+
 def is_stack_id(value: object) -> bool:
     return isinstance(value, str) and STACK_ARN.fullmatch(value) is not None
 

@@ -32,7 +32,7 @@ from reconciler.errors import (
 from reconciler.fanout import NotQueued, WorkItem
 from reconciler.findings import Finding
 from reconciler.fingerprint import desired_hash
-from reconciler.identity import StackRef, foreign
+from reconciler.identity import StackRef, account_of, foreign
 from reconciler.live import LiveStack
 from reconciler.notify import Collected, Kind, Notification, Notifier
 from reconciler.outputs import OutputsChange, outputs_digest
@@ -661,7 +661,7 @@ class _Attempt:
             event,
             plan.stack_name,
             region=plan.region,
-            account=_account(stack_id) or services.account,
+            account=account_of(stack_id) or services.account,
             commit=self.revision,
             author=commit.author,
             pull_request=commit.pull_request,
@@ -757,12 +757,6 @@ def _plan_text(plan: StackPlan) -> str:
         props = f" [{', '.join(c.properties)}]" if c.properties else ""
         lines.append(f"  {c.action.value} {c.logical_id} ({c.resource_type}){replaced}{props}")
     return "\n".join(lines)
-
-
-def _account(stack_id: str) -> str:
-    """The account of a stack id (arn:partition:cloudformation:region:account:stack/...)."""
-    parts = stack_id.split(":")
-    return parts[4] if len(parts) > 5 and parts[0] == "arn" else ""
 
 
 def _apply_one(

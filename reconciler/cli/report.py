@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterable, Sequence
 
 from reconciler.drift import not_checked
+from reconciler.identity import account_of
 from reconciler.plan import StackPlan
 from reconciler.reconcile import StackResult
 from reconciler.status import StackStatus
@@ -87,7 +88,7 @@ def status(items: Sequence[StackStatus]) -> str:
         (
             [
                 s.stack_name,
-                s.account or _account_of(s.stack_id) or "-",
+                s.account or account_of(s.stack_id) or "-",
                 s.region or "-",
                 s.sync.value,
                 s.health.value,
@@ -98,12 +99,6 @@ def status(items: Sequence[StackStatus]) -> str:
             for s in items
         ),
     )
-
-
-def _account_of(stack_id: str) -> str:
-    """The account in a stack id (arn:partition:cloudformation:region:ACCOUNT:stack/...)."""
-    parts = stack_id.split(":")
-    return parts[4] if len(parts) > 5 else ""
 
 
 def _phase(s: StackStatus) -> str:
