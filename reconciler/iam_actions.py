@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from reconciler import cache as disk
+
 HANDLERS = ("create", "read", "update", "delete", "list")
 
 
@@ -18,18 +20,35 @@ HANDLERS = ("create", "read", "update", "delete", "list")
 def handler_actions(region: str, resource_type: str) -> frozenset[str]:
     """Every action the type's handlers need, wildcards expanded to the actions AWS
     defines; empty for a type the schemas do not know (custom resources)."""
+    found: set[str] = set()
+    for action in handler_permissions(region, resource_type) or ():
+        found.update(expand(action))
+    return frozenset(found)
+
+
+@cache
+def handler_permissions(region: str, resource_type: str) -> tuple[str, ...] | None:
+    """The permissions the type's handlers list, as the schema writes them; None for a
+    type the schemas do not know. Kept in the disk cache by cfn-lint's version (reading
+    a schema imports cfn-lint)."""
+    found = disk.memo(
+        "handler-permissions", (region, resource_type), lambda: _read(region, resource_type)
+    )
+    return None if found is None else tuple(str(action) for action in found)
+
+
+def _read(region: str, resource_type: str) -> list[str] | None:
     from cfnlint.schema import PROVIDER_SCHEMA_MANAGER, ResourceNotFoundError
 
     try:
         schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema(region, resource_type).schema
     except ResourceNotFoundError:
-        return frozenset()
-    found: set[str] = set()
+        return None
+    found: list[str] = []
     for name in HANDLERS:
         handler = (schema.get("handlers") or {}).get(name) or {}
-        for action in handler.get("permissions") or ():
-            found.update(expand(str(action)))
-    return frozenset(found)
+        found.extend(str(action) for action in handler.get("permissions") or ())
+    return found
 
 
 def expand(action: str) -> set[str]:

@@ -20,7 +20,7 @@ from typing import Any
 
 from reconciler.desired import DesiredState
 from reconciler.errors import InvalidDesiredStateError, ReconcilerError
-from reconciler.iam_actions import facts, handler_actions
+from reconciler.iam_actions import facts, handler_actions, handler_permissions
 
 STACK_TAG = "aws:ResourceTag/aws:cloudformation:stack-name"
 TAG_CONDITION_KEY = "aws:ResourceTag/${TagKey}"
@@ -323,13 +323,7 @@ def _sid(service: str, purpose: str) -> str:
 
 
 def _has_schema(region: str, kind: str) -> bool:
-    from cfnlint.schema import PROVIDER_SCHEMA_MANAGER, ResourceNotFoundError
-
-    try:
-        PROVIDER_SCHEMA_MANAGER.get_resource_schema(region, kind)
-    except ResourceNotFoundError:
-        return False
-    return True
+    return handler_permissions(region, kind) is not None
 
 
 def _role_arns(

@@ -21,7 +21,10 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
+
+from reconciler import cache as disk
 
 PARTITIONS = (("cn-", "aws-cn", "amazonaws.com.cn"), ("us-gov-", "aws-us-gov", "amazonaws.com"))
 NO_VALUE = object()  # Ref AWS::NoValue: the key or list item is removed
@@ -87,6 +90,19 @@ class Pseudo:
         }
         value = known.get(name)
         return value if value is not None else Unknown(name)
+
+
+@cache
+def availability_zones(region: str) -> tuple[str, ...]:
+    """AWS's zone names in `region` as cfn-lint ships them (kept in the disk cache by
+    cfn-lint's version: reading them imports cfn-lint); empty for a region it does not know."""
+    return tuple(disk.memo("availability-zones", (region,), lambda: _read_zones(region)))
+
+
+def _read_zones(region: str) -> list[str]:
+    from cfnlint.helpers import AVAILABILITY_ZONES
+
+    return list(AVAILABILITY_ZONES.get(region) or ())
 
 
 def parameter_values(
@@ -385,9 +401,7 @@ class _Renderer:
         if contains_unknown(region):
             return Unknown("Fn::GetAZs")
         region = _scalar(region) or self.pseudo.region
-        from cfnlint.helpers import AVAILABILITY_ZONES  # AWS's zone names per region
-
-        zones = AVAILABILITY_ZONES.get(region)
+        zones = availability_zones(region)
         return list(zones) if zones else Unknown(f"Fn::GetAZs {region}")
 
     def _fn_cidr(self, arg: Any) -> Any:

@@ -12,6 +12,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from reconciler import cache as disk
 from reconciler.render import ABSENT, same
 
 # Types the data-loss guard protects besides cfn-lint's stateful list (which has DynamoDB
@@ -43,8 +44,12 @@ EXTRA_STATEFUL = frozenset(
 
 @cache
 def stateful_types() -> frozenset[str]:
+    return frozenset(disk.memo("stateful-types", (), _read_stateful)) | EXTRA_STATEFUL
+
+
+def _read_stateful() -> list[str]:
     spec = resources.files("cfnlint.data.AdditionalSpecs").joinpath("StatefulResources.json")
-    return frozenset(json.loads(spec.read_text())["ResourceTypes"]) | EXTRA_STATEFUL
+    return sorted(json.loads(spec.read_text())["ResourceTypes"])
 
 
 def is_stateful(resource_type: str) -> bool:
@@ -66,8 +71,15 @@ def _schema(region: str, resource_type: str) -> Mapping[str, Any]:
 
 
 def _paths(region: str, resource_type: str, key: str) -> tuple[Path, ...]:
-    pointers = _schema(region, resource_type).get(key) or ()
-    return tuple(tuple(p.split("/")[2:]) for p in pointers if p.startswith("/properties/"))
+    """The schema's `key` pointers below /properties (kept in the disk cache, by
+    cfn-lint's version: reading a schema imports cfn-lint)."""
+
+    def read() -> list[list[str]]:
+        pointers = _schema(region, resource_type).get(key) or ()
+        return [p.split("/")[2:] for p in pointers if p.startswith("/properties/")]
+
+    found = disk.memo("schema-paths", (region, resource_type, key), read)
+    return tuple(tuple(str(part) for part in path) for path in found)
 
 
 @cache

@@ -1,13 +1,19 @@
 """Read YAML and JSON with line numbers, through cfn-lint's decoder (one parser for
-stack files and templates, CloudFormation short forms included)."""
+stack files and templates, CloudFormation short forms included). What it decodes is kept in
+the disk cache (reconciler/cache.py) by the text, as mappings, lists and strings that carry
+their marks (Map, Seq, Str), so a file already read is not decoded again, nor cfn-lint
+imported: the same types come back whether or not the cache answered."""
 
 from __future__ import annotations
 
+import datetime
 import logging
 import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from reconciler import cache as disk
 
 # cfn-lint logs parse errors itself; we report them as findings instead.
 logging.getLogger("cfnlint").setLevel(logging.CRITICAL)
@@ -59,19 +65,132 @@ def read_text(path: Path) -> tuple[str | None, ParseError | None]:
 
 def parse(text: str) -> tuple[Any, ParseError | None]:
     """Decode YAML (or JSON) text; on failure return the first error with its line."""
+    stored = disk.memo("parse", (text,), lambda: _decoded(text))
+    try:
+        if "error" in stored:
+            line, message = stored["error"]
+            return None, ParseError(int(line), str(message))
+        return _thaw(stored["data"]), None
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError):  # another shape
+        return _thaw(_decoded(text)["data"]), None
+
+
+def _decoded(text: str) -> dict[str, Any]:
+    """{"data": the decoded document, frozen} or {"error": [line, message]}."""
     # Imported on first use: cfn-lint's package import costs ~0.4 s of a cold start.
     from cfnlint.decode import decode_str
 
     if too_deep := nesting_problem(text):
-        return None, too_deep
+        return {"error": [too_deep.line, too_deep.message]}
     try:
         data, matches = decode_str(text)
     except RecursionError:  # a backstop: nesting_problem should have refused it
-        return None, ParseError(1, f"nested too deeply (over {MAX_DEPTH} levels)")
+        return {"error": [1, f"nested too deeply (over {MAX_DEPTH} levels)"]}
     if matches:
         first = min(matches, key=lambda m: m.linenumber)
-        return None, ParseError(first.linenumber, first.message)
-    return data, None
+        return {"error": [first.linenumber, first.message]}
+    return {"data": _freeze(data)}
+
+
+@dataclass(frozen=True)
+class Mark:
+    """Where a node starts or ends: 0-based line and column, as the YAML parser counts."""
+
+    line: int
+    column: int
+
+
+_NOWHERE = (0, 0, 0, 0)
+
+
+class Map(dict):
+    """A decoded mapping with its marks. `get` with a mapping default gives it this
+    mapping's marks, as cfn-lint's dict_node does, so a missing key reports the line of
+    the mapping it is missing from."""
+
+    start_mark: Mark
+    end_mark: Mark
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        if isinstance(default, dict) and not isinstance(default, Map):
+            default = _marked(Map(default), self)
+        return super().get(key, default)
+
+
+class Seq(list):
+    """A decoded sequence with its marks."""
+
+    start_mark: Mark
+    end_mark: Mark
+
+
+class Str(str):
+    """A decoded string with its marks."""
+
+    start_mark: Mark
+    end_mark: Mark
+
+
+def _marked(node: Any, like: Any) -> Any:
+    node.start_mark, node.end_mark = like.start_mark, like.end_mark
+    return node
+
+
+def _marks(node: Any) -> list[int]:
+    start, end = getattr(node, "start_mark", None), getattr(node, "end_mark", None)
+    if start is None or end is None:
+        return list(_NOWHERE)
+    return [int(start.line), int(start.column), int(end.line), int(end.column)]
+
+
+def _freeze(node: Any) -> Any:
+    """The decoded document as JSON: every mapping, list and string a tagged list with
+    its marks ["M"|"L"|"S", start line, start column, end line, end column, value]; dates
+    tagged too; numbers, booleans and null as they are."""
+    if isinstance(node, dict):
+        items = []
+        for k, v in node.items():
+            items.extend((_freeze(k), _freeze(v)))
+        return ["M", *_marks(node), items]
+    if isinstance(node, (list, tuple)):
+        return ["L", *_marks(node), [_freeze(v) for v in node]]
+    if isinstance(node, str):
+        return ["S", *_marks(node), str(node)]
+    if isinstance(node, datetime.datetime):
+        return ["T", node.isoformat()]
+    if isinstance(node, datetime.date):
+        return ["D", node.isoformat()]
+    if isinstance(node, bytes):
+        return ["B", node.decode("latin-1")]
+    if isinstance(node, (set, frozenset)):
+        return ["E", [_freeze(v) for v in node]]
+    return node  # int, float, bool, None
+
+
+def _thaw(node: Any) -> Any:
+    if not isinstance(node, list):
+        return node
+    tag = node[0]
+    if tag == "T":
+        return datetime.datetime.fromisoformat(node[1])
+    if tag == "D":
+        return datetime.date.fromisoformat(node[1])
+    if tag == "B":
+        return node[1].encode("latin-1")
+    if tag == "E":
+        return {_thaw(v) for v in node[1]}
+    start, end = Mark(node[1], node[2]), Mark(node[3], node[4])
+    value = node[5]
+    if tag == "S":
+        made: Any = Str(value)
+    elif tag == "L":
+        made = Seq(_thaw(v) for v in value)
+    else:
+        made = Map()
+        for i in range(0, len(value), 2):
+            dict.__setitem__(made, _thaw(value[i]), _thaw(value[i + 1]))
+    made.start_mark, made.end_mark = start, end
+    return made
 
 
 def nesting_problem(text: str, limit: int = MAX_DEPTH) -> ParseError | None:

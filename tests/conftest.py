@@ -16,6 +16,22 @@ if TYPE_CHECKING:
 REGION = "us-east-1"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def validation_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Every test's validation cache (reconciler/cache.py) in one folder of this run, not
+    in the user's cache directory; subprocesses inherit it."""
+    import os
+
+    folder = str(tmp_path_factory.mktemp("validation-cache"))
+    saved = os.environ.get("RECONCILER_CACHE_DIR")
+    os.environ["RECONCILER_CACHE_DIR"] = folder
+    yield folder
+    if saved is None:
+        os.environ.pop("RECONCILER_CACHE_DIR", None)
+    else:
+        os.environ["RECONCILER_CACHE_DIR"] = saved
+
+
 @pytest.fixture(scope="module")
 def local_aws() -> Iterator[LocalAws]:
     """One local AWS server per test module. Its state is shared by the module's tests:

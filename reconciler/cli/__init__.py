@@ -11,9 +11,10 @@ import json
 import os
 import socket
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 
-from reconciler import __version__
+from reconciler import __version__, cache
 from reconciler.desired import DesiredState, load_desired_state, stack_files
 from reconciler.errors import InvalidDesiredStateError, ReconcilerError, UnknownStackError
 from reconciler.validation import validate
@@ -385,9 +386,14 @@ def parser() -> argparse.ArgumentParser:
         "check engine versions against cfn-lint's shipped data instead of asking AWS, "
         "and skip IAM001 (the execution role's permissions)"
     )
+    no_cache = (
+        "parse and lint every file afresh, neither reading nor writing the validation "
+        "cache (docs/validation-cache.md)"
+    )
     c = command("validate", cmd_validate, "check stack files and templates; writes nothing")
     c.add_argument("--json", action="store_true", help="findings as JSON")
     c.add_argument("--offline", action="store_true", help=offline)
+    c.add_argument("--no-cache", action="store_true", help=no_cache)
     c = command("plan", cmd_plan, "show what apply would do, per stack and resource")
     shape = c.add_mutually_exclusive_group()
     shape.add_argument("--json", action="store_true", help="the plan as JSON (docs/plan-json.md)")
@@ -402,6 +408,7 @@ def parser() -> argparse.ArgumentParser:
         help="repository URL for file:line links in --markdown, e.g. https://github.com/o/r",
     )
     c.add_argument("--offline", action="store_true", help=offline)
+    c.add_argument("--no-cache", action="store_true", help=no_cache)
     c.add_argument(
         "--change-set",
         action="store_true",
@@ -409,6 +416,7 @@ def parser() -> argparse.ArgumentParser:
     )
     c = command("apply", cmd_apply, "create, guard and execute change sets in depends-on order")
     c.add_argument("--offline", action="store_true", help=offline)
+    c.add_argument("--no-cache", action="store_true", help=no_cache)
     c.add_argument("--stack", help="only this stack")
     c.add_argument("--wait", action="store_true", help="follow each stack to a stable status")
     c = command("drift", cmd_drift, "detect drift, show it (secrets masked), repair with --repair")
@@ -451,7 +459,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         from reconciler.aws.session import aws_errors
 
-        with aws_errors():
+        with aws_errors(), cache.bypassed() if getattr(args, "no_cache", False) else nullcontext():
             return args.func(args)
     except InvalidDesiredStateError as e:
         for finding in e.findings:

@@ -10,6 +10,7 @@ from datetime import date
 from functools import cache
 from importlib import resources
 
+from reconciler import cache as disk
 from reconciler.validation.context import EngineVersion, Lifecycle
 
 # RDS for MySQL release calendar (AWS documentation; see shared notes aws-facts.md).
@@ -24,15 +25,27 @@ LIFECYCLES = {
 
 @cache
 def _enum(folder: str, filename: str, engine: str) -> frozenset[str]:
+    """The engine's versions in one of cfn-lint's data files (kept in the disk cache, by
+    cfn-lint's version: reading them imports cfn-lint)."""
+    return frozenset(
+        disk.memo(
+            "engine-versions",
+            (folder, filename, engine),
+            lambda: _read_enum(folder, filename, engine),
+        )
+    )
+
+
+def _read_enum(folder: str, filename: str, engine: str) -> list[str]:
     data = resources.files(f"cfnlint.data.schemas.extensions.{folder}").joinpath(filename)
     for case in json.loads(data.read_text())["allOf"]:
         condition = case["if"]["properties"]
         if condition.get("Engine", {}).get("const") != engine:
             continue
         if "enum" in condition.get("EngineVersion", {}):  # the deprecated list
-            return frozenset(condition["EngineVersion"]["enum"])
-        return frozenset(case["then"]["properties"]["EngineVersion"]["enum"])
-    return frozenset()
+            return sorted(condition["EngineVersion"]["enum"])
+        return sorted(case["then"]["properties"]["EngineVersion"]["enum"])
+    return []
 
 
 class OfflineCatalog:
