@@ -11,10 +11,11 @@ parameters, today's date and AWS's answers, which no key could pin down.
 
 Where: $RECONCILER_CACHE_DIR; else /tmp in a Lambda container (the only writable place);
 else the user's cache directory (platformdirs: ~/.cache/gitops-reconciler on Linux).
-Each entry is one JSON file written atomically, so concurrent runs never read a half-written
-one. A cache that cannot be used is skipped, never an error: an unreadable or corrupt
-entry is a miss (and is written again), an unwritable directory stores nothing, and a
-directory another user could write to is not read at all (its entries could hide findings).
+Each entry is one JSON file written atomically, so concurrent runs never read a
+half-written one; entries older than 30 days are removed now and then. A cache that
+cannot be used is skipped, never an error: an unreadable or corrupt entry is a miss (and
+is written again), an unwritable directory stores nothing, and a directory another user
+could write to is not read at all (its entries could hide findings).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import os
 import re
 import stat
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -37,6 +39,10 @@ APP = "gitops-reconciler"
 ENV_DIR = "RECONCILER_CACHE_DIR"
 ENV_OFF = "RECONCILER_NO_CACHE"
 LAMBDA_DIR = "/tmp/gitops-reconciler-cache"
+# Old entries go when a write's key starts with PRUNE_PREFIX: one write in 256, so the
+# folder stays small without a listing on every run.
+MAX_AGE_SECONDS = 30 * 24 * 3600
+PRUNE_PREFIX = "00"
 
 _enabled = True
 
@@ -155,3 +161,21 @@ def _write(folder: Path, name: str, value: Any) -> None:
             raise
     except OSError:
         return  # a full or read-only disk: the answer stands, uncached
+    if name.startswith(PRUNE_PREFIX):
+        prune(folder)
+
+
+def prune(folder: Path, now: float | None = None) -> None:
+    """Remove the entries of `folder` written more than MAX_AGE_SECONDS ago (an entry
+    still in use is simply computed and written again)."""
+    cutoff = (time.time() if now is None else now) - MAX_AGE_SECONDS
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return
+    for entry in entries:
+        try:
+            if entry.stat().st_mtime < cutoff:
+                entry.unlink()
+        except OSError:
+            continue
