@@ -20,6 +20,7 @@ from reconciler.errors import InvalidDesiredStateError, ReconcilerError, Unknown
 from reconciler.validation import validate
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+PLACE_FIELDS = ("account", "region", "role_arn")  # what `plan` reads of each status record
 
 
 def out(text: str = "") -> None:
@@ -136,8 +137,13 @@ def cmd_plan(args: argparse.Namespace) -> int:
     catalog = _catalog(args)
     cfn = _reader(catalog)
     # Stacks are looked for in the stack files' regions and where the status table
-    # records stacks, so a region's last stack removed still shows it as orphaned.
-    records = store_from_env(create_if_missing=False).existing
+    # records stacks, so a region's last stack removed still shows it as orphaned: only
+    # the fields that say where a stack lives are read.
+    store = store_from_env(create_if_missing=False)
+
+    def records():
+        return store.existing(only=PLACE_FIELDS)
+
     checks, plans = make_plan(state, cfn, catalog, records, _role(args))
     if args.change_set:
         plans = preview(plans, state, cfn)

@@ -260,3 +260,48 @@ def test_store_from_env_uses_the_table_and_region_named_in_the_environment():
     tables = boto3.client("dynamodb", region_name="eu-west-1").list_tables()["TableNames"]
     assert (store.table_name, tables) == ("team-status", ["team-status"])
     assert store.description == "DynamoDB table 'team-status' in eu-west-1 (created now)"
+
+
+def test_existing_with_only_reads_just_those_fields_and_the_stack_name(store):
+    """GIVEN a full status record WHEN `existing(only=(region, account, role_arn))` reads
+    the table (what `plan` needs: where each stack lives) THEN the Scan asks for those
+    fields alone, they come back, and every other field keeps its default."""
+    store.put(
+        StackStatus(
+            "pci-db-eu",
+            sync=Sync.SYNCED,
+            health=Health.HEALTHY,
+            region="eu-west-1",
+            account="222222222222",
+            role_arn="arn:aws:iam::222222222222:role/gitops-reconciler-member",
+            message="applied",
+        )
+    )
+    asked = []
+    store._client.meta.events.register(
+        "before-parameter-build.dynamodb.Scan", lambda params, **_: asked.append(params)
+    )
+
+    (found,) = store.existing(only=("region", "account", "role_arn"))
+
+    assert (found.stack_name, found.region, found.account) == (
+        "pci-db-eu",
+        "eu-west-1",
+        "222222222222",
+    )
+    assert found.role_arn.endswith(":role/gitops-reconciler-member")
+    assert (found.message, found.sync, found.health) == ("", Sync.OUT_OF_SYNC, Health.UNKNOWN)
+    assert sorted(asked[0]["ExpressionAttributeNames"].values()) == [
+        "account",
+        "region",
+        "role_arn",
+        "stack_name",
+    ]
+
+
+def test_existing_with_only_is_empty_while_the_table_does_not_exist():
+    """GIVEN no table WHEN `plan` reads the places THEN none, and no table is created."""
+    store = DynamoStatusStore("no-such-table", "us-east-1", create_if_missing=False)
+
+    assert store.existing(only=("region",)) == []
+    assert "no-such-table" not in dynamodb().list_tables()["TableNames"]
