@@ -9,6 +9,7 @@ from dataclasses import replace
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from handlers import tracing
 from handlers.events import CodeCommitEvent, GitPushEvent, PushEvent, RejectedEvent, parse_as
 from handlers.runtime import (
     check_environment,
@@ -19,7 +20,6 @@ from handlers.runtime import (
     report_pushed,
     services,
     source,
-    tracer,
 )
 from reconciler.aws.push_events import forward_push
 from reconciler.deadline import Deadline
@@ -31,7 +31,7 @@ CODECOMMIT = ("aws.codecommit", "CodeCommit Repository State Change")
 
 
 @logger.inject_lambda_context(clear_state=True)  # no keys left from the last event
-@tracer.capture_lambda_handler
+@tracing.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict, context: LambdaContext) -> dict:
     try:

@@ -1,6 +1,7 @@
-"""What every handler builds once per Lambda container: the logger, tracer and metrics,
-and the edges (AWS services, the desired-state source); and how a handler runs its work:
-once per event, with failures sorted into retried and reported."""
+"""What every reconciling handler builds once per Lambda container: the edges (AWS
+services, the desired-state source), built on the first event, with the logger
+(handlers/log.py) and metrics; and how a handler runs its work: once per event, with
+failures sorted into retried and reported. The tracer: handlers/tracing.py."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ from dataclasses import replace
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handlers.idempotency import once
+from handlers.log import logger
 from handlers.metrics import MetricsNotifier, metrics
 from reconciler import environment
 from reconciler.aws.services import github_reporter_from_env, services_from_env, source_from_env
@@ -31,9 +32,6 @@ DEPLOY_CONTEXT = "gitops-reconciler/deploy"  # the commit status a push's pass s
 # Failures a later attempt can get past: AWS after botocore's retries, GitHub down.
 # A PermanentAwsError (AWS refused the request itself) is an AwsError that is not.
 TRANSIENT = (AwsError, SourceUnavailableError)
-
-logger = Logger(service="gitops-reconciler")
-tracer = Tracer(service="gitops-reconciler")
 
 
 @cache

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from handlers import tracing
 from handlers.events import RejectedEvent, StackStatusEvent, parse_as
 from handlers.runtime import (
     check_environment,
@@ -14,7 +15,6 @@ from handlers.runtime import (
     report_settled,
     services,
     source,
-    tracer,
 )
 from reconciler.triggers import on_stack_status
 
@@ -22,7 +22,7 @@ check_environment()  # at cold start: a bad setting fails once, clearly
 
 
 @logger.inject_lambda_context(clear_state=True)  # no keys left from the last event
-@tracer.capture_lambda_handler
+@tracing.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict, context: LambdaContext) -> dict:
     try:

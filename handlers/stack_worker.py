@@ -17,6 +17,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from handlers import tracing
 from handlers.runtime import (
     TRANSIENT,
     check_environment,
@@ -26,7 +27,6 @@ from handlers.runtime import (
     report_settled,
     services,
     source,
-    tracer,
 )
 from reconciler.deadline import Deadline
 from reconciler.fanout import WorkItem, WorkItemError
@@ -39,7 +39,7 @@ STARTED = ("executed", "tags-updated", "deleting")
 
 
 @logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
+@tracing.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict, context: LambdaContext) -> dict:
     records = event.get("Records") if isinstance(event, dict) else None

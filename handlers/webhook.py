@@ -40,10 +40,12 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyPersistenceLayerError,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
+from handlers import tracing
 from handlers.idempotency import once
-from handlers.runtime import logger, metrics, tracer
+from handlers.log import logger
+from handlers.metrics import metrics
 from reconciler.aws.push_events import forward_pull_request, forward_push
 from reconciler.aws.secrets import secret_string
 from reconciler.errors import AwsError
@@ -69,11 +71,18 @@ _IDEMPOTENCY_SCOPE = "webhook-forward"
 app = LambdaFunctionUrlResolver(debug=False)
 
 
-class _Repository(BaseModel):
+class _Payload(BaseModel):
+    """Built (its pydantic schema) on its first validation, not at import: a delivery
+    reads one kind of payload, and an unsigned one none."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class _Repository(_Payload):
     full_name: str
 
 
-class GitHubPush(BaseModel):
+class GitHubPush(_Payload):
     """The fields of GitHub's push payload this handler uses; the rest is ignored."""
 
     ref: str
@@ -82,17 +91,17 @@ class GitHubPush(BaseModel):
     deleted: bool = False
 
 
-class _RepositoryOrNone(BaseModel):
+class _RepositoryOrNone(_Payload):
     full_name: str
 
 
-class _Branch(BaseModel):
+class _Branch(_Payload):
     ref: str
     sha: str
     repo: _RepositoryOrNone | None = None  # null when the fork was deleted
 
 
-class _PullRequest(BaseModel):
+class _PullRequest(_Payload):
     number: int
     html_url: str = ""
     draft: bool = False
@@ -100,7 +109,7 @@ class _PullRequest(BaseModel):
     base: _Branch
 
 
-class GitHubPullRequest(BaseModel):
+class GitHubPullRequest(_Payload):
     """The fields of GitHub's pull_request payload this handler uses."""
 
     action: str
@@ -122,18 +131,18 @@ class GitHubPullRequest(BaseModel):
         return self.head_repository.casefold() != self.base_repository.casefold()
 
 
-class _Reviewer(BaseModel):
+class _Reviewer(_Payload):
     login: str
 
 
-class _Review(BaseModel):
+class _Review(_Payload):
     state: str  # lower case in webhooks: approved, commented, changes_requested, dismissed
     commit_id: str = ""
     submitted_at: str | None = None
     user: _Reviewer | None = None  # null for a deleted account
 
 
-class _ReviewedPullRequest(BaseModel):
+class _ReviewedPullRequest(_Payload):
     number: int
     merged_at: str | None = None
     merge_commit_sha: str | None = None
@@ -141,7 +150,7 @@ class _ReviewedPullRequest(BaseModel):
     base: _Branch
 
 
-class GitHubPullRequestReview(BaseModel):
+class GitHubPullRequestReview(_Payload):
     """The fields of GitHub's pull_request_review payload this handler uses."""
 
     action: str
@@ -437,7 +446,7 @@ def _in_progress(err: Exception) -> Response:
 
 
 @logger.inject_lambda_context(log_event=False, clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
+@tracing.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict, context: LambdaContext) -> dict:
     malformed = _not_a_request(event)
