@@ -1,13 +1,27 @@
-"""Event models (Powertools parser, pydantic). Unknown fields are ignored, as AWS adds
-fields to its events over time."""
+"""Event models (pydantic). Unknown fields are ignored, as AWS adds fields to its events
+over time.
+
+The EventBridge envelope is declared here, field for field as Powertools' parser declares
+it (EventBridgeModel), rather than imported: the parser's models package builds every
+event model Powertools knows at import, tens of milliseconds of each cold start. Each
+model is built (its pydantic schema) on its first validation, not at import
+(`defer_build`), so a handler pays only for the models it reads.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal, TypeVar
 
-from aws_lambda_powertools.utilities.parser import ValidationError, parse
-from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from reconciler.identity import StackRef
 
@@ -27,7 +41,7 @@ def parse_as(event: Any, model: type[M], what: str) -> M:
     if not isinstance(event.get("id", ""), str):
         raise RejectedEvent(f"not {what}: id: must be a string")
     try:
-        return parse(event=event, model=model)
+        return model.model_validate(event)
     except ValidationError as err:
         raise RejectedEvent(f"not {what}: {_summary(err)}") from None
 
@@ -41,7 +55,38 @@ def _summary(err: ValidationError) -> str:
     return "; ".join(said) + more
 
 
-class PushEvent(BaseModel):
+class _Model(BaseModel):
+    """Built (its pydantic schema) on its first validation, not at import."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class EventBridgeModel(_Model):
+    """An EventBridge event's envelope, as Powertools' EventBridgeModel (3.x) declares it:
+    the same fields, types and order, so an event is accepted, and a rejection worded, as
+    it was when the parser read it. A subclass narrows `source`, `detail_type`, `detail`."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    version: str
+    id: str
+    source: str
+    account: str
+    time: datetime
+    region: str
+    resources: list[str]
+    detail_type: str = Field(alias="detail-type")
+    detail: dict[str, Any] | type[BaseModel] | BaseModel
+    replay_name: str | None = Field(None, alias="replay-name")
+
+    @field_validator("detail", mode="before")
+    @classmethod
+    def _scheduler_detail(cls, value: Any, info: ValidationInfo) -> Any:
+        # EventBridge Scheduler sends an empty detail as the string "{}".
+        return {} if info.data.get("source") == "aws.scheduler" and value == "{}" else value
+
+
+class PushEvent(_Model):
     """A generic push: {"repository": ..., "ref": "refs/heads/main", "after": sha}."""
 
     repository: str | None = None
@@ -59,7 +104,7 @@ class GitPushEvent(EventBridgeModel):
     detail: PushEvent
 
 
-class PullRequestDetail(BaseModel):
+class PullRequestDetail(_Model):
     """A pull request to preview, as the webhook forwards it (push_events.py)."""
 
     repository: str
@@ -78,7 +123,7 @@ class GitPullRequestEvent(EventBridgeModel):
     detail: PullRequestDetail
 
 
-class CodeCommitDetail(BaseModel):
+class CodeCommitDetail(_Model):
     event: str  # referenceCreated, referenceUpdated, referenceDeleted
     repository_name: str = Field(alias="repositoryName")
     reference_type: str = Field(alias="referenceType")  # branch or tag
@@ -92,12 +137,12 @@ class CodeCommitEvent(EventBridgeModel):
     detail: CodeCommitDetail
 
 
-class StatusDetails(BaseModel):
+class StatusDetails(_Model):
     status: str
     status_reason: str = Field(default="", alias="status-reason")
 
 
-class _StackArn(BaseModel):
+class _StackArn(_Model):
     stack_id: str = Field(alias="stack-id")
 
     @field_validator("stack_id")
@@ -145,7 +190,7 @@ class StackStatusEvent(_CloudFormationEvent):
     detail: StackStatusDetail
 
 
-class DriftStatusDetails(BaseModel):
+class DriftStatusDetails(_Model):
     stack_drift_status: str = Field(default="", alias="stack-drift-status")
     detection_status: str = Field(alias="detection-status")
 
