@@ -15,7 +15,6 @@ from __future__ import annotations
 import io
 import json
 import re
-import tarfile
 import time
 import urllib.error
 import urllib.request
@@ -513,6 +512,8 @@ def _extract(data: bytes, dest: Path, what: str) -> None:
     (`OWNER-NAME-SHA/`). Streamed, so a member's declared size is checked before its
     data is inflated; only files and folders; tarfile's "data" filter refuses absolute
     paths and paths that leave `dest`."""
+    import tarfile  # here: only a pass at a new commit unpacks one (~20 ms of a cold start)
+
     top = None
     members = 0
     unpacked = 0

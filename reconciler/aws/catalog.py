@@ -1,19 +1,24 @@
 """Engine versions as AWS offers them in each region (DescribeDBEngineVersions,
 DescribeDBMajorEngineVersions, DescribeCacheEngineVersions). When AWS cannot be asked
 (no credentials, no permission, a backend without these calls) it falls back to
-cfn-lint's shipped data for the rest of the run, and `source` says so."""
+cfn-lint's shipped data for the rest of the run, and `source` says so.
+
+The validation package is imported on the first question, not with this module: a
+handler builds an AwsCatalog for every pass, but only a pass that validates asks it."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import botocore.exceptions
 
 from reconciler.aws import session
-from reconciler.validation.context import EngineVersion, Lifecycle
-from reconciler.validation.offline_catalog import OfflineCatalog
+
+if TYPE_CHECKING:
+    from reconciler.validation.context import EngineVersion, Lifecycle
+    from reconciler.validation.offline_catalog import OfflineCatalog
 
 UNREACHABLE = (
     botocore.exceptions.ClientError,
@@ -39,12 +44,16 @@ class AwsCatalog:
             try:
                 return call()
             except UNREACHABLE as err:
+                from reconciler.validation.offline_catalog import OfflineCatalog
+
                 reason = session.error_code(err) or type(err).__name__
                 self._fallback = OfflineCatalog(f"AWS could not be asked: {reason}")
                 self.source, self.offline = self._fallback.source, True
         return getattr(self._fallback, name)(*args)
 
     def _db_engine_version(self, region: str, engine: str, version: str) -> EngineVersion | None:
+        from reconciler.validation.context import EngineVersion
+
         def call() -> EngineVersion | None:
             rds = self._client_for("rds", region)
             pages = rds.get_paginator("describe_db_engine_versions").paginate(
@@ -59,6 +68,8 @@ class AwsCatalog:
         return self._ask("db_engine_version", call, region, engine, version)
 
     def _db_lifecycles(self, region: str, engine: str, major: str) -> list[Lifecycle]:
+        from reconciler.validation.context import Lifecycle
+
         def call() -> list[Lifecycle]:
             rds = self._client_for("rds", region)
             answer = rds.describe_db_major_engine_versions(Engine=engine, MajorEngineVersion=major)
