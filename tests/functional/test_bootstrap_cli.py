@@ -166,6 +166,7 @@ def test_the_stack_is_created_from_the_flags_with_the_uploaded_code(code_dir, bu
         "GitHubWebhookSecretArn": WEBHOOK_SECRET,
         "LogRetentionDays": "365",
         "DriftMaxConcurrent": "5",
+        "Tracing": "Active",
         "AuditBucketName": "",
         "AuditRetentionDays": "365",
         "RegionConcurrency": "10",

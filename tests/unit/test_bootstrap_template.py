@@ -82,7 +82,7 @@ NO_RESOURCE_LEVEL = frozenset(
 RUNTIME = {
     "logs:CreateLogStream",  # Lambda writes the function's log to its log group
     "logs:PutLogEvents",
-    "xray:PutTraceSegments",  # handlers.runtime.tracer (TracingConfig Active)
+    "xray:PutTraceSegments",  # handlers.tracing (Tracing parameter Active, the default)
     "xray:PutTelemetryRecords",
 }
 IDEMPOTENCY = {
@@ -283,6 +283,7 @@ PARAMETERS = {
     "GitHubWebhookSecretArn": "",
     "LogRetentionDays": 365,
     "DriftMaxConcurrent": 5,
+    "Tracing": "Active",
     "AuditBucketName": "",
     "AuditRetentionDays": 365,
     "RegionConcurrency": 10,
@@ -340,6 +341,10 @@ ENVIRONMENT = {
     },
     "POWERTOOLS_SERVICE_NAME": "gitops-reconciler",
     "POWERTOOLS_METRICS_NAMESPACE": NAMESPACE,
+    # Tracing PassThrough: no Tracer, no X-Ray SDK (tests/unit/test_tracing_template.py)
+    "POWERTOOLS_TRACE_DISABLED": {
+        "Fn::If": ["TracingPassThrough", "true", {"Ref": "AWS::NoValue"}]
+    },
 }
 # The GitHub App's secret goes only to the functions that report to GitHub
 # (handlers.runtime.github_reporter): the preview, a push's and a settled stack's status.
@@ -569,15 +574,16 @@ def test_stack_prefix_parameter_refuses_empty_and_wildcards(value, accepted):
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
-def test_function_runs_its_handler_on_python313_x86_64_with_active_tracing(function):
+def test_function_runs_its_handler_on_python313_x86_64_traced_as_the_parameter_says(function):
     """GIVEN a function WHEN its properties are read THEN it runs its handler module from
-    the uploaded zip on python3.13, x86_64, with X-Ray tracing active."""
+    the uploaded zip on python3.13, x86_64, with X-Ray tracing as the Tracing parameter
+    says (Active by default)."""
     p = props(function)
     assert p["Handler"] == f"handlers.{FUNCTIONS[function]}.handler"
     assert (p["Runtime"], p["Architectures"], p["TracingConfig"]) == (
         "python3.13",
         ["x86_64"],
-        {"Mode": "Active"},
+        {"Mode": {"Ref": "Tracing"}},
     )
     assert p["Code"] == {"S3Bucket": {"Ref": "CodeBucket"}, "S3Key": {"Ref": "ReconcilerCodeKey"}}
 
