@@ -34,7 +34,7 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
-FORMAT = 1  # raise when what is stored, or how it is derived, changes
+FORMAT = 2  # raise when what is stored, or how it is derived, changes
 APP = "gitops-reconciler"
 ENV_DIR = "RECONCILER_CACHE_DIR"
 ENV_OFF = "RECONCILER_NO_CACHE"
@@ -99,20 +99,37 @@ def key(kind: str, *parts: Any) -> str:
     return hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def memo(kind: str, parts: tuple, compute: Callable[[], Any]) -> Any:
-    """compute()'s value (JSON-serialisable), from the cache when an entry for exactly
-    these inputs exists, else computed and stored."""
+# What load() raises on a stored value that is not of the shape compute() returns.
+WRONG_SHAPE = (TypeError, ValueError, KeyError, IndexError, AttributeError, RecursionError)
+
+
+def memo(
+    kind: str, parts: tuple, compute: Callable[[], Any], load: Callable[[Any], Any] = lambda v: v
+) -> Any:
+    """load(compute()'s value) (JSON-serialisable), from the cache when an entry for
+    exactly these inputs exists, else computed and stored. `load` checks the value's shape
+    (raising one of WRONG_SHAPE): an entry it refuses is a miss, and is written again."""
     if not active() or not cfn_lint_version():
-        return compute()
+        return load(compute())
     name = key(kind, *parts)
     folder = _folder()
     if folder is not None:
         found = _read(folder / kind / f"{name}.json")
         if found is not None:
-            return found[0]
+            try:
+                return load(found[0])
+            except WRONG_SHAPE:
+                pass
     value = compute()
     if folder is not None:
         _write(folder / kind, f"{name}.json", value)
+    return load(value)
+
+
+def strings(value: Any) -> list[str]:
+    """`value` if it is a list of strings (a load() for memo)."""
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise TypeError("not a list of strings")
     return value
 
 
@@ -137,7 +154,7 @@ def _read(path: Path) -> tuple[Any] | None:
     try:
         with path.open("rb") as f:
             entry = json.loads(f.read())
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # RecursionError: nested too deeply
         return None
     if not isinstance(entry, dict) or entry.get("format") != FORMAT or "value" not in entry:
         return None

@@ -31,10 +31,12 @@ def handler_permissions(region: str, resource_type: str) -> tuple[str, ...] | No
     """The permissions the type's handlers list, as the schema writes them; None for a
     type the schemas do not know. Kept in the disk cache by cfn-lint's version (reading
     a schema imports cfn-lint)."""
-    found = disk.memo(
-        "handler-permissions", (region, resource_type), lambda: _read(region, resource_type)
+    return disk.memo(
+        "handler-permissions",
+        (region, resource_type),
+        lambda: _read(region, resource_type),
+        lambda found: None if found is None else tuple(disk.strings(found)),
     )
-    return None if found is None else tuple(str(action) for action in found)
 
 
 def _read(region: str, resource_type: str) -> list[str] | None:

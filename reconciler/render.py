@@ -96,7 +96,9 @@ class Pseudo:
 def availability_zones(region: str) -> tuple[str, ...]:
     """AWS's zone names in `region` as cfn-lint ships them (kept in the disk cache by
     cfn-lint's version: reading them imports cfn-lint); empty for a region it does not know."""
-    return tuple(disk.memo("availability-zones", (region,), lambda: _read_zones(region)))
+    return tuple(
+        disk.memo("availability-zones", (region,), lambda: _read_zones(region), disk.strings)
+    )
 
 
 def _read_zones(region: str) -> list[str]:

@@ -44,7 +44,7 @@ EXTRA_STATEFUL = frozenset(
 
 @cache
 def stateful_types() -> frozenset[str]:
-    return frozenset(disk.memo("stateful-types", (), _read_stateful)) | EXTRA_STATEFUL
+    return frozenset(disk.memo("stateful-types", (), _read_stateful, disk.strings)) | EXTRA_STATEFUL
 
 
 def _read_stateful() -> list[str]:
@@ -78,8 +78,12 @@ def _paths(region: str, resource_type: str, key: str) -> tuple[Path, ...]:
         pointers = _schema(region, resource_type).get(key) or ()
         return [p.split("/")[2:] for p in pointers if p.startswith("/properties/")]
 
-    found = disk.memo("schema-paths", (region, resource_type, key), read)
-    return tuple(tuple(str(part) for part in path) for path in found)
+    def load(found: Any) -> tuple[Path, ...]:
+        if not isinstance(found, list):
+            raise TypeError("paths are a list")
+        return tuple(tuple(disk.strings(path)) for path in found)
+
+    return disk.memo("schema-paths", (region, resource_type, key), read, load)
 
 
 @cache

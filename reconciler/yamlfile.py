@@ -65,14 +65,20 @@ def read_text(path: Path) -> tuple[str | None, ParseError | None]:
 
 def parse(text: str) -> tuple[Any, ParseError | None]:
     """Decode YAML (or JSON) text; on failure return the first error with its line."""
-    stored = disk.memo("parse", (text,), lambda: _decoded(text))
-    try:
-        if "error" in stored:
-            line, message = stored["error"]
-            return None, ParseError(int(line), str(message))
-        return _thaw(stored["data"]), None
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError):  # another shape
-        return _thaw(_decoded(text)["data"]), None
+    return disk.memo("parse", (text,), lambda: _decoded(text), _loaded)
+
+
+def _loaded(stored: Any) -> tuple[Any, ParseError | None]:
+    """parse()'s answer from what _decoded stored; TypeError or ValueError for another
+    shape (memo then decodes the text again)."""
+    if not isinstance(stored, dict):
+        raise TypeError("not a decoded document")
+    if "error" in stored:
+        line, message = stored["error"]
+        if type(line) is not int or not isinstance(message, str):
+            raise TypeError("an error is [line, message]")
+        return None, ParseError(line, message)
+    return _thaw(stored["data"]), None
 
 
 def _decoded(text: str) -> dict[str, Any]:
@@ -100,7 +106,7 @@ class Mark:
     column: int
 
 
-_NOWHERE = (0, 0, 0, 0)
+_UNMARKED = [None, None, None, None]  # a node cfn-lint's decoder gave without marks
 
 
 class Map(dict):
@@ -112,7 +118,11 @@ class Map(dict):
     end_mark: Mark
 
     def get(self, key: Any, default: Any = None) -> Any:
-        if isinstance(default, dict) and not isinstance(default, Map):
+        if (
+            isinstance(default, dict)
+            and not isinstance(default, Map)
+            and _marks(self)[0] is not None
+        ):
             default = _marked(Map(default), self)
         return super().get(key, default)
 
@@ -139,7 +149,7 @@ def _marked(node: Any, like: Any) -> Any:
 def _marks(node: Any) -> list[int]:
     start, end = getattr(node, "start_mark", None), getattr(node, "end_mark", None)
     if start is None or end is None:
-        return list(_NOWHERE)
+        return list(_UNMARKED)
     return [int(start.line), int(start.column), int(end.line), int(end.column)]
 
 
@@ -167,29 +177,45 @@ def _freeze(node: Any) -> Any:
     return node  # int, float, bool, None
 
 
+_BARE = (bool, int, float, type(None))  # what _freeze stores untagged
+_KINDS = {"S": str, "L": list, "M": list}
+
+
 def _thaw(node: Any) -> Any:
+    """_freeze undone; TypeError or ValueError for anything _freeze does not write."""
     if not isinstance(node, list):
+        if not isinstance(node, _BARE):
+            raise TypeError(f"not a frozen node: {type(node).__name__}")
         return node
-    tag = node[0]
-    if tag == "T":
-        return datetime.datetime.fromisoformat(node[1])
-    if tag == "D":
-        return datetime.date.fromisoformat(node[1])
-    if tag == "B":
-        return node[1].encode("latin-1")
-    if tag == "E":
-        return {_thaw(v) for v in node[1]}
-    start, end = Mark(node[1], node[2]), Mark(node[3], node[4])
-    value = node[5]
+    tag = node[0] if node else None
+    if tag in ("T", "D", "B", "E"):
+        (_, value) = node
+        if tag == "T":
+            return datetime.datetime.fromisoformat(value)
+        if tag == "D":
+            return datetime.date.fromisoformat(value)
+        if tag == "B":
+            return value.encode("latin-1")
+        if not isinstance(value, list):
+            raise TypeError("a set is a list")
+        return {_thaw(v) for v in value}
+    if tag not in _KINDS or len(node) != 6 or not isinstance(node[5], _KINDS[tag]):
+        raise TypeError(f"not a frozen node: {tag!r}")
+    marks, value = node[1:5], node[5]
     if tag == "S":
         made: Any = Str(value)
     elif tag == "L":
         made = Seq(_thaw(v) for v in value)
     else:
+        if len(value) % 2:
+            raise ValueError("a mapping's items come in pairs")
         made = Map()
         for i in range(0, len(value), 2):
             dict.__setitem__(made, _thaw(value[i]), _thaw(value[i + 1]))
-    made.start_mark, made.end_mark = start, end
+    if marks != _UNMARKED:
+        if not all(type(m) is int for m in marks):
+            raise TypeError("marks are four integers")
+        made.start_mark, made.end_mark = Mark(marks[0], marks[1]), Mark(marks[2], marks[3])
     return made
 
 

@@ -9,6 +9,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from reconciler import cache as disk
 from reconciler.findings import Finding
@@ -19,13 +20,28 @@ from reconciler.validation.rule import Rule, error, warning
 # first found in the home directory, and the first in the working directory); they can
 # include, ignore or configure rules, so they are part of the rule set a result depends on.
 CONFIG_NAMES = (".cfnlintrc", ".cfnlintrc.yaml", ".cfnlintrc.yml")
+# Settings of a configuration file that name files (or folders) whose contents decide the
+# findings: those contents are part of the rule set too.
+NAMED_FILES = ("custom_rules", "override_spec", "append_rules", "registry_schemas")
 
 
 @cache
 def lint(text: str, regions: tuple[str, ...]) -> tuple[tuple[str, int, str], ...]:
     """(rule id, line, message) for each cfn-lint match; informational ones dropped."""
-    found = disk.memo("lint", (text, list(regions), rule_set()), lambda: _lint(text, regions))
-    return tuple((str(rule), int(line), str(message)) for rule, line, message in found)
+    return disk.memo(
+        "lint", (text, list(regions), rule_set()), lambda: _lint(text, regions), _findings
+    )
+
+
+def _findings(found: Any) -> tuple[tuple[str, int, str], ...]:
+    if not isinstance(found, list):
+        raise TypeError("findings are a list")
+    kept = []
+    for rule, line, message in found:
+        if not (isinstance(rule, str) and type(line) is int and isinstance(message, str)):
+            raise TypeError("a finding is [rule, line, message]")
+        kept.append((rule, line, message))
+    return tuple(kept)
 
 
 def _lint(text: str, regions: tuple[str, ...]) -> list[list]:
@@ -44,10 +60,43 @@ def rule_set() -> list[str]:
             path = folder / name
             try:
                 if path.is_file():
-                    found.append(f"{path}\n{path.read_text(encoding='utf-8', errors='replace')}")
+                    text = path.read_text(encoding="utf-8", errors="replace")
+                    found.append(f"{path}\n{text}")
+                    found.extend(_named_files(text))
                     break
             except OSError:
                 continue
+    return found
+
+
+def _named_files(config: str) -> list[str]:
+    """Each file a configuration names (a folder: each file below it), as its path and
+    the SHA-256 of its bytes; relative paths are read from the working directory, as
+    cfn-lint reads them."""
+    import hashlib
+
+    import yaml
+
+    try:
+        data = yaml.safe_load(config)
+    except yaml.YAMLError:
+        return []
+    if not isinstance(data, dict):
+        return []
+    found = []
+    for setting in NAMED_FILES:
+        named = data.get(setting)
+        for item in named if isinstance(named, list) else [named]:
+            if not isinstance(item, str):
+                continue
+            root = Path(item)
+            files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
+            for file in files:
+                try:
+                    digest = hashlib.sha256(file.read_bytes()).hexdigest()
+                except OSError:
+                    digest = "unreadable"
+                found.append(f"{setting}: {file} {digest}")
     return found
 
 

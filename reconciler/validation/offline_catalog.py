@@ -32,6 +32,7 @@ def _enum(folder: str, filename: str, engine: str) -> frozenset[str]:
             "engine-versions",
             (folder, filename, engine),
             lambda: _read_enum(folder, filename, engine),
+            disk.strings,
         )
     )
 

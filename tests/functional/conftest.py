@@ -15,7 +15,7 @@ from reconciler.aws import session
 @pytest.fixture(autouse=True)
 def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path) -> Iterator[None]:
     for name in list(os.environ):
-        if name.startswith(("AWS_", "RECONCILER_")):
+        if name.startswith(("AWS_", "RECONCILER_")) and name != "RECONCILER_CACHE_DIR":
             monkeypatch.delenv(name)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")

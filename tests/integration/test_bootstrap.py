@@ -58,7 +58,11 @@ def environment(local_aws: LocalAws) -> Iterator[None]:
     the reconciler's own configuration is set here."""
     local_aws.reset()
     saved = dict(os.environ)
-    for name in [n for n in os.environ if n.startswith(("AWS_", "RECONCILER_"))]:
+    for name in [
+        n
+        for n in os.environ
+        if n.startswith(("AWS_", "RECONCILER_")) and n != "RECONCILER_CACHE_DIR"
+    ]:
         del os.environ[name]
     os.environ.update(local_aws.env(REGION))
     os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"

@@ -21,7 +21,11 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def demo():
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "RECONCILER_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("AWS_", "RECONCILER_")) or k == "RECONCILER_CACHE_DIR"
+    }
     done = subprocess.run(
         [sys.executable, "-m", "harness", "demo"],
         capture_output=True,

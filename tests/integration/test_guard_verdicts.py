@@ -749,7 +749,11 @@ def aws(local_aws: LocalAws) -> Iterator[LocalAws]:
     """The CLI pointed at the module's local AWS, and nothing from the developer's AWS
     configuration."""
     with pytest.MonkeyPatch.context() as patch:
-        for name in [n for n in os.environ if n.startswith(("AWS_", "RECONCILER_"))]:
+        for name in [
+            n
+            for n in os.environ
+            if n.startswith(("AWS_", "RECONCILER_")) and n != "RECONCILER_CACHE_DIR"
+        ]:
             patch.delenv(name)
         for name, value in local_aws.env().items():
             patch.setenv(name, value)

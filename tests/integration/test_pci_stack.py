@@ -36,7 +36,11 @@ OUTPUT_KEYS = {
 def aws() -> Iterator[LocalAws]:
     saved = dict(os.environ)
     with LocalAws() as local:
-        for name in [n for n in os.environ if n.startswith(("AWS_", "RECONCILER_"))]:
+        for name in [
+            n
+            for n in os.environ
+            if n.startswith(("AWS_", "RECONCILER_")) and n != "RECONCILER_CACHE_DIR"
+        ]:
             del os.environ[name]
         os.environ.update(local.env())
         session.reset_clients()

@@ -39,7 +39,9 @@ def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     """Fake credentials; nothing from the developer's AWS configuration or the function's
     environment."""
     for name in list(os.environ):
-        if name.startswith(("AWS_", "RECONCILER_")) or name in FUNCTION_ENV:
+        if (
+            name.startswith(("AWS_", "RECONCILER_")) and name != "RECONCILER_CACHE_DIR"
+        ) or name in FUNCTION_ENV:
             monkeypatch.delenv(name)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")

@@ -695,3 +695,48 @@ def test_otherwise_the_cache_is_the_platforms_user_cache_directory(monkeypatch, 
     assert cache.directory() == expected
     if sys.platform.startswith("linux"):
         assert expected == tmp_path / "xdg-cache" / "gitops-reconciler"
+
+
+def test_entries_older_than_thirty_days_are_pruned_on_a_pruning_write_and_newer_ones_kept(
+    folder, monkeypatch
+):
+    """GIVEN a kind's folder holding an entry written 31 days ago and one written a day ago
+    WHEN a write whose key starts with the pruning prefix lands (here: every write) THEN the
+    old entry is gone, the recent one and the new one stay, and a later lookup of the
+    pruned inputs is simply computed again."""
+    import time
+
+    now = time.time()
+    cache.memo("availability-zones", ("old-region",), lambda: ["a"], cache.strings)
+    cache.memo("availability-zones", ("recent-region",), lambda: ["b"], cache.strings)
+    kind = folder / "availability-zones"
+    old = kind / f"{cache.key('availability-zones', 'old-region')}.json"
+    recent = kind / f"{cache.key('availability-zones', 'recent-region')}.json"
+    os.utime(old, (now - 31 * 24 * 3600, now - 31 * 24 * 3600))
+    os.utime(recent, (now - 24 * 3600, now - 24 * 3600))
+    monkeypatch.setattr(cache, "PRUNE_PREFIX", "")
+
+    cache.memo("availability-zones", ("new-region",), lambda: ["c"], cache.strings)
+
+    assert not old.exists()
+    assert recent.exists()
+    assert (kind / f"{cache.key('availability-zones', 'new-region')}.json").exists()
+    assert cache.memo("availability-zones", ("old-region",), lambda: ["a2"], cache.strings) == [
+        "a2"
+    ]
+
+
+def test_a_write_without_the_pruning_prefix_removes_nothing(folder, monkeypatch):
+    """GIVEN an entry written 31 days ago WHEN a write whose key does not start with the
+    prefix lands THEN nothing is removed (pruning lists the folder only now and then)."""
+    import time
+
+    cache.memo("availability-zones", ("old-region",), lambda: ["a"], cache.strings)
+    old = folder / "availability-zones" / f"{cache.key('availability-zones', 'old-region')}.json"
+    then = time.time() - 31 * 24 * 3600
+    os.utime(old, (then, then))
+    monkeypatch.setattr(cache, "PRUNE_PREFIX", "not-hex")
+
+    cache.memo("availability-zones", ("new-region",), lambda: ["c"], cache.strings)
+
+    assert old.exists()
