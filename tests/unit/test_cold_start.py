@@ -163,3 +163,17 @@ print(json.dumps([
     )
     wrapped = json.loads(done.stdout.splitlines()[-1])
     assert [str(path).endswith(TRACER_FILE) for path in wrapped] == [True, True]
+
+
+@pytest.mark.parametrize(("given", "kept"), [(None, "__all__"), ("", ""), ("logfire", "logfire")])
+def test_handlers_skip_pydantic_plugin_discovery_unless_told_otherwise(given, kept):
+    """GIVEN PYDANTIC_DISABLE_PLUGINS unset, or set WHEN a fresh interpreter imports a
+    handler THEN it is "__all__" (no scan of every distribution's entry points on the
+    first model built), or the value given."""
+    probe = "import os, handlers.push; print(repr(os.environ['PYDANTIC_DISABLE_PLUGINS']))"
+    clean = {k: v for k, v in os.environ.items() if k != "PYDANTIC_DISABLE_PLUGINS"}
+    env = clean if given is None else {**clean, "PYDANTIC_DISABLE_PLUGINS": given}
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, env=env, check=True
+    )
+    assert done.stdout.splitlines()[-1] == repr(kept)
