@@ -232,6 +232,9 @@ class Row:
     changed: tuple[PassCost, ...]
     finish: PassCost  # the stack status event after the last changed pass
     status_bytes: int  # the status table's items, by DynamoDB's item size rule
+    # No-op passes with the validation cache bypassed (every file decoded by cfn-lint, as
+    # before the cache), taken in turn with `noop`: the same run's baseline.
+    uncached: tuple[PassCost, ...] = ()
 
     @property
     def beyond(self) -> dict[str, int]:
@@ -251,14 +254,27 @@ def median_ms(costs: Sequence[PassCost], aws: bool = False) -> float:
 
 
 def measure_size(aws: LocalAws, n: int, root: Path, passes: int = PASSES) -> Row:
+    from reconciler import cache
+
     repo = deploy_stacks(aws, n, root)
     reconciler = CountedReconciler()
     noop_pass(repo, reconciler)  # not kept: the first pass on new clients pays their creation
-    noop = tuple(noop_pass(repo, reconciler) for _ in range(passes))
+    noop, uncached = [], []
+    for _ in range(passes):  # in turn, so a busy moment of the machine falls on both alike
+        noop.append(noop_pass(repo, reconciler))
+        with cache.bypassed():
+            uncached.append(noop_pass(repo, reconciler))
     changed_pass(repo, reconciler, "c0")  # not kept either: the first update's own warm-up
     changes = [changed_pass(repo, reconciler, f"c{k}") for k in range(1, passes + 1)]
     changed_pass(repo, reconciler, BASE_VALUE)  # back as deployed, for whoever comes next
-    return Row(n, noop, tuple(c for c, _ in changes), changes[-1][1], _status_bytes(reconciler))
+    return Row(
+        n,
+        tuple(noop),
+        tuple(c for c, _ in changes),
+        changes[-1][1],
+        _status_bytes(reconciler),
+        tuple(uncached),
+    )
 
 
 def measure(aws: LocalAws, sizes: Sequence[int] = SIZES, passes: int = PASSES) -> list[Row]:
@@ -332,6 +348,20 @@ def report(rows: Sequence[Row]) -> list[str]:
             f"{r.stacks:>6} {noop.total:>5} {noop.total / base_calls:>5.1f} {noop.pages:>5} "
             f"{noop.total - noop.pages:>11} {ms:>8.1f} {ms / base_ms:>5.1f} "
             f"{median_ms(r.noop, aws=True):>9.1f} {ms / r.stacks:>8.2f}  {_ops(noop.calls)}"
+        )
+    lines += [
+        "",
+        "the same no-op passes with the validation cache bypassed (each stack file decoded by "
+        "cfn-lint, as before it), taken in turn with those above",
+        f"{'stacks':>6} {'calls':>5} {'wall ms':>8} {'cached ms':>9} {'cached / bypassed':>17}",
+    ]
+    for r in rows:
+        if not r.uncached:
+            continue
+        bypassed, cached = median_ms(r.uncached), median_ms(r.noop)
+        lines.append(
+            f"{r.stacks:>6} {r.uncached[0].total:>5} {bypassed:>8.1f} {cached:>9.1f} "
+            f"{cached / bypassed:>17.2f}"
         )
     base_calls, base_ms = base.changed[0].total, median_ms(base.changed)
     lines += [
