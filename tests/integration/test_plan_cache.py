@@ -8,46 +8,20 @@ from the developer's AWS configuration, and RECONCILER_CACHE_DIR in this module'
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from localaws.server import LocalAws
+from tests.cli_process import Run, run_reconciler
 from tests.repo import STACK, TEMPLATE, make_repo
 
 pytestmark = pytest.mark.integration
 
-MARK = "cfnlint-modules-loaded:"
-WRAPPER = f"""
-import json, sys
-from reconciler.cli import main
-try:
-    code = main(sys.argv[1:])
-finally:
-    sys.stdout.flush()
-    loaded = sorted(m for m in sys.modules if m == "cfnlint" or m.startswith("cfnlint."))
-    print({MARK!r} + json.dumps(loaded), file=sys.stderr, flush=True)
-raise SystemExit(code)
-"""
 NAME = "      Name: !Sub /test/${EnvironmentSuffix}/greeting\n"
 RENAMED = "      Name: !Sub /test/${EnvironmentSuffix}/greeting-renamed\n"
-
-
-@dataclass(frozen=True)
-class Run:
-    code: int
-    out: str
-    err: str  # without the wrapper's line
-    cfnlint: tuple[str, ...]
-
-    @property
-    def answer(self) -> tuple[int, str, str]:
-        return self.code, self.out, self.err
 
 
 @dataclass(frozen=True)
@@ -58,19 +32,7 @@ class Setup:
     cwd: Path
 
     def reconciler(self, *args: str) -> Run:
-        done = subprocess.run(
-            [sys.executable, "-c", WRAPPER, *args],
-            cwd=self.cwd,
-            env=self.environ,
-            capture_output=True,
-            text=True,
-            timeout=180,
-        )
-        lines = done.stderr.splitlines(keepends=True)
-        marks = [line for line in lines if line.startswith(MARK)]
-        assert len(marks) == 1, done.stderr
-        err = "".join(line for line in lines if not line.startswith(MARK))
-        return Run(done.returncode, done.stdout, err, tuple(json.loads(marks[0][len(MARK) :])))
+        return run_reconciler(*args, cwd=self.cwd, env=self.environ)
 
 
 @pytest.fixture(scope="module")

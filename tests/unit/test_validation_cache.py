@@ -30,21 +30,10 @@ from reconciler import cache, iam_actions, render, schemas, yamlfile
 from reconciler.cli import main, parser
 from reconciler.validation import cfn_lint
 from reconciler.validation.offline_catalog import OfflineCatalog, _enum
+from tests.cli_process import Run, run_reconciler
 from tests.repo import STACK, TEMPLATE, make_repo
 
 PROJECT = Path(__file__).resolve().parents[2]
-MARK = "cfnlint-modules-loaded:"
-WRAPPER = f"""
-import json, sys
-from reconciler.cli import main
-try:
-    code = main(sys.argv[1:])
-finally:
-    sys.stdout.flush()
-    loaded = sorted(m for m in sys.modules if m == "cfnlint" or m.startswith("cfnlint."))
-    print({MARK!r} + json.dumps(loaded), file=sys.stderr, flush=True)
-raise SystemExit(code)
-"""
 
 # An unknown property: cfn-lint's E3002, so validate exits 1.
 BAD_TEMPLATE = TEMPLATE.replace(
@@ -63,37 +52,13 @@ US_EAST_1_ONLY = TEMPLATE.replace(
 DNS_LINE = "      EnableDnsSupport: true\n"
 
 
-@dataclass(frozen=True)
-class Run:
-    code: int
-    out: str
-    err: str  # without the wrapper's line
-    cfnlint: tuple[str, ...]  # cfnlint modules loaded by the end of the run
-
-    @property
-    def answer(self) -> tuple[int, str, str]:
-        return self.code, self.out, self.err
-
-
 def reconciler(
     *args: str, cache_dir: Path, quiet: Path, cwd: Path | None = None, **env: str
 ) -> Run:
     """`reconciler *args` in a fresh interpreter."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "RECONCILER_"))}
     environ.update(HOME=str(quiet), RECONCILER_CACHE_DIR=str(cache_dir), **env)
-    done = subprocess.run(
-        [sys.executable, "-c", WRAPPER, *args],
-        cwd=cwd or quiet,
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    lines = done.stderr.splitlines(keepends=True)
-    marks = [line for line in lines if line.startswith(MARK)]
-    assert len(marks) == 1, done.stderr
-    err = "".join(line for line in lines if not line.startswith(MARK))
-    return Run(done.returncode, done.stdout, err, tuple(json.loads(marks[0][len(MARK) :])))
+    return run_reconciler(*args, cwd=cwd or quiet, env=environ, timeout=120)
 
 
 def snapshot(folder: Path) -> dict[str, tuple[bool, int, int, bytes]]:
