@@ -52,6 +52,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bench.noop_reconcile import REGION, machine, point_at, stack_name, write_repo, write_stack_file
+from bench.sizes import stack_sizes
 
 if TYPE_CHECKING:
     from reconciler.reconcile import Services
@@ -513,21 +514,13 @@ def write_plot(rows: Sequence[Row], latency: float, cap: int) -> Path:
     )
 
 
-def _sizes(text: str) -> tuple[int, ...]:
-    try:
-        sizes = tuple(int(part) for part in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"sizes are whole numbers: {text!r}") from None
-    if not sizes or min(sizes) < 1:
-        raise argparse.ArgumentTypeError(f"sizes are at least 1: {text!r}")
-    return sizes
-
-
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bench.fanout", description=__doc__.split("\n")[0]
     )
-    parser.add_argument("--sizes", type=_sizes, default=SIZES, help="stack counts, e.g. 1,10,100")
+    parser.add_argument(
+        "--sizes", type=stack_sizes, default=SIZES, help="stack counts, e.g. 1,10,100"
+    )
     parser.add_argument("--latency", type=float, default=LATENCY_S, help="change-set seconds")
     parser.add_argument("--cap", type=int, default=CAP, help="stack workers at once (2..1000)")
     return parser

@@ -49,6 +49,7 @@ from pathlib import Path
 import yaml
 
 from bench.plot import Panel, panels
+from bench.sizes import stack_sizes
 
 SIZES = (1, 10, 100, 200, 500)
 REPEATS = 3  # in-process reconciler passes per figure; the median is kept
@@ -708,21 +709,11 @@ def sceptre_python() -> Path:
     return Path(chosen).absolute() if chosen else PROJECT / DEFAULT_SCEPTRE_PYTHON
 
 
-def _sizes(text: str) -> tuple[int, ...]:
-    try:
-        sizes = tuple(int(part) for part in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"sizes are whole numbers: {text!r}") from None
-    if not sizes or min(sizes) < 1 or list(sizes) != sorted(set(sizes)):
-        raise argparse.ArgumentTypeError(f"sizes are at least 1, increasing: {text!r}")
-    return sizes
-
-
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bench.sceptre_baseline", description=__doc__.split("\n")[0]
     )
-    parser.add_argument("--sizes", type=_sizes, default=SIZES, help="stack counts, e.g. 1,10")
+    parser.add_argument("--sizes", type=stack_sizes, default=SIZES, help="stack counts, e.g. 1,10")
     parser.add_argument(
         "--repeats", type=int, default=PROCESS_REPEATS, help="whole-process runs per figure"
     )
