@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handlers import tracing
@@ -15,7 +17,9 @@ from handlers.runtime import (
     services,
     source,
 )
-from reconciler.triggers import Outcome, on_drift_detected
+
+if TYPE_CHECKING:
+    from reconciler.triggers import Outcome
 
 check_environment()  # at cold start: a bad setting fails once, clearly
 
@@ -34,6 +38,9 @@ def handler(event: dict, context: LambdaContext) -> dict:
     detection = detail.status_details.detection_status
 
     def work() -> Outcome:
+        # The reconcile core is loaded by the first event acted on, not at import.
+        from reconciler.triggers import Outcome, on_drift_detected
+
         if detection != "DETECTION_COMPLETE":
             return Outcome("ignored", f"detection {detection}")
         return on_drift_detected(

@@ -1,31 +1,30 @@
-"""Event models (pydantic). Unknown fields are ignored, as AWS adds fields to its events
-over time.
+"""Event models, validated by pydantic-core (pydantic's own validation engine) from
+schemas written here. Unknown fields are ignored, as AWS adds fields to its events over
+time.
 
-The EventBridge envelope is declared here, field for field as Powertools' parser declares
-it (EventBridgeModel), rather than imported: the parser's models package builds every
-event model Powertools knows at import, tens of milliseconds of each cold start. Each
-model is built (its pydantic schema) on its first validation, not at import
-(`defer_build`), so a handler pays only for the models it reads.
+Why not pydantic's BaseModel: pydantic and its model classes cost about 40 ms of every
+cold start, pydantic-core about 10 (docs/benchmarks.md, section 4). The schemas are the
+ones pydantic builds for the equivalent BaseModel classes (the same fields, order,
+aliases, types, defaults and validators), so an event is accepted or rejected, and a
+rejection worded, as pydantic would. The EventBridge envelope is declared field for
+field as Powertools' parser declares it (EventBridgeModel). Each validator is built on
+its model's first validation, not at import, so a handler pays only for the models it
+reads.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    ValidationInfo,
-    field_validator,
-    model_validator,
-)
+from pydantic_core import SchemaValidator, ValidationError
+from pydantic_core import core_schema as cs
 
 from reconciler.identity import StackRef
 
-M = TypeVar("M", bound=BaseModel)
+if TYPE_CHECKING:
+    from datetime import datetime
+
+R = TypeVar("R", bound="Record")
 
 
 class RejectedEvent(Exception):
@@ -33,7 +32,7 @@ class RejectedEvent(Exception):
     type, another kind of event. Its message is the reason answered and logged."""
 
 
-def parse_as(event: Any, model: type[M], what: str) -> M:
+def parse_as(event: Any, model: type[R], what: str) -> R:
     """`event` as `model`, or RejectedEvent saying why not, in one line."""
     if not isinstance(event, dict):
         kind = "null" if event is None else type(event).__name__
@@ -55,18 +54,90 @@ def _summary(err: ValidationError) -> str:
     return "; ".join(said) + more
 
 
-class _Model(BaseModel):
-    """Built (its pydantic schema) on its first validation, not at import."""
+class Record:
+    """A validated value: its fields are attributes. pydantic-core makes the instances
+    (a model schema sets `__dict__` and its three bookkeeping attributes); a subclass
+    says its schema in `schema()`, and `model_validate` builds its validator once."""
 
-    model_config = ConfigDict(defer_build=True)
+    __slots__ = (
+        "__dict__",
+        "__pydantic_extra__",
+        "__pydantic_fields_set__",
+        "__pydantic_private__",
+    )
+    _validator: ClassVar[SchemaValidator | None] = None
+
+    @classmethod
+    def schema(cls) -> cs.CoreSchema:
+        raise NotImplementedError
+
+    @classmethod
+    def _built(cls) -> SchemaValidator:
+        if cls.__dict__.get("_validator") is None:
+            cls._validator = SchemaValidator(cls.schema())
+        return cls._validator  # type: ignore[return-value]
+
+    @classmethod
+    def model_validate(cls: type[R], data: Any) -> R:
+        """`data` (a dict) as this model; pydantic_core.ValidationError if it is not one."""
+        return cls._built().validate_python(data)
+
+    @classmethod
+    def model_validate_json(cls: type[R], data: str | bytes) -> R:
+        """`data` (JSON text) as this model; pydantic_core.ValidationError if it is not one."""
+        return cls._built().validate_json(data)
 
 
-class EventBridgeModel(_Model):
+def model(
+    cls: type[Record], fields: dict[str, cs.ModelField], *, by_name: bool = False
+) -> cs.ModelSchema:
+    """The schema pydantic gives a BaseModel `cls` of these fields; `by_name`: its fields
+    also by their names, not only their aliases (pydantic's populate_by_name)."""
+    config = cs.CoreConfig(title=cls.__name__)
+    if by_name:
+        config.update(validate_by_alias=True, validate_by_name=True)
+    return cs.model_schema(
+        cls, cs.model_fields_schema(fields, model_name=cls.__name__), config=config
+    )
+
+
+def field(schema: cs.CoreSchema, alias: str | None = None) -> cs.ModelField:
+    return cs.model_field(schema, validation_alias=alias, serialization_alias=alias)
+
+
+def required(alias: str | None = None) -> cs.ModelField:
+    """A string that must be given."""
+    return field(cs.str_schema(), alias)
+
+
+def default(schema: cs.CoreSchema, value: Any, alias: str | None = None) -> cs.ModelField:
+    return field(cs.with_default_schema(schema, default=value), alias)
+
+
+def optional(schema: cs.CoreSchema, alias: str | None = None) -> cs.ModelField:
+    """`schema` or null, None when left out (`T | None = None`)."""
+    return default(cs.nullable_schema(schema), None, alias)
+
+
+class BaseModel(Record):
+    """The `type[BaseModel] | BaseModel` of Powertools' `detail` union: no JSON value is
+    one, and a rejection names it as pydantic's does."""
+
+    @classmethod
+    def schema(cls) -> cs.CoreSchema:
+        return model(cls, {})
+
+
+def _scheduler_detail(value: Any, info: cs.ValidationInfo) -> Any:
+    # EventBridge Scheduler sends an empty detail as the string "{}".
+    return {} if info.data.get("source") == "aws.scheduler" and value == "{}" else value
+
+
+class EventBridgeModel(Record):
     """An EventBridge event's envelope, as Powertools' EventBridgeModel (3.x) declares it:
     the same fields, types and order, so an event is accepted, and a rejection worded, as
-    it was when the parser read it. A subclass narrows `source`, `detail_type`, `detail`."""
-
-    model_config = ConfigDict(populate_by_name=True)
+    it was when the parser read it. A subclass narrows `source`, `detail_type`, `detail`
+    (SOURCE, DETAIL_TYPE, DETAIL)."""
 
     version: str
     id: str
@@ -75,81 +146,156 @@ class EventBridgeModel(_Model):
     time: datetime
     region: str
     resources: list[str]
-    detail_type: str = Field(alias="detail-type")
-    detail: dict[str, Any] | type[BaseModel] | BaseModel
-    replay_name: str | None = Field(None, alias="replay-name")
+    detail_type: str
+    detail: Any
+    replay_name: str | None
 
-    @field_validator("detail", mode="before")
+    SOURCE: ClassVar[tuple[str, ...]] = ()  # () any string
+    DETAIL_TYPE: ClassVar[tuple[str, ...]] = ()
+    DETAIL: ClassVar[type[Record] | None] = None  # None: Powertools' union
+
     @classmethod
-    def _scheduler_detail(cls, value: Any, info: ValidationInfo) -> Any:
-        # EventBridge Scheduler sends an empty detail as the string "{}".
-        return {} if info.data.get("source") == "aws.scheduler" and value == "{}" else value
+    def schema(cls) -> cs.CoreSchema:
+        def one_of(values: tuple[str, ...]) -> cs.CoreSchema:
+            return cs.literal_schema(list(values)) if values else cs.str_schema()
+
+        if cls.DETAIL is None:
+            detail: cs.CoreSchema = cs.union_schema(
+                [
+                    cs.dict_schema(cs.str_schema(), cs.any_schema()),
+                    cs.is_subclass_schema(BaseModel),
+                    BaseModel.schema(),
+                ]
+            )
+        else:
+            detail = cls.DETAIL.schema()
+        fields = {
+            "version": required(),
+            "id": required(),
+            "source": field(one_of(cls.SOURCE)),
+            "account": required(),
+            "time": field(cs.datetime_schema(microseconds_precision="truncate")),
+            "region": required(),
+            "resources": field(cs.list_schema(cs.str_schema())),
+            "detail_type": field(one_of(cls.DETAIL_TYPE), "detail-type"),
+            "detail": field(cs.with_info_before_validator_function(_scheduler_detail, detail)),
+            "replay_name": optional(cs.str_schema(), "replay-name"),
+        }
+        return model(cls, fields, by_name=True)
 
 
-class PushEvent(_Model):
+class PushEvent(Record):
     """A generic push: {"repository": ..., "ref": "refs/heads/main", "after": sha}."""
 
-    repository: str | None = None
+    repository: str | None
     ref: str
-    after: str | None = None
+    after: str | None
     # Set when a push Lambda near its timeout handed these stacks on (push_events.py).
-    stacks: list[str] | None = None
+    stacks: list[str] | None
+
+    @classmethod
+    def schema(cls) -> cs.CoreSchema:
+        fields = {
+            "repository": optional(cs.str_schema()),
+            "ref": required(),
+            "after": optional(cs.str_schema()),
+            "stacks": optional(cs.list_schema(cs.str_schema())),
+        }
+        return model(cls, fields)
 
 
 class GitPushEvent(EventBridgeModel):
     """A generic push put on an EventBridge bus (detail-type "Git Push") by any git
     server or CI job; the local event router delivers the demo's pushes this way."""
 
-    detail_type: Literal["Git Push"] = Field(alias="detail-type")
     detail: PushEvent
+    DETAIL_TYPE = ("Git Push",)
+    DETAIL = PushEvent
 
 
-class PullRequestDetail(_Model):
+class PullRequestDetail(Record):
     """A pull request to preview, as the webhook forwards it (push_events.py)."""
 
     repository: str
-    number: int = Field(gt=0)
-    sha: str = Field(pattern=r"^[0-9a-f]{40}$")
-    base_ref: str = ""
-    html_url: str = ""
-    action: str = ""
-    delivery: str = ""
+    number: int
+    sha: str
+    base_ref: str
+    html_url: str
+    action: str
+    delivery: str
+
+    @classmethod
+    def schema(cls) -> cs.CoreSchema:
+        fields = {
+            "repository": required(),
+            "number": field(cs.int_schema(gt=0)),
+            "sha": field(cs.str_schema(pattern=r"^[0-9a-f]{40}$")),
+            "base_ref": default(cs.str_schema(), ""),
+            "html_url": default(cs.str_schema(), ""),
+            "action": default(cs.str_schema(), ""),
+            "delivery": default(cs.str_schema(), ""),
+        }
+        return model(cls, fields)
 
 
 class GitPullRequestEvent(EventBridgeModel):
     """ "Git Pull Request" on the reconciler's bus: the webhook's, for the preview handler."""
 
-    detail_type: Literal["Git Pull Request"] = Field(alias="detail-type")
     detail: PullRequestDetail
+    DETAIL_TYPE = ("Git Pull Request",)
+    DETAIL = PullRequestDetail
 
 
-class CodeCommitDetail(_Model):
+class CodeCommitDetail(Record):
     event: str  # referenceCreated, referenceUpdated, referenceDeleted
-    repository_name: str = Field(alias="repositoryName")
-    reference_type: str = Field(alias="referenceType")  # branch or tag
-    reference_name: str = Field(alias="referenceName")
-    commit_id: str = Field(default="", alias="commitId")
+    repository_name: str
+    reference_type: str  # branch or tag
+    reference_name: str
+    commit_id: str
+
+    @classmethod
+    def schema(cls) -> cs.CoreSchema:
+        fields = {
+            "event": required(),
+            "repository_name": required("repositoryName"),
+            "reference_type": required("referenceType"),
+            "reference_name": required("referenceName"),
+            "commit_id": default(cs.str_schema(), "", "commitId"),
+        }
+        return model(cls, fields)
 
 
 class CodeCommitEvent(EventBridgeModel):
     """ "CodeCommit Repository State Change" (source aws.codecommit)."""
 
     detail: CodeCommitDetail
+    DETAIL = CodeCommitDetail
 
 
-class StatusDetails(_Model):
+class StatusDetails(Record):
     status: str
-    status_reason: str = Field(default="", alias="status-reason")
+    status_reason: str
 
-
-class _StackArn(_Model):
-    stack_id: str = Field(alias="stack-id")
-
-    @field_validator("stack_id")
     @classmethod
-    def _arn_shaped(cls, value: str) -> str:
-        StackRef.parse(value)  # ValueError names the expected form
-        return value
+    def schema(cls) -> cs.CoreSchema:
+        fields = {
+            "status": required(),
+            "status_reason": default(cs.str_schema(), "", "status-reason"),
+        }
+        return model(cls, fields)
+
+
+def _arn_shaped(value: str) -> str:
+    StackRef.parse(value)  # ValueError names the expected form
+    return value
+
+
+class _StackArn(Record):
+    stack_id: str
+
+    @staticmethod
+    def stack_id_field() -> cs.ModelField:
+        return field(cs.no_info_after_validator_function(_arn_shaped, cs.str_schema()), "stack-id")
 
     @property
     def ref(self) -> StackRef:
@@ -164,52 +310,82 @@ class _StackArn(_Model):
         return self.ref.region
 
 
-class _CloudFormationEvent(EventBridgeModel):
+def _from_the_stacks_place(event: _CloudFormationEvent) -> _CloudFormationEvent:
     """CloudFormation puts an event in the stack's own account and region: an event
     whose `account` or `region` is not its stack id's is not one AWS sent."""
+    ref = event.detail.ref
+    if event.account != ref.account:
+        raise ValueError(f"account {event.account} is not the stack id's ({ref.account})")
+    if event.region != ref.region:
+        raise ValueError(f"region {event.region} is not the stack id's ({ref.region})")
+    return event
 
-    source: Literal["aws.cloudformation"]
 
-    @model_validator(mode="after")
-    def _from_the_stacks_place(self) -> _CloudFormationEvent:
-        ref = self.detail.ref
-        if self.account != ref.account:
-            raise ValueError(f"account {self.account} is not the stack id's ({ref.account})")
-        if self.region != ref.region:
-            raise ValueError(f"region {self.region} is not the stack id's ({ref.region})")
-        return self
+class _CloudFormationEvent(EventBridgeModel):
+    detail: _StackArn
+    SOURCE = ("aws.cloudformation",)
+
+    @classmethod
+    def schema(cls) -> cs.CoreSchema:
+        return cs.no_info_after_validator_function(_from_the_stacks_place, super().schema())
 
 
 class StackStatusDetail(_StackArn):
-    status_details: StatusDetails = Field(alias="status-details")
-    client_request_token: str = Field(default="", alias="client-request-token")
+    status_details: StatusDetails
+    client_request_token: str
+
+    @classmethod
+    def schema(cls) -> cs.CoreSchema:
+        fields = {
+            "stack_id": cls.stack_id_field(),
+            "status_details": field(StatusDetails.schema(), "status-details"),
+            "client_request_token": default(cs.str_schema(), "", "client-request-token"),
+        }
+        return model(cls, fields)
 
 
 class StackStatusEvent(_CloudFormationEvent):
-    detail_type: Literal["CloudFormation Stack Status Change"] = Field(alias="detail-type")
     detail: StackStatusDetail
+    DETAIL_TYPE = ("CloudFormation Stack Status Change",)
+    DETAIL = StackStatusDetail
 
 
-class DriftStatusDetails(_Model):
-    stack_drift_status: str = Field(default="", alias="stack-drift-status")
-    detection_status: str = Field(alias="detection-status")
+class DriftStatusDetails(Record):
+    stack_drift_status: str
+    detection_status: str
+
+    @classmethod
+    def schema(cls) -> cs.CoreSchema:
+        fields = {
+            "stack_drift_status": default(cs.str_schema(), "", "stack-drift-status"),
+            "detection_status": required("detection-status"),
+        }
+        return model(cls, fields)
 
 
 class DriftDetectionDetail(_StackArn):
-    stack_drift_detection_id: str = Field(alias="stack-drift-detection-id")
-    status_details: DriftStatusDetails = Field(alias="status-details")
+    stack_drift_detection_id: str
+    status_details: DriftStatusDetails
+
+    @classmethod
+    def schema(cls) -> cs.CoreSchema:
+        fields = {
+            "stack_id": cls.stack_id_field(),
+            "stack_drift_detection_id": required("stack-drift-detection-id"),
+            "status_details": field(DriftStatusDetails.schema(), "status-details"),
+        }
+        return model(cls, fields)
 
 
 class DriftDetectionEvent(_CloudFormationEvent):
-    detail_type: Literal["CloudFormation Drift Detection Status Change"] = Field(
-        alias="detail-type"
-    )
     detail: DriftDetectionDetail
+    DETAIL_TYPE = ("CloudFormation Drift Detection Status Change",)
+    DETAIL = DriftDetectionDetail
 
 
 class ScheduledEvent(EventBridgeModel):
     """An EventBridge schedule's tick; the schedule handler takes `{}` too (a direct
     invoke), as nothing in the event changes what it does."""
 
-    source: Literal["aws.events", "aws.scheduler"]
-    detail_type: Literal["Scheduled Event"] = Field(alias="detail-type")
+    SOURCE = ("aws.events", "aws.scheduler")
+    DETAIL_TYPE = ("Scheduled Event",)

@@ -3,6 +3,8 @@ commit, and the plan is said on the pull request. Nothing is executed."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handlers import tracing
@@ -17,9 +19,9 @@ from handlers.runtime import (
     services,
     source,
 )
-from reconciler.github import GitHubSource
-from reconciler.preview import PullRequest, run_preview
-from reconciler.triggers import Outcome
+
+if TYPE_CHECKING:
+    from reconciler.triggers import Outcome
 
 check_environment()  # at cold start: a bad setting fails once, clearly
 
@@ -33,9 +35,14 @@ def handler(event: dict, context: LambdaContext) -> dict:
     except RejectedEvent as err:
         return rejected("pull request event", err)
     logger.append_keys(pull_request=detail.number, sha=detail.sha)
-    pr = PullRequest(detail.repository, detail.number, detail.sha, detail.html_url)
 
     def work() -> Outcome:
+        # The preview machinery is loaded by the first pull request previewed.
+        from reconciler.github import GitHubSource
+        from reconciler.preview import PullRequest, run_preview
+        from reconciler.triggers import Outcome
+
+        pr = PullRequest(detail.repository, detail.number, detail.sha, detail.html_url)
         followed, reporter = source(), github_reporter()
         if not isinstance(followed, GitHubSource) or reporter is None:
             return Outcome("skipped", "previews need a github: repository and GitHub reporting")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -21,9 +22,9 @@ from handlers.runtime import (
     services,
     source,
 )
-from reconciler.aws.push_events import forward_push
-from reconciler.deadline import Deadline
-from reconciler.triggers import Outcome, handed_on, on_push
+
+if TYPE_CHECKING:
+    from reconciler.triggers import Outcome
 
 check_environment()  # at cold start: a bad setting fails once, clearly
 
@@ -40,6 +41,11 @@ def handler(event: dict, context: LambdaContext) -> dict:
         return rejected("push event", err)
 
     def work() -> Outcome:
+        # The reconcile core is loaded by the first event that runs a pass, not at import.
+        from reconciler.aws.push_events import forward_push
+        from reconciler.deadline import Deadline
+        from reconciler.triggers import Outcome, handed_on, on_push
+
         if ref is None:
             return Outcome("skipped", f"{event['detail'].get('event')} of a non-branch reference")
         outcome = on_push(

@@ -16,16 +16,14 @@ from handlers.idempotency import once
 from handlers.log import logger
 from handlers.metrics import MetricsNotifier, metrics
 from reconciler import environment
-from reconciler.aws.services import github_reporter_from_env, services_from_env, source_from_env
 from reconciler.errors import AwsError, PermanentAwsError, ReconcilerError
 from reconciler.github import SourceUnavailableError
-from reconciler.notify import Fanout
-from reconciler.reconcile import Services
-from reconciler.source import Source
-from reconciler.triggers import Outcome
 
 if TYPE_CHECKING:
     from reconciler.github_report import GitHubReporter
+    from reconciler.reconcile import Services
+    from reconciler.source import Source
+    from reconciler.triggers import Outcome
 
 DEPLOY_CONTEXT = "gitops-reconciler/deploy"  # the commit status a push's pass sets
 
@@ -36,8 +34,13 @@ TRANSIENT = (AwsError, SourceUnavailableError)
 
 @cache
 def services() -> Services:
-    """Built on the first event, not at import, so a cold start pays only for imports.
-    Every notification is also counted as a metric."""
+    """Built on the first event, not at import, with the reconcile core it loads (the
+    AWS adapters, the pass, validation): a cold start does not pay for them, and an
+    event that is rejected never loads them. Every notification is also counted as a
+    metric."""
+    from reconciler.aws.services import services_from_env
+    from reconciler.notify import Fanout
+
     built = services_from_env()
     built.notifier = Fanout(built.notifier, MetricsNotifier(metrics))
     return built
@@ -45,12 +48,16 @@ def services() -> Services:
 
 @cache
 def source() -> Source:
+    from reconciler.aws.services import source_from_env
+
     return source_from_env()
 
 
 @cache
 def github_reporter() -> GitHubReporter | None:
     """None unless GitHub reporting is configured (aws.services.github_reporter_from_env)."""
+    from reconciler.aws.services import github_reporter_from_env
+
     return github_reporter_from_env()
 
 
@@ -111,6 +118,8 @@ def handle(
     """
 
     def settled() -> dict[str, Any]:
+        from reconciler.triggers import Outcome
+
         receipt = _receipt(scope, event, context) if _audited(scope) else None
         try:
             outcome = work()

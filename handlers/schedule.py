@@ -4,6 +4,8 @@ DRIFT_MAX_CONCURRENT (default 5) in flight at once."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handlers import tracing
@@ -18,7 +20,9 @@ from handlers.runtime import (
     source,
 )
 from reconciler.environment import drift_max_concurrent
-from reconciler.triggers import on_schedule
+
+if TYPE_CHECKING:
+    from reconciler.triggers import Outcome
 
 check_environment()  # at cold start: a bad setting fails once, clearly
 
@@ -32,13 +36,15 @@ def handler(event: dict, context: LambdaContext) -> dict:
             parse_as(event, ScheduledEvent, "a scheduled event")
     except RejectedEvent as err:
         return rejected("schedule event", err)
-    result = handle(
-        __name__,
-        event,
-        context,
-        lambda: on_schedule(
+
+    def work() -> Outcome:
+        # The reconcile core is loaded by the first tick, not at import.
+        from reconciler.triggers import on_schedule
+
+        return on_schedule(
             services(), drift_max_concurrent(), source(), owner=context.aws_request_id
-        ),
-    )
+        )
+
+    result = handle(__name__, event, context, work)
     logger.info("schedule handled", extra=result)
     return result

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handlers import tracing
@@ -16,7 +18,9 @@ from handlers.runtime import (
     services,
     source,
 )
-from reconciler.triggers import on_stack_status
+
+if TYPE_CHECKING:
+    from reconciler.triggers import Outcome
 
 check_environment()  # at cold start: a bad setting fails once, clearly
 
@@ -31,11 +35,12 @@ def handler(event: dict, context: LambdaContext) -> dict:
         return rejected("stack status event", err)
     status = detail.status_details.status
     logger.append_keys(stack=detail.stack_name, stack_id=detail.stack_id, stack_status=status)
-    result = handle(
-        __name__,
-        event,
-        context,
-        lambda: on_stack_status(
+
+    def work() -> Outcome:
+        # The reconcile core is loaded by the first event acted on, not at import.
+        from reconciler.triggers import on_stack_status
+
+        return on_stack_status(
             detail.stack_name,
             detail.region,
             status,
@@ -44,8 +49,9 @@ def handler(event: dict, context: LambdaContext) -> dict:
             context.aws_request_id,
             stack_id=detail.stack_id,
             token=detail.client_request_token,
-        ),
-    )
+        )
+
+    result = handle(__name__, event, context, work)
     report_settled(detail.stack_name)
     logger.info("stack status handled", extra=result)
     return result

@@ -13,7 +13,7 @@ says eventSource aws:sqs), is said once and dropped: it would fail every time.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -28,9 +28,10 @@ from handlers.runtime import (
     services,
     source,
 )
-from reconciler.deadline import Deadline
 from reconciler.fanout import WorkItem, WorkItemError
-from reconciler.triggers import Outcome, again, on_work_item
+
+if TYPE_CHECKING:
+    from reconciler.triggers import Outcome
 
 check_environment()  # at cold start: a bad setting fails once, clearly
 
@@ -88,6 +89,10 @@ def _done(record: Any, context: LambdaContext) -> bool:
         return True
     logger.append_keys(stack=item.stack, revision=item.revision, region=item.region)
     event = {"source": "aws.sqs", "detail-type": "Work Item", "region": item.region}
+
+    # The reconcile core is loaded by the first work item, not at import.
+    from reconciler.deadline import Deadline
+    from reconciler.triggers import Outcome, again, on_work_item
 
     def work() -> Outcome:
         return on_work_item(

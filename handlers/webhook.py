@@ -27,6 +27,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
+from typing import TYPE_CHECKING
 
 from aws_lambda_powertools.event_handler import (
     LambdaFunctionUrlResolver,
@@ -40,7 +41,6 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyPersistenceLayerError,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ConfigDict, ValidationError
 
 from handlers import tracing
 from handlers.idempotency import once
@@ -49,6 +49,9 @@ from handlers.metrics import metrics
 from reconciler.aws.push_events import forward_pull_request, forward_push
 from reconciler.aws.secrets import secret_string
 from reconciler.errors import AwsError
+
+if TYPE_CHECKING:
+    from handlers.github_payloads import GitHubPullRequest, GitHubPullRequestReview, GitHubPush
 
 MAX_BODY_BYTES = 1024 * 1024  # GitHub caps payloads at 25 MB; a push to this repo is far less
 SECRET_ENV = "GITHUB_WEBHOOK_SECRET"
@@ -69,99 +72,6 @@ _IDEMPOTENCY_SCOPE = "webhook-forward"
 
 # debug=False: Powertools' debug mode prints the whole event, signature included.
 app = LambdaFunctionUrlResolver(debug=False)
-
-
-class _Payload(BaseModel):
-    """Built (its pydantic schema) on its first validation, not at import: a delivery
-    reads one kind of payload, and an unsigned one none."""
-
-    model_config = ConfigDict(defer_build=True)
-
-
-class _Repository(_Payload):
-    full_name: str
-
-
-class GitHubPush(_Payload):
-    """The fields of GitHub's push payload this handler uses; the rest is ignored."""
-
-    ref: str
-    after: str
-    repository: _Repository
-    deleted: bool = False
-
-
-class _RepositoryOrNone(_Payload):
-    full_name: str
-
-
-class _Branch(_Payload):
-    ref: str
-    sha: str
-    repo: _RepositoryOrNone | None = None  # null when the fork was deleted
-
-
-class _PullRequest(_Payload):
-    number: int
-    html_url: str = ""
-    draft: bool = False
-    head: _Branch
-    base: _Branch
-
-
-class GitHubPullRequest(_Payload):
-    """The fields of GitHub's pull_request payload this handler uses."""
-
-    action: str
-    number: int
-    pull_request: _PullRequest
-    repository: _Repository
-
-    @property
-    def head_repository(self) -> str:
-        return self.pull_request.head.repo.full_name if self.pull_request.head.repo else ""
-
-    @property
-    def base_repository(self) -> str:
-        base = self.pull_request.base.repo
-        return base.full_name if base else self.repository.full_name
-
-    @property
-    def from_fork(self) -> bool:
-        return self.head_repository.casefold() != self.base_repository.casefold()
-
-
-class _Reviewer(_Payload):
-    login: str
-
-
-class _Review(_Payload):
-    state: str  # lower case in webhooks: approved, commented, changes_requested, dismissed
-    commit_id: str = ""
-    submitted_at: str | None = None
-    user: _Reviewer | None = None  # null for a deleted account
-
-
-class _ReviewedPullRequest(_Payload):
-    number: int
-    merged_at: str | None = None
-    merge_commit_sha: str | None = None
-    head: _Branch
-    base: _Branch
-
-
-class GitHubPullRequestReview(_Payload):
-    """The fields of GitHub's pull_request_review payload this handler uses."""
-
-    action: str
-    review: _Review
-    pull_request: _ReviewedPullRequest
-    repository: _Repository
-
-    @property
-    def base_repository(self) -> str:
-        base = self.pull_request.base.repo
-        return base.full_name if base else self.repository.full_name
 
 
 class _Misconfigured(Exception):
@@ -291,7 +201,12 @@ def delivery() -> Response | dict:
             HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
             message="set the webhook's content type to application/json",
         )
-    model, what = _MODELS[event]
+    # Loaded on the first signed delivery parsed (pydantic-core with it), not at import.
+    from pydantic_core import ValidationError
+
+    from handlers.github_payloads import PAYLOADS, GitHubPullRequest, GitHubPullRequestReview
+
+    model, what = PAYLOADS[event]
     try:
         payload = model.model_validate_json(app.context["body"])
     except ValidationError as err:
@@ -325,13 +240,6 @@ def delivery() -> Response | dict:
     answer = once(_IDEMPOTENCY_SCOPE, delivery_id, app.lambda_context, forward)
     logger.info(f"{what} forwarded", extra=answer)
     return _answer(HTTPStatus.ACCEPTED, **answer)
-
-
-_MODELS: dict[str, tuple[type[BaseModel], str]] = {
-    "push": (GitHubPush, "push"),
-    "pull_request": (GitHubPullRequest, "pull request"),
-    "pull_request_review": (GitHubPullRequestReview, "pull request review"),
-}
 
 
 def _unwanted(push: GitHubPush, follows: Followed) -> dict | None:

@@ -20,6 +20,7 @@ from typing import Any
 from reconciler import HASH_TAG, MANAGED_TAG
 from reconciler.accounts import ACCOUNT, MEMBER_ROLE, ROLE_ARN, ROLE_NAME, partition, role_arn
 from reconciler.findings import Finding, Severity
+from reconciler.identity import REGION, STACK_NAME
 from reconciler.template import Template, load_template
 from reconciler.windows import Window, cron_problem, parse_duration, timezone_problem
 from reconciler.yamlfile import line_of, parse, read_text
@@ -106,9 +107,8 @@ class DesiredState:
 
 # --- value checkers: each returns (value, problem) ------------------------------------
 
-# Matched with fullmatch: `$` would let a trailing newline through.
-STACK_NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,127}")
-REGION = re.compile(r"[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]")
+# Matched with fullmatch: `$` would let a trailing newline through. STACK_NAME and
+# REGION: reconciler/identity.py.
 SSM_PATH = re.compile(r"(/[A-Za-z0-9_.\-]+)+")
 RESERVED_TAG_PREFIXES = ("aws:", "gitops-reconciler:")
 Check = Callable[[Any], tuple[Any, str | None]]

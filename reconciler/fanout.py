@@ -16,8 +16,8 @@ from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
 from reconciler.accounts import ACCOUNT
-from reconciler.desired import REGION, STACK_NAME
 from reconciler.errors import PermanentAwsError
+from reconciler.identity import REGION, STACK_NAME
 
 MAX_BODY = 1024  # far above any item; a bigger body is not ours
 

@@ -18,6 +18,11 @@ STACK_ARN = re.compile(
     re.ASCII,  # \d alone takes any script's digits; AWS writes ASCII ones
 )
 STACK_ARN_FORM = "arn:<partition>:cloudformation:<region>:<12-digit account>:stack/<name>/<id>"
+# A stack's name and region as the desired state and a work item give them, matched with
+# fullmatch (`$` would let a trailing newline through). Here, not in reconciler.desired,
+# so a stack worker checks a work item without loading the desired-state loader.
+STACK_NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,127}")
+REGION = re.compile(r"[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]")
 
 
 @dataclass(frozen=True)

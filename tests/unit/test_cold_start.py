@@ -1,5 +1,6 @@
 """What a handler's cold start imports (issue 19): with tracing inactive, neither the X-Ray
-SDK nor Powertools' parser package, nor what only some events need; with tracing active
+SDK nor Powertools' parser package, nor pydantic, nor what only some events need (the
+reconcile core is loaded by the first event acted on); with tracing active
 (in Lambda, by Powertools' rule), the real Tracer around the handler. Each case imports
 in a fresh interpreter, as a Lambda container does. No timing here: bench/import_time.py
 measures it."""
@@ -39,6 +40,14 @@ TRACING_ENV = (
 # event model Powertools has), or on first use by the events that need them.
 NEVER_AT_IMPORT = ("aws_xray_sdk", "aws_lambda_powertools.utilities.parser", "tarfile")
 TRACER_FILE = str(Path("aws_lambda_powertools", "tracing", "tracer.py"))
+# Never loaded by a handler: pydantic (the events are validated by pydantic-core alone).
+# Loaded by the first event acted on, not at import: the reconcile core.
+NOT_AT_IMPORT = (
+    "pydantic",
+    "reconciler.reconcile",
+    "reconciler.triggers",
+    "reconciler.aws.services",
+)
 
 PROBE = """
 import json, sys
@@ -92,6 +101,83 @@ def test_handler_imports_no_tracer_parser_or_tarfile_when_tracing_is_inactive(mo
         p: [] for p in NEVER_AT_IMPORT
     }
     assert TRACER_FILE not in " ".join(found["wrappers"])
+
+
+@pytest.mark.parametrize("module", HANDLERS)
+def test_handler_imports_neither_pydantic_nor_the_reconcile_core(module):
+    """GIVEN tracing inactive WHEN a fresh interpreter imports the handler THEN pydantic
+    (the package) is not loaded, nor the reconcile core (the pass, the AWS adapters);
+    pydantic-core, which validates the events, may be."""
+    found = imported(module)
+    assert {p: loaded(found["modules"], p) for p in NOT_AT_IMPORT} == {p: [] for p in NOT_AT_IMPORT}
+
+
+FIRST_EVENTS = """
+import json, os, sys, tempfile
+from pathlib import Path
+
+def seen():
+    return {m: m in sys.modules for m in WATCHED}
+
+WATCHED = ("pydantic", "reconciler.reconcile", "reconciler.triggers")
+import handlers.push as push
+from localaws.lambda_context import LambdaContext
+
+at_import = seen()
+rejected = push.handler({"detail-type": "Git Push", "id": "e-1"}, LambdaContext())
+after_rejected = seen()
+# moto imports pydantic itself: what the handler loads is read before moto is imported.
+from moto import mock_aws
+from localaws import extensions
+from tests.repo import git, git_repo
+
+extensions.install_all()
+with mock_aws():
+    root = git_repo(Path(tempfile.mkdtemp()) / "desired")
+    os.environ["DESIRED_STATE_REPOSITORY"] = str(root)
+    event = json.loads(Path("tests/events/push.json").read_text())
+    event.update(repository=str(root), after=git(root, "rev-parse", "HEAD"))
+    done = push.handler(event, LambdaContext())
+print(json.dumps({
+    "at_import": at_import,
+    "rejected": [rejected["status"], after_rejected],
+    "reconciled": [done["status"], seen()],
+}))
+"""
+
+
+def test_the_reconcile_core_is_loaded_by_the_first_event_acted_on(tmp_path):
+    """GIVEN a fresh interpreter that imports the push handler WHEN it is handed an event
+    it rejects, then a push it reconciles THEN neither pydantic nor the reconcile core is
+    loaded at import or by the rejected event, and the core is by the push (a container's
+    first pass pays for it)."""
+    clean = {
+        k: v for k, v in os.environ.items() if k not in TRACING_ENV and not k.startswith("AWS_")
+    }
+    env = {
+        **clean,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_CONFIG_FILE": str(tmp_path / "no-aws-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-aws-credentials"),
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", FIRST_EVENTS],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
+    found = json.loads(done.stdout.splitlines()[-1])
+    none = {"pydantic": False, "reconciler.reconcile": False, "reconciler.triggers": False}
+    assert found["at_import"] == none
+    assert found["rejected"] == ["rejected", none]
+    assert found["reconciled"][0] == "reconciled"
+    assert found["reconciled"][1]["reconciler.reconcile"] is True
+    assert found["reconciled"][1]["reconciler.triggers"] is True
 
 
 @pytest.mark.parametrize("module", HANDLERS)
@@ -163,17 +249,3 @@ print(json.dumps([
     )
     wrapped = json.loads(done.stdout.splitlines()[-1])
     assert [str(path).endswith(TRACER_FILE) for path in wrapped] == [True, True]
-
-
-@pytest.mark.parametrize(("given", "kept"), [(None, "__all__"), ("", ""), ("logfire", "logfire")])
-def test_handlers_skip_pydantic_plugin_discovery_unless_told_otherwise(given, kept):
-    """GIVEN PYDANTIC_DISABLE_PLUGINS unset, or set WHEN a fresh interpreter imports a
-    handler THEN it is "__all__" (no scan of every distribution's entry points on the
-    first model built), or the value given."""
-    probe = "import os, handlers.push; print(repr(os.environ['PYDANTIC_DISABLE_PLUGINS']))"
-    clean = {k: v for k, v in os.environ.items() if k != "PYDANTIC_DISABLE_PLUGINS"}
-    env = clean if given is None else {**clean, "PYDANTIC_DISABLE_PLUGINS": given}
-    done = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, env=env, check=True
-    )
-    assert done.stdout.splitlines()[-1] == repr(kept)

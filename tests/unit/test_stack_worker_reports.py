@@ -9,6 +9,7 @@ import pytest
 
 from handlers import stack_worker
 from localaws.lambda_context import LambdaContext
+from reconciler import triggers
 from reconciler.fanout import WorkItem
 from reconciler.triggers import Outcome
 
@@ -46,8 +47,9 @@ def test_the_deploy_status_is_set_by_the_worker_only_for_a_stack_it_settled(
     said: list[str] = []
     monkeypatch.setattr(stack_worker, "report_settled", said.append)
     stacks = [{"stack_name": ITEM.stack, "outcome": outcome, "message": "m"}]
+    # Where the worker imports it from, on its first item.
     monkeypatch.setattr(
-        stack_worker,
+        triggers,
         "on_work_item",
         lambda *_, **__: Outcome("reconciled", revision=ITEM.revision, stacks=stacks),
     )
