@@ -32,6 +32,10 @@ def handler(event: dict, context: LambdaContext) -> dict:
         detail = parse_as(event, DriftDetectionEvent, "a drift detection event").detail
     except RejectedEvent as err:
         return rejected("drift event", err)
+    if not detail.ref.unique_id:
+        reason = f"{detail.stack_id}: a stack without its unique id (no stack operation's event)"
+        logger.info("drift event ignored", extra={"reason": reason})
+        return {"status": "ignored", "reason": reason}
     logger.append_keys(
         stack=detail.stack_name, stack_id=detail.stack_id, detection=detail.stack_drift_detection_id
     )

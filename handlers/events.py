@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from pydantic_core import SchemaValidator, ValidationError
 from pydantic_core import core_schema as cs
 
-from reconciler.identity import StackRef
+from reconciler.identity import STACK_ARN_WITHOUT_ID, StackRef
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -286,7 +286,8 @@ class StatusDetails(Record):
 
 
 def _arn_shaped(value: str) -> str:
-    StackRef.parse(value)  # ValueError names the expected form
+    if not STACK_ARN_WITHOUT_ID.fullmatch(value):  # a documented sample's form: read
+        StackRef.parse(value)  # ValueError names the expected form
     return value
 
 
@@ -299,6 +300,12 @@ class _StackArn(Record):
 
     @property
     def ref(self) -> StackRef:
+        """The stack id taken apart; `unique_id` "" for a stack named without its id (as
+        AWS's documented samples do), which no stack operation's event is."""
+        without_id = STACK_ARN_WITHOUT_ID.fullmatch(self.stack_id)
+        if without_id:
+            parts = without_id.group("partition", "region", "account", "name")
+            return StackRef(self.stack_id, *parts, "")
         return StackRef.parse(self.stack_id)
 
     @property

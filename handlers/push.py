@@ -47,7 +47,10 @@ def handler(event: dict, context: LambdaContext) -> dict:
         from reconciler.triggers import Outcome, handed_on, on_push
 
         if ref is None:
-            return Outcome("skipped", f"{event['detail'].get('event')} of a non-branch reference")
+            detail = event["detail"]
+            branch = detail.get("referenceType") == "branch"
+            what = "a deleted branch" if branch else "a non-branch reference"
+            return Outcome("skipped", f"{detail.get('event')} of {what}")
         outcome = on_push(
             repository,
             ref,

@@ -33,6 +33,10 @@ def handler(event: dict, context: LambdaContext) -> dict:
         detail = parse_as(event, StackStatusEvent, "a stack status event").detail
     except RejectedEvent as err:
         return rejected("stack status event", err)
+    if not detail.ref.unique_id:
+        reason = f"{detail.stack_id}: a stack without its unique id (no stack operation's event)"
+        logger.info("stack status event ignored", extra={"reason": reason})
+        return {"status": "ignored", "reason": reason}
     status = detail.status_details.status
     logger.append_keys(stack=detail.stack_name, stack_id=detail.stack_id, stack_status=status)
 

@@ -10,13 +10,18 @@ from dataclasses import dataclass
 
 from reconciler.status import StackStatus
 
-# arn:<partition>:cloudformation:<region>:<12-digit account>:stack/<name>/<id>
-STACK_ARN = re.compile(
+_NAMED_STACK = (
     r"arn:(?P<partition>aws(?:-[a-z]+)*):cloudformation:"
     r"(?P<region>[a-z]{2}(?:-[a-z]+)+-\d{1,2}):(?P<account>\d{12}):"
-    r"stack/(?P<name>[A-Za-z][A-Za-z0-9-]{0,127})/(?P<id>[A-Za-z0-9-]{1,64})",
-    re.ASCII,  # \d alone takes any script's digits; AWS writes ASCII ones
+    r"stack/(?P<name>[A-Za-z][A-Za-z0-9-]{0,127})"
 )
+# arn:<partition>:cloudformation:<region>:<12-digit account>:stack/<name>/<id>
+# (re.ASCII: \d alone takes any script's digits; AWS writes ASCII ones)
+STACK_ARN = re.compile(_NAMED_STACK + r"/(?P<id>[A-Za-z0-9-]{1,64})", re.ASCII)
+# The same without the unique id: how AWS's documented event samples name a stack
+# (arn:aws:cloudformation:us-west-1:111122223333:stack/teststack). CloudFormation's own
+# events always carry the id, so an event naming a stack this way is read and ignored.
+STACK_ARN_WITHOUT_ID = re.compile(_NAMED_STACK, re.ASCII)
 STACK_ARN_FORM = "arn:<partition>:cloudformation:<region>:<12-digit account>:stack/<name>/<id>"
 # A stack's name and region as the desired state and a work item give them, matched with
 # fullmatch (`$` would let a trailing newline through). Here, not in reconciler.desired,

@@ -111,7 +111,6 @@ BAD_STACK_IDS = [
     "",
     "app-dev",
     "arn:aws:cloudformation:us-east-1:1:stack/app-dev/x",  # account not 12 digits
-    "arn:aws:cloudformation:us-east-1:123456789012:stack/app-dev",  # no unique id
     "arn:aws:cloudformation:us-east-1:123456789012:stackset/app-dev:x",
     "arn:aws:s3:us-east-1:123456789012:stack/app-dev/x",
     "arn:aws:cloudformation:useast1:123456789012:stack/app-dev/x",
