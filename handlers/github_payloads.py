@@ -100,8 +100,7 @@ class GitHubPullRequest(Record):
 
     @property
     def base_repository(self) -> str:
-        base = self.pull_request.base.repo
-        return base.full_name if base else self.repository.full_name
+        return _base_repository(self.pull_request.base, self.repository)
 
     @property
     def from_fork(self) -> bool:
@@ -172,8 +171,12 @@ class GitHubPullRequestReview(Record):
 
     @property
     def base_repository(self) -> str:
-        base = self.pull_request.base.repo
-        return base.full_name if base else self.repository.full_name
+        return _base_repository(self.pull_request.base, self.repository)
+
+
+def _base_repository(base: _Branch, repository: _Repository) -> str:
+    """The repository a pull request merges into: its base branch's, else the payload's."""
+    return base.repo.full_name if base.repo else repository.full_name
 
 
 # The payload model of each GitHub event handled, and what a rejection calls it.
