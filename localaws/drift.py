@@ -845,6 +845,13 @@ def _resource_drifts(stack: Any) -> dict[str, dict[str, Any]]:
     return found
 
 
+def forget_resource_drifts(stack: Any, logical_ids: list[str]) -> None:
+    """Drop the latest drift results of these logical ids (a stack refactor moved them)."""
+    stored = _resource_drifts(stack)
+    for logical_id in logical_ids:
+        stored.pop(logical_id, None)
+
+
 def _checkable_stack(backend: Any, stack_name: str) -> Any:
     stack = backend.get_stack(stack_name)
     if stack.status == "DELETE_COMPLETE":

@@ -38,6 +38,7 @@ from localaws import (
     event_bus_targets,
     rollback,
     sqs_event_source_mappings,
+    stack_refactor,
     sts_trust,
     yaml_tags,
 )
@@ -73,6 +74,7 @@ INSTALLERS: tuple[Callable[[], None], ...] = (
     sts_trust.install,
     sqs_event_source_mappings.install,
     dynamodb_transactions.install,
+    stack_refactor.install,
     change_set_latency.install,  # last: it refuses an early ExecuteChangeSet before the others
 )
 
