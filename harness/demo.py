@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -219,12 +220,14 @@ def run(aws: LocalAws, workdir: Path) -> int:
     if not preview_demo(client, repo):
         return 1
 
-    step(8, "Merged anyway: the data-loss guard refuses the rename on push")
+    step(8, "Merged anyway: the guard refuses the replacement; a logical-id rename is refactored")
     git(repo, "merge", "--quiet", "--ff-only", "rename-db")
     push(events, router, repo)
     git(repo, "revert", "--quiet", "--no-edit", "HEAD")
     say("  reverted that commit; pushing the revert:")
     push(events, router, repo)
+    if not refactor_demo(client, events, router, repo, inbox):
+        return 1
 
     step(9, "A commit asking for MySQL 8.0.35 is refused before anything is written")
     stack_file.write_text(
@@ -605,6 +608,56 @@ def report_routing(router: EventRouter) -> int:
     for letter in router.dead_letters:
         say(f"  {letter.rule} => {letter.handler}: {letter.error}")
     return 1 if router.dead_letters else 0
+
+
+def refactor_demo(client, events, router: EventRouter, repo: Path, inbox) -> bool:
+    """Renaming logical ids (Database -> PrimaryDatabase, EncryptionKey -> DataKey) keeps
+    every create-only value: the plan says refactor, and the push moves the same RDS
+    instance and KMS key to their new ids by a CloudFormation stack refactor."""
+    rds, kms, cfn = client("rds"), client("kms"), client("cloudformation")
+
+    def identities() -> tuple[str, str]:
+        db = rds.describe_db_instances(DBInstanceIdentifier="pci-mysql-dev")["DBInstances"][0]
+        return db["DbiResourceId"], kms.describe_key(KeyId=db["KmsKeyId"])["KeyMetadata"]["KeyId"]
+
+    def logical_ids() -> dict[str, str]:
+        listed = cfn.describe_stack_resources(StackName=STACK)["StackResources"]
+        kinds = ("AWS::RDS::DBInstance", "AWS::KMS::Key")
+        return {
+            r["LogicalResourceId"]: r["PhysicalResourceId"]
+            for r in listed
+            if r["ResourceType"] in kinds
+        }
+
+    inbox.receive()  # what earlier steps notified: not this step's
+    before = identities()
+    ids_before = logical_ids()
+    say(f"  before: {ids_before}; DbiResourceId {before[0]}, KMS key {before[1]}")
+    template = repo / "templates" / "pci-database.yml"
+    text = template.read_text()
+    for old, new in (("Database", "PrimaryDatabase"), ("EncryptionKey", "DataKey")):
+        text = re.sub(rf"\b{old}\b(?=[:.\s]|$)", new, text, flags=re.M)
+    template.write_text(text)
+    git(repo, "commit", "--quiet", "-am", "Rename Database and EncryptionKey (logical ids only)")
+    say("  committed: only the logical ids change; `reconciler plan` says:")
+    cli("plan", str(repo))
+    push(events, router, repo)
+    after = identities()
+    ids_after = logical_ids()
+    say(f"  after: {ids_after}; DbiResourceId {after[0]}, KMS key {after[1]}")
+    notified = [n for n in inbox.receive() if n.kind == "Stack Refactored"]
+    for note in notified:
+        say(f"  notification on the {inbox.bus} bus: {note.kind} {note.stack}: {note.message}")
+    refactors = cfn.list_stack_refactors()["StackRefactorSummaries"]
+    done = [r for r in refactors if r.get("ExecutionStatus") == "EXECUTE_COMPLETE"]
+    checks = {
+        "the same RDS instance and KMS key (DbiResourceId, key id)": after == before,
+        "now filed as PrimaryDatabase and DataKey": set(ids_after) == {"PrimaryDatabase", "DataKey"}
+        and sorted(ids_after.values()) == sorted(ids_before.values()),
+        "stack refactors executed (one per stack of the template)": len(done) >= 1,
+        "a Stack Refactored notification for pci-db-dev": any(n.stack == STACK for n in notified),
+    }
+    return checked(checks)
 
 
 def drift_demo(client, router: EventRouter) -> None:

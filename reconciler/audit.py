@@ -41,6 +41,7 @@ class Event(StrEnum):
     OUTPUTS_PUBLISHED = "outputs published"
     SUSPENDED = "suspended"
     RESUMED = "resumed"
+    REFACTORED = "refactored"  # resources renamed or moved by a stack refactor
 
 
 def timestamp() -> str:

@@ -56,6 +56,9 @@ class StackSpec:
     change_windows: tuple[Window, ...] = ()  # empty: changes at any time
     repair_outside_window: str = "none"  # none | guardrails
     suspended: bool = False
+    # `refactor: false`: a stateful resource renamed or moved is blocked by the guard
+    # instead of moved by a stack refactor (docs/guard.md).
+    refactor: bool = True
     # Where the stack lives (reconciler/accounts.py): "" for the reconciler's own account;
     # role_arn is the role assumed there, resolved from role-name or role-arn.
     account: str = ""
@@ -382,6 +385,7 @@ KEYS: dict[str, tuple[str, Check, bool]] = {
     "change-window": ("change_windows", _change_windows, False),
     "repair-outside-window": ("repair_outside_window", _choice(REPAIR_OUTSIDE_WINDOW), False),
     "suspended": ("suspended", _boolean, False),
+    "refactor": ("refactor", _boolean, False),
     "account": ("account", _account, False),
     "role-name": (
         "role_name",

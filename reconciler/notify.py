@@ -26,6 +26,7 @@ class Kind(StrEnum):
     OUTPUTS_DRIFT_REPAIRED = "Outputs Drift Repaired"  # SSM parameters put back by the schedule
     APPROVAL_REQUIRED = "Approval Required"  # a guarded change set held, with its plan
     CHANGE_REJECTED = "Change Rejected"
+    REFACTORED = "Stack Refactored"  # resources renamed or moved, none replaced
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
-from reconciler import guard
+from reconciler import guard, refactor
 from reconciler.desired import DesiredState, StackSpec
 from reconciler.diff import ChangeAction, ResourceChange, predict_changes
 from reconciler.findings import Finding, Severity
@@ -30,6 +30,7 @@ class Action(StrEnum):
     WAIT = "wait"  # busy stack: try again when it settles
     ORPHANED = "orphaned"  # managed stack no stack file declares: left in place
     RECREATE = "recreate"  # failed create (ROLLBACK_COMPLETE), inputs changed: delete, create
+    REFACTOR = "refactor"  # resources renamed or moved by a stack refactor, then updated
 
 
 @dataclass(frozen=True)
@@ -46,10 +47,17 @@ class StackPlan:
     violations: tuple[guard.Violation, ...] = field(default=(), repr=False)
     findings: tuple[Finding, ...] = ()  # updates AWS would refuse, at their template line
     change_set: tuple[str, ...] = ()  # where the change set disagreed with the prediction
+    # A refactor: every move of its group, the group's stacks in plan order, the
+    # refactor's description (its idempotency token) and each stack's refactor template.
+    refactor: tuple[refactor.Move, ...] = ()
+    refactor_stacks: tuple[str, ...] = ()
+    refactor_description: str = ""
+    refactor_templates: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+    basis: Any = field(default=None, compare=False, repr=False)  # what refactor matching reads
 
     @property
     def changes_stack(self) -> bool:
-        return self.action in (Action.CREATE, Action.UPDATE, Action.RECREATE)
+        return self.action in (Action.CREATE, Action.UPDATE, Action.RECREATE, Action.REFACTOR)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -64,6 +72,7 @@ class StackPlan:
             "changes": [c.to_dict() for c in self.changes],
             "findings": [f.to_dict() for f in self.findings],
             "change_set_differs": list(self.change_set),
+            "refactor": [m.to_dict() for m in self.refactor],
         }
 
 
@@ -105,11 +114,24 @@ def plan_stack(
     old_template = fetch_template(live)
     old_params = parameter_values(old_template, live.parameters, masked=True)
     old = render(old_template, old_params, pseudo)
-    changes = tuple(predict_changes(old, desired(), spec.region))
+    new = desired()
+    changes = tuple(predict_changes(old, new, spec.region))
     plan = StackPlan(
         action=Action.UPDATE, reason=_update_reason(live, changes), changes=changes, **base
     )
-    findings = tuple(_refusals(spec, template, changes))
+    plan = judged(plan, spec, template)
+    if refactor.candidates(changes) and not plan.findings:
+        side = refactor.Side(
+            spec.stack_name, (spec.account, spec.region), old_template, old, new, changes,
+            enabled=spec.refactor, params=old_params, pseudo=pseudo,
+        )  # fmt: skip
+        plan = replace(plan, basis=(side, live))
+    return plan
+
+
+def judged(plan: StackPlan, spec: StackSpec, template: Template) -> StackPlan:
+    """The plan blocked by updates AWS would refuse, else by the data-loss guard."""
+    findings = tuple(_refusals(spec, template, plan.changes))
     if findings:
         reason = "; ".join(f.message for f in findings)
         return replace(plan, action=Action.BLOCKED, reason=reason, findings=findings)
@@ -192,6 +214,72 @@ def _update_reason(live: LiveStack, changes: tuple[ResourceChange, ...]) -> str:
     return f"desired state changed ({summary or 'no resource changes predicted'})"
 
 
+def _with_refactors(plans: dict[str, StackPlan], state: DesiredState) -> dict[str, StackPlan]:
+    """Plans whose stateful resources were renamed or moved between managed stacks turned
+    into refactors (docs/guard.md). A group that cannot be refactored, or whose update
+    after the refactor is blocked, blocks as a whole; where no refactor can be made the
+    plans stay as the guard judged them, saying why."""
+    sides = {n: p.basis[0] for n, p in plans.items() if p.basis is not None}
+    moves = refactor.find_moves(list(sides.values()))
+    if not moves:
+        return plans
+    result = dict(plans)
+    for group in refactor.groups(moves, list(plans)):
+        try:
+            bodies = refactor.templates(group, sides)
+        except refactor.NotRefactorable as why:
+            for name in group.stacks:
+                result[name] = _not_refactored(plans[name], str(why))
+            continue
+        hashes = {name: plans[name].desired_hash for name in group.stacks}
+        shared = {
+            "refactor": group.moves,
+            "refactor_stacks": group.stacks,
+            "refactor_description": group.description(hashes),
+            "refactor_templates": bodies,
+        }
+        after = {name: _after_refactor(plans[name], group, sides, state) for name in group.stacks}
+        blocked = [p for p in after.values() if p.action is Action.BLOCKED]
+        for name, plan in after.items():
+            if not blocked or plan.action is Action.BLOCKED:
+                result[name] = replace(plan, **shared)
+                continue
+            others = ", ".join(p.stack_name for p in blocked)
+            reason = f"refactored with {others}, which is blocked: {blocked[0].reason}"
+            result[name] = replace(plan, action=Action.BLOCKED, reason=reason, **shared)
+    return result
+
+
+def _after_refactor(
+    plan: StackPlan, group: refactor.Group, sides: dict[str, refactor.Side], state: DesiredState
+) -> StackPlan:
+    side = sides[plan.stack_name]
+    spec = state.stack(plan.stack_name)
+    template = state.templates[spec.template_file_path]
+    old = refactor.after_refactor(side, group.moves, sides)
+    changes = tuple(predict_changes(old, side.new, spec.region))
+    mine = group.of(plan.stack_name)
+    counts = {a: sum(c.action is a for c in changes) for a in ChangeAction}
+    then = ", ".join(f"{n} to {a.value.lower()}" for a, n in counts.items() if n)
+    reason = f"refactor ({refactor.mapping_text(mine)}), then {then or 'no resource changes'}"
+    moved = replace(
+        plan, action=Action.REFACTOR, reason=reason, changes=changes, violations=(), findings=()
+    )
+    judged_plan = judged(moved, spec, template)
+    if judged_plan.action is Action.BLOCKED:
+        why = f"after the refactor ({refactor.mapping_text(mine)}): {judged_plan.reason}"
+        return replace(judged_plan, reason=why)
+    return judged_plan
+
+
+def _not_refactored(plan: StackPlan, why: str) -> StackPlan:
+    """The plan as the guard judged it, saying why no refactor was made."""
+    note = f"not refactored: {why}"
+    if plan.action is Action.BLOCKED:
+        return replace(plan, reason=f"{plan.reason} ({note})")
+    return replace(plan, reason=f"{plan.reason}; {note}")
+
+
 def plan_all(
     state: DesiredState, live: Mapping[LiveKey, LiveStack], fetch_template: TemplateFetcher
 ) -> list[StackPlan]:
@@ -208,6 +296,7 @@ def plan_all(
             d for d in spec.depends_on if d in plans and plans[d].action is not Action.NONE
         )
         plans[name] = replace(plan, after=after)
+    plans = _with_refactors(plans, state)
     declared = {(s.account, s.region, s.stack_name) for s in state.stacks}
     orphans = [
         StackPlan(

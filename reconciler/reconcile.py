@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from reconciler import change_control
+from reconciler import change_control, refactor
 from reconciler.accounts import Place
 from reconciler.audit import AuditLog, AuditRecord, Event, Kept, of_stack
 from reconciler.deadline import Deadline
@@ -407,6 +407,7 @@ def apply(
     step_seconds = services.change_set_wait_seconds + STEP_SECONDS
     handing_on = False
     fan_out: list[_Attempt] | None = [] if services.queue is not None and not narrow else None
+    whole = state
     if narrow and only is not None:
         state = state.narrowed(only)
     report = checked(state, services.catalog, services.role, services.at, revision)
@@ -416,6 +417,15 @@ def apply(
         recorded = {s.stack_name: s for s in services.status.all()}  # one Scan per pass
     live = observe(state, services, recorded.values(), revision=revision, narrow=narrow)
     plans = plan_all(state, live, fetcher(services, revision))
+    if state is not whole and any(p.basis is not None for p in plans):
+        # A stateful resource added or removed may be half of a move between stacks:
+        # planned against every stack file, so that the other half is seen.
+        state = whole
+        report = checked(state, services.catalog, services.role, services.at, revision)
+        recorded = {s.stack_name: s for s in services.status.all()}
+        live = observe(state, services, recorded.values(), revision=revision)
+        plans = plan_all(state, live, fetcher(services, revision))
+    by_name = {p.stack_name: p for p in plans}
     results = []
     for plan in plans:
         if only is not None and plan.stack_name not in only:
@@ -469,6 +479,7 @@ def apply(
         try:
             step = _Attempt(plan, spec, services, revision, about, report)
             step.before = status  # as the pass's Scan read it; read again under the lease
+            step.plans, step.retry_failed = by_name, retry_failed
             result = _apply_one(step, state, live, owner, head, lease, fan_out)
         except PermanentAwsError as err:
             result = _refused(plan, spec, state, services, revision, err)
@@ -601,6 +612,8 @@ class _Attempt:
         # The stack's record as this step found it, read under its lease (`_change`)
         # or, before that, when the step began: the gates and the trail read it.
         self.before: StackStatus | None = None
+        self.plans: dict[str, StackPlan] = {}  # the pass's plans, for a refactor's stacks
+        self.retry_failed = True
 
     def done(
         self,
@@ -716,6 +729,7 @@ class _Attempt:
             "executed": Event.EXECUTED,
             "deleting": Event.EXECUTED,
             "tags-updated": Event.EXECUTED,
+            "refactored": Event.REFACTORED,
         }.get(outcome)
         return [self.record(event, message, change_set)] if event else []
 
@@ -738,6 +752,7 @@ class _Attempt:
             "blocked": Kind.BLOCKED,
             "failed": Kind.FAILED,
             "awaiting approval": Kind.APPROVAL_REQUIRED,
+            "refactored": Kind.REFACTORED,
         }.get(outcome)
         if kind is not None:
             plan = self.plan
@@ -752,6 +767,7 @@ class _Attempt:
 def _plan_text(plan: StackPlan) -> str:
     """The plan as a notification shows it: one line per resource change."""
     lines = [f"plan: {plan.action.value} {plan.stack_name} ({plan.region})"]
+    lines += [f"  refactor {m}" for m in plan.refactor]
     for c in plan.changes:
         replaced = f", replacement {c.replacement.value}" if c.action.value != "Add" else ""
         props = f" [{', '.join(c.properties)}]" if c.properties else ""
@@ -812,6 +828,8 @@ def _apply_one(
     if fan_out is not None:
         fan_out.append(step)
         return step.result(QUEUED, f"queued for a stack worker ({services.queue.description})")
+    if plan.action is Action.REFACTOR:
+        return _refactor_then_change(step, state, owner, head, lease)
     if not services.status.acquire(plan.stack_name, owner, lease()):
         services.status.defer(plan.stack_name, revision)
         message = "another operation holds this stack's lease; deferred until it ends"
@@ -821,6 +839,144 @@ def _apply_one(
     finally:
         deferred = services.status.release(plan.stack_name, owner)
     return replace(result, rerun=True) if deferred else result
+
+
+def _refactor_then_change(
+    step: _Attempt,
+    state: DesiredState,
+    owner: str,
+    head: Callable[[], str] | None,
+    lease: Callable[[], int],
+) -> StackResult:
+    """The refactor, under the leases of every stack it touches (taken in plan order, so
+    that two passes never hold one each), then this stack's own change set."""
+    plan, services = step.plan, step.services
+    held: list[str] = []
+    try:
+        for name in plan.refactor_stacks:
+            if not services.status.acquire(name, owner, lease()):
+                services.status.defer(plan.stack_name, step.revision)
+                message = (
+                    f"another operation holds the lease of {name}, which this refactor "
+                    "touches; deferred until it ends"
+                )
+                result = step.result("deferred", message)
+                break
+            held.append(name)
+        else:
+            result = _refactor_steps(step, state, head)
+    finally:
+        deferred = [services.status.release(name, owner) for name in reversed(held)]
+    return replace(result, rerun=True) if any(deferred) else result
+
+
+def _refactor_steps(
+    step: _Attempt, state: DesiredState, head: Callable[[], str] | None
+) -> StackResult:
+    plan, services = step.plan, step.services
+    if head is not None and (latest := head()) != step.revision:
+        message = f"the branch moved on to {latest[:12]} during this pass; not applied"
+        return step.result("superseded", message)
+    for name in plan.refactor_stacks:
+        spec = state.stack(name)
+        if spec is not None and (why := change_control.suspension(spec, services.status.get(name))):
+            message = f"the refactor with {name} waits: {name} is not changed ({why})"
+            return step.done(
+                "suspended", message, attempted=False, phase=Phase.WAITING, waits_for=name
+            )
+    moved = _run_refactor(step, state)
+    if moved is not None:
+        return moved
+    stack = services.cfn.describe_stack(plan.stack_name, plan.region)
+    if stack is None or stack.in_progress:
+        status = stack.status if stack else "gone"
+        message = (
+            f"refactored; {plan.stack_name} is {status}: its change set follows once it settles"
+        )
+        return step.done("waiting", message, phase=Phase.WAITING)
+    step.before = services.status.get(plan.stack_name)
+    return _run_change_set(step, state.templates[step.spec.template_file_path].body, stack)
+
+
+def _run_refactor(step: _Attempt, state: DesiredState) -> StackResult | None:
+    """Create, check and execute the refactor, one call at a time and never waiting: a
+    refactor CloudFormation is still working on is picked up by the next event (found by
+    its description). None once it is executed."""
+    plan, cfn = step.plan, step.services.cfn
+    found = cfn.find_stack_refactor(plan.refactor_description, plan.region)
+    if found is not None and found.execution_failed and step.retry_failed:
+        found = None  # `reconciler apply` tries a failed refactor again
+    if found is None:
+        found = cfn.create_stack_refactor(
+            description=plan.refactor_description,
+            region=plan.region,
+            templates={n: plan.refactor_templates[n] for n in plan.refactor_stacks},
+            mappings=[
+                ((m.source.stack_name, m.source.logical_id),
+                 (m.destination.stack_name, m.destination.logical_id))
+                for m in plan.refactor
+            ],
+        )  # fmt: skip
+    if found.available:
+        actions = cfn.stack_refactor_actions(found.refactor_id, plan.region)
+        problems = refactor.unexpected(actions, plan.refactor)
+        if problems:
+            why = "; ".join(problems)
+            return _refactor_recorded(step, state, found, "blocked", f"not executed: {why}")
+        found = cfn.execute_stack_refactor(found.refactor_id, plan.region)
+    if found.executed:
+        _refactor_recorded(step, state, found, "refactored", "")
+        return None
+    if found.refused:
+        return _refactor_recorded(step, state, found, "blocked", f"refused: {found.reason}")
+    if found.execution_failed:
+        why = f"failed ({found.execution_status}): {found.reason or 'no reason given'}"
+        return _refactor_recorded(step, state, found, "failed", why)
+    state_now = found.status if found.status != "CREATE_COMPLETE" else found.execution_status
+    return _refactor_recorded(step, state, found, "waiting", f"is {state_now}")
+
+
+def _refactor_recorded(
+    step: _Attempt, state: DesiredState, found: Any, outcome: str, what: str
+) -> StackResult:
+    """The refactor's state, recorded on every stack it touches (each notified once),
+    this stack's result returned."""
+    plan = step.plan
+    mapping = refactor.mapping_text(plan.refactor)
+    name = f"stack refactor {found.refactor_id}"
+    if outcome == "refactored":
+        message = f"refactored by {name}: {mapping}; the change set follows"
+    elif outcome == "waiting":
+        message = f"{name} ({mapping}) {what}; resumed by the next event"
+    else:
+        message = f"{name} ({mapping}) {what}; nothing was moved or deleted"
+    fields: dict[str, Any] = {
+        "refactored": {"phase": Phase.WAITING, "sync": Sync.OUT_OF_SYNC,
+                       "refactor": f"{found.refactor_id}: {mapping}"},
+        "waiting": {"phase": Phase.WAITING},
+        "blocked": {"phase": Phase.BLOCKED, "sync": Sync.BLOCKED},
+        "failed": {"phase": Phase.FAILED, "sync": Sync.FAILED, "health": Health.DEGRADED},
+    }[outcome]  # fmt: skip
+    result = None
+    for stack_name in plan.refactor_stacks:
+        mine = stack_name == plan.stack_name
+        other = step.plans.get(stack_name)
+        spec = state.stack(stack_name)
+        if not mine and (other is None or spec is None):
+            continue
+        attempt = step if mine else _Attempt(
+            other, spec, step.services, step.revision, step.about, step.report
+        )  # fmt: skip
+        detail = {"refactor_id": found.refactor_id, "moves": [m.to_dict() for m in plan.refactor]}
+        event = {"refactored": Event.REFACTORED, "blocked": Event.BLOCKED,
+                 "failed": Event.FAILED}.get(outcome)  # fmt: skip
+        audit = () if event is None else (attempt.record(event, message, **detail),)
+        if outcome == "blocked":
+            audit = (*attempt.checked(""), *audit)
+        done = attempt.done(outcome, message, audit=audit, **fields)
+        if mine:
+            result = done
+    return result
 
 
 def _change(

@@ -140,6 +140,13 @@ def _stack(
     if plan.after:
         reason += f" (after {', '.join(escape(a) for a in plan.after)})"
     lines += [reason, ""]
+    if plan.refactor:
+        lines += [
+            "**Refactor** (CloudFormation stack refactoring: renamed or moved, not replaced):",
+            "",
+        ]
+        lines += [f"- {escape(str(m))}" for m in plan.refactor]
+        lines.append("")
     if plan.changes:
         lines += ["| Resource | Type | Action | Details |", "| --- | --- | --- | --- |"]
         lines += [_row(c) for c in plan.changes]

@@ -97,6 +97,9 @@ class StackStatus:
     # Set by `StatusStore.defer` (an event found the stack's lease taken), cleared by
     # `acquire`; never written by `put`, so a status write cannot lose a deferral.
     deferred_revision: str = ""
+    # The last stack refactor that renamed or moved this stack's resources: its id and
+    # mapping ("<id>: A -> B (type, stack); ...").
+    refactor: str = ""
 
     def but(self, **changes) -> StackStatus:
         return replace(self, **changes, updated_at=now())

@@ -48,6 +48,47 @@ class ChangeSet:
 
 
 @dataclass(frozen=True)
+class StackRefactor:
+    """A stack refactor as DescribeStackRefactor (or ListStackRefactors) says it is."""
+
+    refactor_id: str
+    description: str
+    status: str  # CREATE_IN_PROGRESS, CREATE_COMPLETE, CREATE_FAILED, DELETE_*
+    execution_status: str  # UNAVAILABLE, AVAILABLE, OBSOLETE, EXECUTE_*, ROLLBACK_*
+    reason: str = ""  # StatusReason, else ExecutionStatusReason
+
+    @property
+    def executed(self) -> bool:
+        return self.execution_status == "EXECUTE_COMPLETE"
+
+    @property
+    def working(self) -> bool:
+        """Being validated or executed: come back later."""
+        return self.status == "CREATE_IN_PROGRESS" or self.execution_status in (
+            "EXECUTE_IN_PROGRESS",
+            "ROLLBACK_IN_PROGRESS",
+        )
+
+    @property
+    def refused(self) -> bool:
+        """CloudFormation's validation refused it."""
+        return self.status == "CREATE_FAILED"
+
+    @property
+    def available(self) -> bool:
+        return self.status == "CREATE_COMPLETE" and self.execution_status == "AVAILABLE"
+
+    @property
+    def execution_failed(self) -> bool:
+        return self.execution_status in ("EXECUTE_FAILED", "ROLLBACK_COMPLETE", "ROLLBACK_FAILED")
+
+
+# Which of a description's refactors counts when a retried event finds several: one done,
+# one under way, one ready, then one refused; a failed execution only when nothing else.
+_REFACTOR_RANK = ("executed", "working", "available", "refused", "execution_failed")
+
+
+@dataclass(frozen=True)
 class StackEvent:
     event_id: str
     timestamp: str
@@ -300,6 +341,74 @@ class CloudFormation:
                 return found
             kwargs["NextToken"] = page["NextToken"]
 
+    # --- stack refactoring ---------------------------------------------------------
+
+    @session.aws_errors()
+    def find_stack_refactor(self, description: str, region: str) -> StackRefactor | None:
+        """The refactor a previous attempt made under this description (the reconciler's
+        idempotency token), if CloudFormation still lists it; obsolete ones do not count."""
+        found = []
+        paginator = self._cfn(region).get_paginator("list_stack_refactors")
+        for page in paginator.paginate():
+            for raw in page.get("StackRefactorSummaries", []):
+                if raw.get("Description") == description:
+                    found.append(_refactor(raw))
+        for kind in _REFACTOR_RANK:
+            for refactor in found:
+                if getattr(refactor, kind):
+                    return refactor
+        return None
+
+    @session.aws_errors()
+    def create_stack_refactor(
+        self,
+        *,
+        description: str,
+        region: str,
+        templates: dict[str, str],
+        mappings: Iterable[tuple[tuple[str, str], tuple[str, str]]],
+    ) -> StackRefactor:
+        """Create the refactor (CloudFormation validates it) and describe it once: never
+        waits. `mappings`: ((stack, logical id), (stack, logical id)) source, destination."""
+        cfn = self._cfn(region)
+        answer = cfn.create_stack_refactor(
+            Description=description,
+            EnableStackCreation=False,
+            StackDefinitions=[
+                {"StackName": name, "TemplateBody": body} for name, body in templates.items()
+            ],
+            ResourceMappings=[
+                {
+                    "Source": {"StackName": src[0], "LogicalResourceId": src[1]},
+                    "Destination": {"StackName": dst[0], "LogicalResourceId": dst[1]},
+                }
+                for src, dst in mappings
+            ],
+        )
+        return self.describe_stack_refactor(answer["StackRefactorId"], region)
+
+    @session.aws_errors()
+    def describe_stack_refactor(self, refactor_id: str, region: str) -> StackRefactor:
+        raw = self._cfn(region).describe_stack_refactor(StackRefactorId=refactor_id)
+        return _refactor(raw)
+
+    @session.aws_errors()
+    def stack_refactor_actions(self, refactor_id: str, region: str) -> list[dict[str, Any]]:
+        """What CloudFormation says executing the refactor will do (ListStackRefactorActions)."""
+        paginator = self._cfn(region).get_paginator("list_stack_refactor_actions")
+        return [
+            action
+            for page in paginator.paginate(StackRefactorId=refactor_id)
+            for action in page.get("StackRefactorActions", [])
+        ]
+
+    @session.aws_errors()
+    def execute_stack_refactor(self, refactor_id: str, region: str) -> StackRefactor:
+        """Start the refactor and describe it once: never waits."""
+        cfn = self._cfn(region)
+        cfn.execute_stack_refactor(StackRefactorId=refactor_id)
+        return self.describe_stack_refactor(refactor_id, region)
+
     @session.aws_errors()
     def template_body(self, stack: LiveStack) -> str:
         """The deployed template as text (YAML or JSON), for a drift repair."""
@@ -334,6 +443,18 @@ def _live(raw: dict[str, Any], region: str) -> LiveStack:
             p["ParameterKey"]: p.get("ParameterValue", "") for p in raw.get("Parameters", [])
         },
         outputs={o["OutputKey"]: o.get("OutputValue", "") for o in raw.get("Outputs", [])},
+    )
+
+
+def _refactor(raw: dict[str, Any]) -> StackRefactor:
+    status = raw.get("Status", "")
+    reason = raw.get("StatusReason", "") if status == "CREATE_FAILED" else ""
+    return StackRefactor(
+        refactor_id=raw.get("StackRefactorId", ""),
+        description=raw.get("Description", ""),
+        status=status,
+        execution_status=raw.get("ExecutionStatus", ""),
+        reason=reason or raw.get("ExecutionStatusReason", "") or raw.get("StatusReason", ""),
     )
 
 

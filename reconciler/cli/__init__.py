@@ -11,6 +11,7 @@ import json
 import os
 import socket
 import sys
+import time
 from contextlib import nullcontext
 from pathlib import Path
 
@@ -206,14 +207,25 @@ def cmd_apply(args: argparse.Namespace) -> int:
     _acting(services)
     revision = local_revision(state.root) or "local"
     started = operation_start()
-    result = apply(
-        state,
-        revision,
-        services,
-        owner,
-        only={args.stack} if args.stack else None,
-        about=About(GitSource(str(state.root))),
-    )
+
+    def one_pass():
+        return apply(
+            state,
+            revision,
+            services,
+            owner,
+            only={args.stack} if args.stack else None,
+            about=About(GitSource(str(state.root))),
+        )
+
+    result = one_pass()
+    # A stack refactor CloudFormation is still validating or executing: the CLI may wait
+    # (a Lambda never does: the next event picks it up).
+    until = time.monotonic() + 600
+    while args.wait and _refactoring(result) and time.monotonic() < until:
+        err("a stack refactor is in progress; applying again in 5 seconds")
+        time.sleep(5)
+        result = one_pass()
     _tell(result.report)
     out(report.results(result.stacks))
     failed = not result.ok
@@ -239,6 +251,10 @@ def cmd_apply(args: argparse.Namespace) -> int:
             out(f"{item.stack_name}: {status.sync.value}, {status.health.value}: {status.message}")
             failed = failed or status.sync.value == "Failed"
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def _refactoring(result) -> bool:
+    return any(s.action.value == "refactor" and s.outcome == "waiting" for s in result.stacks)
 
 
 def cmd_status(args: argparse.Namespace) -> int:

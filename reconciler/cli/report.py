@@ -52,6 +52,7 @@ def plan(plans: Sequence[StackPlan], gates: dict[str, str] | None = None) -> str
         out.append(f"{p.stack_name} [{p.region}]: {p.action.value}{after} - {p.reason}")
         if gates and p.stack_name in gates:
             out.append(f"  change control: {gates[p.stack_name]}")
+        out.extend(f"  refactor: {m}" for m in p.refactor)
         if p.changes:
             out.append(
                 table(

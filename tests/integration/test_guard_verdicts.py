@@ -409,6 +409,7 @@ class Row:
     new_physical: bool = True  # an allowed change makes a new physical resource
     deployed: bool = True  # False: planned against a stubbed live stack, never pushed
     pushed: bool = True  # False: the local AWS cannot execute this change faithfully
+    refactor: bool = True  # False: `refactor: false` (a rename is then blocked, not refactored)
 
     @property
     def desired(self) -> str:
@@ -450,10 +451,12 @@ ROWS = [
         KMS, edit(KMS, ("Description: guard", "Description: guard the payments data")),
         MODIFY, "Key", "Description",
     ),
+    # A rename is refactored (tests/integration/test_refactor.py); with `refactor: false`
+    # it is the removal of one resource and the creation of another.
     row(
-        "kms-logical-id-rename-remove",
+        "kms-logical-id-rename-refactor-off-remove",
         KMS, edit(KMS, ("  Key:", "  DataKey:")),
-        REMOVE, "Key", "DataKey of the same type is added",
+        REMOVE, "Key", "DataKey of the same type is added", refactor=False,
     ),
     # --- RDS ------------------------------------------------------------------------------
     row(
@@ -524,14 +527,14 @@ ROWS = [
         allow=("Db",), new_physical=False,
     ),
     row(
-        "rds-logical-id-rename-remove",
+        "rds-logical-id-rename-refactor-off-remove",
         RDS, edit(RDS, ("  Db:", "  Database:")),
-        REMOVE, "Db", "Database of the same type is added",
+        REMOVE, "Db", "Database of the same type is added", refactor=False,
     ),
     row(
-        "rds-logical-id-rename-allowed-by-allow-replacement",
+        "rds-logical-id-rename-refactor-off-allowed-by-allow-replacement",
         RDS, edit(RDS, ("  Db:", "  Database:")),
-        ALLOWED, "Db", "Database of the same type is added", "", allow=("Db",),
+        ALLOWED, "Db", "Database of the same type is added", "", allow=("Db",), refactor=False,
     ),
     row(
         "rds-dbname-allowed-by-allow-replacement",
@@ -736,6 +739,7 @@ def stack_file(name: str, row: Row, parameters: dict[str, str], allow: tuple[str
         "region": REGION,
         "parameters": parameters,
         "allow-replacement": list(allow),
+        "refactor": row.refactor,
         "suppress": {**SUPPRESS, **{r: "the row's change needs it" for r in row.suppress}},
     }
     return json.dumps(body, indent=2)  # JSON is YAML
@@ -1072,7 +1076,7 @@ def rows_named(*ids: str) -> list[Any]:
 BLIND = rows_named(
     "rds-dbname-replace",
     "rds-multiaz-conditional",
-    "rds-logical-id-rename-remove",
+    "rds-logical-id-rename-refactor-off-remove",
     "redis-port-replace",
     "secret-name-replace",
     "s3-bucketname-replace",

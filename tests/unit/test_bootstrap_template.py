@@ -50,6 +50,10 @@ EXEMPT_ROLES = {"CloudFormationExecutionRole"}
 NO_RESOURCE_LEVEL = frozenset(
     {
         "cloudformation:DescribeStacks",  # without a StackName it lists every stack
+        # Named by refactor id, not by stack (read-only)
+        "cloudformation:ListStackRefactors",
+        "cloudformation:DescribeStackRefactor",
+        "cloudformation:ListStackRefactorActions",
         "ssm:DescribeParameters",
         "rds:DescribeDBEngineVersions",
         "rds:DescribeDBMajorEngineVersions",
@@ -108,6 +112,11 @@ PASS = {
     "cloudformation:UpdateStack",  # update_tags (a change set without resource changes)
     "cloudformation:ListStackResources",  # retained_resources (reconcile._recreate)
     "cloudformation:DeleteStack",  # delete_stack (reconcile._recreate)
+    "cloudformation:ListStackRefactors",  # find_stack_refactor (reconcile._run_refactor)
+    "cloudformation:CreateStackRefactor",  # create_stack_refactor
+    "cloudformation:DescribeStackRefactor",  # describe_stack_refactor
+    "cloudformation:ListStackRefactorActions",  # stack_refactor_actions
+    "cloudformation:ExecuteStackRefactor",  # execute_stack_refactor
     "iam:PassRole",  # RoleARN on CreateChangeSet, UpdateStack and DeleteStack
     # aws.catalog.AwsCatalog (validation, online):
     "rds:DescribeDBEngineVersions",  # _db_engine_version

@@ -190,7 +190,9 @@ def test_plan_json_shape(tmp_path):
         "changes",
         "findings",
         "change_set_differs",
+        "refactor",
     }
+    assert data["refactor"] == []
     assert data["changes"][0] == {
         "logical_id": "Logs",
         "resource_type": "AWS::Logs::LogGroup",
