@@ -964,6 +964,8 @@ def _refactor_recorded(
         spec = state.stack(stack_name)
         if not mine and (other is None or spec is None):
             continue
+        if outcome == "refactored" and _refactored_by(step.services, stack_name, found):
+            continue  # said when it ran: the stack may have gone on since (its change set)
         attempt = step if mine else _Attempt(
             other, spec, step.services, step.revision, step.about, step.report
         )  # fmt: skip
@@ -977,6 +979,12 @@ def _refactor_recorded(
         if mine:
             result = done
     return result
+
+
+def _refactored_by(services: Services, stack_name: str, found: Any) -> bool:
+    """Whether the stack's record already names this refactor."""
+    current = services.status.get(stack_name)
+    return current is not None and current.refactor.startswith(f"{found.refactor_id}:")
 
 
 def _change(
