@@ -855,7 +855,8 @@ def _refactor_then_change(
     try:
         for name in plan.refactor_stacks:
             if not services.status.acquire(name, owner, lease()):
-                services.status.defer(plan.stack_name, step.revision)
+                # On the stack whose lease is held: its holder runs again when done.
+                services.status.defer(name, step.revision)
                 message = (
                     f"another operation holds the lease of {name}, which this refactor "
                     "touches; deferred until it ends"

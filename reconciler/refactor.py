@@ -626,7 +626,8 @@ def unexpected(actions: Iterable[Mapping[str, Any]], moves: Sequence[Move]) -> l
         if entity == "RESOURCE" and verb == "MOVE" and pair in wanted:
             seen.add(pair)
             continue
-        what = action.get("Description") or f"{verb} {entity}"
+        said = action.get("Description", "")
+        what = f"{verb.lower()} a {entity.lower()}" + (f" ({said})" if said else "")
         if entity == "RESOURCE":
             what = f"{verb} {pair[0].stack_name}/{pair[0].logical_id} -> "
             what += f"{pair[1].stack_name}/{pair[1].logical_id}"

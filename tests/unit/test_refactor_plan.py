@@ -820,9 +820,11 @@ def test_refactor_action_not_asked_for_is_a_problem():
 def test_refactor_creating_a_stack_is_a_problem():
     create = {"Action": "CREATE", "Entity": "STACK", "Description": "Stack app2 created."}
     actions = [action(("platform", "Audit"), ("app", "AuditLogs")), create]
-    assert unexpected(actions, [AUDIT_MOVE]) == ["CloudFormation would also Stack app2 created."]
+    assert unexpected(actions, [AUDIT_MOVE]) == [
+        "CloudFormation would also create a stack (Stack app2 created.)"
+    ]
     assert unexpected([{"Action": "CREATE", "Entity": "STACK"}], []) == [
-        "CloudFormation would also CREATE STACK"
+        "CloudFormation would also create a stack"
     ]
 
 
