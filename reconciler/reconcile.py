@@ -7,6 +7,7 @@ status event (or the CLI, which may wait) calls `finish`.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -806,6 +807,11 @@ def _apply_one(
             "suspended", f"not changed: {suspended}", attempted=False, phase=Phase.SUSPENDED,
             suspended_file=spec.path if by_file else "", audit=(record,) if first else (),
         )  # fmt: skip
+    if current is not None and current.refactor_pending and plan.action is not Action.REFACTOR:
+        # (Still planned as a refactor: its own path finds it and records its end.)
+        ended = _settle_refactor(step, current)
+        if ended is not None:
+            return ended
     if plan.action is Action.NONE:
         # The live stack already matches (a revert, a change applied elsewhere, or its
         # outputs not yet fully published): SSM is given whatever differs first.
@@ -951,12 +957,16 @@ def _refactor_recorded(
         message = f"{name} ({mapping}) {what}; resumed by the next event"
     else:
         message = f"{name} ({mapping}) {what}; nothing was moved or deleted"
+    pending = json.dumps(
+        {"id": found.refactor_id, "mapping": mapping, "moves": [m.to_dict() for m in plan.refactor]}
+    )
     fields: dict[str, Any] = {
         "refactored": {"phase": Phase.WAITING, "sync": Sync.OUT_OF_SYNC,
-                       "refactor": f"{found.refactor_id}: {mapping}"},
-        "waiting": {"phase": Phase.WAITING},
-        "blocked": {"phase": Phase.BLOCKED, "sync": Sync.BLOCKED},
-        "failed": {"phase": Phase.FAILED, "sync": Sync.FAILED, "health": Health.DEGRADED},
+                       "refactor": f"{found.refactor_id}: {mapping}", "refactor_pending": ""},
+        "waiting": {"phase": Phase.WAITING, "refactor_pending": pending},
+        "blocked": {"phase": Phase.BLOCKED, "sync": Sync.BLOCKED, "refactor_pending": ""},
+        "failed": {"phase": Phase.FAILED, "sync": Sync.FAILED, "health": Health.DEGRADED,
+                   "refactor_pending": ""},
     }[outcome]  # fmt: skip
     result = None
     for stack_name in plan.refactor_stacks:
@@ -980,6 +990,55 @@ def _refactor_recorded(
         if mine:
             result = done
     return result
+
+
+def _settle_refactor(step: _Attempt, current: StackStatus) -> StackResult | None:
+    """A refactor an earlier pass started and left under way: how it ended is recorded on
+    this stack first (the plan no longer says refactor once CloudFormation moved the
+    resources). None when the step goes on with its plan."""
+    try:
+        pending = json.loads(current.refactor_pending)
+        refactor_id, mapping, moves = pending["id"], pending["mapping"], pending["moves"]
+    except (ValueError, TypeError, KeyError):
+        log.warning("%s: unreadable refactor_pending dropped", current.stack_name)
+        step.services.status.put(current.but(refactor_pending=""))
+        return None
+    try:
+        found = step.services.cfn.describe_stack_refactor(refactor_id, step.plan.region)
+    except PermanentAwsError as err:
+        log.warning(
+            "%s: stack refactor %s not read (%s); dropped", step.plan.stack_name, refactor_id, err
+        )
+        step.services.status.put(current.but(refactor_pending=""))
+        return None
+    name = f"stack refactor {refactor_id}"
+    detail = {"refactor_id": refactor_id, "moves": moves}
+    if found.working:
+        state_now = found.status if found.status != "CREATE_COMPLETE" else found.execution_status
+        message = f"{name} ({mapping}) is {state_now}; resumed by the next event"
+        waiting = step.done("waiting", message, phase=Phase.WAITING)
+        return replace(waiting, action=Action.REFACTOR)  # what the stack waits for
+    if found.executed:
+        message = f"refactored by {name}: {mapping}"
+        record = step.record(Event.REFACTORED, message, **detail)
+        step.done(
+            "refactored", message, audit=(record,), phase=Phase.WAITING, sync=Sync.OUT_OF_SYNC,
+            refactor=f"{refactor_id}: {mapping}", refactor_pending="",
+        )  # fmt: skip
+        step.before = step.services.status.get(step.plan.stack_name)
+        return None
+    if found.execution_failed or found.refused:
+        why = found.reason or "no reason given"
+        ended = found.status if found.refused else found.execution_status
+        message = f"{name} ({mapping}) ended {ended}: {why}; nothing was moved or deleted"
+        record = step.record(Event.FAILED, message, **detail)
+        return step.done(
+            "failed", message, audit=(record,), phase=Phase.FAILED, sync=Sync.FAILED,
+            health=Health.DEGRADED, refactor_pending="",
+        )  # fmt: skip
+    if not found.available:  # obsolete, or deleted: it will never run
+        step.services.status.put(current.but(refactor_pending=""))
+    return None  # validated and not yet executed: the plan's refactor path executes it
 
 
 def _refactored_by(services: Services, stack_name: str, found: Any) -> bool:

@@ -100,6 +100,9 @@ class StackStatus:
     # The last stack refactor that renamed or moved this stack's resources: its id and
     # mapping ("<id>: A -> B (type, stack); ...").
     refactor: str = ""
+    # A stack refactor started and not yet seen to end (JSON: id, mapping, moves): the
+    # next pass on the stack asks CloudFormation how it ended and records that first.
+    refactor_pending: str = ""
 
     def but(self, **changes) -> StackStatus:
         return replace(self, **changes, updated_at=now())
