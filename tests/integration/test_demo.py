@@ -97,6 +97,25 @@ def test_the_rename_is_previewed_on_its_pull_request_before_the_merge(demo):
     assert "-> reconciled" not in step  # no push: main is not touched
 
 
+def test_the_data_loss_step_shows_the_refactor_next_to_the_blocked_replacement(demo):
+    """GIVEN the replacement refused on push and reverted WHEN only the logical ids of the
+    database and its key are renamed THEN the plan says refactor with the mapping, the
+    push moves the same RDS instance and KMS key (read back), and each stack notifies."""
+    step = demo.stdout[demo.stdout.index("== 8. ") : demo.stdout.index("== 9. ")]
+    blocked = step.index("pci-db-dev: blocked -> blocked: Database (AWS::RDS::DBInstance) would")
+    planned = step.index(
+        "pci-db-dev [us-east-1]: refactor - refactor (Database -> PrimaryDatabase "
+        "(AWS::RDS::DBInstance, pci-db-dev); EncryptionKey -> DataKey (AWS::KMS::Key, "
+        "pci-db-dev)), then no resource changes"
+    )
+    assert blocked < planned
+    assert "pci-db-dev: refactor -> queued" in step
+    assert "pci-db-dev now: idle: UPDATE_COMPLETE" in step
+    assert "notification on the gitops-notifications bus: Stack Refactored pci-db-dev" in step
+    assert "checked: the same RDS instance and KMS key (DbiResourceId, key id)" in step
+    assert "checked: FAILED" not in step
+
+
 def test_status_table_ends_the_run_with_every_stack_synced(demo):
     final = demo.stdout[demo.stdout.index("== 13. Status") :]
     table = final[final.index("$ reconciler status") :].splitlines()
@@ -176,8 +195,10 @@ def test_a_production_change_is_held_for_approval_with_its_plan_notified(demo):
     assert re.search(r"change set gitops-\w+ kept, not run: AVAILABLE; RDS storage 200 GB", step)
     assert "notification on the gitops-notifications bus: Approval Required pci-db-prod" in step
     assert "| plan: update pci-db-prod (us-east-1)" in step
+    # The database is PrimaryDatabase since step 8 renamed it by a stack refactor.
     assert (
-        "|   Modify Database (AWS::RDS::DBInstance), replacement False [AllocatedStorage]" in step
+        "|   Modify PrimaryDatabase (AWS::RDS::DBInstance), replacement False [AllocatedStorage]"
+        in step
     )
     assert re.search(r"\npci-db-prod +123456789012 +us-east-1 +OutOfSync +Healthy +awaiting ", step)
 
