@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from moto.cloudformation.exceptions import CloudFormationError
@@ -45,9 +46,15 @@ class InvalidChangeSetStatus(CloudFormationError):
     code = "InvalidChangeSetStatus"
 
 
-def latency_seconds(env: dict[str, str] | os._Environ[str] = os.environ) -> float:
+def latency_seconds(env: Mapping[str, str] = os.environ) -> float:
     """The configured change-set time; a value that is not a number >= 0 is said and ignored."""
-    text = env.get(SECONDS, "").strip()
+    return seconds_setting(SECONDS, env)
+
+
+def seconds_setting(name: str, env: Mapping[str, str] = os.environ) -> float:
+    """A number of seconds >= 0 from the environment variable `name`; 0 when unset, and a
+    value that is not such a number is said and ignored."""
+    text = env.get(name, "").strip()
     if not text:
         return 0.0
     try:
@@ -55,7 +62,7 @@ def latency_seconds(env: dict[str, str] | os._Environ[str] = os.environ) -> floa
     except ValueError:
         seconds = -1.0
     if not 0 <= seconds < float("inf"):
-        logger.warning("localaws: %s=%r is not a number of seconds >= 0; ignored", SECONDS, text)
+        logger.warning("localaws: %s=%r is not a number of seconds >= 0; ignored", name, text)
         return 0.0
     return seconds
 

@@ -91,7 +91,7 @@ from moto.cloudformation.exceptions import CloudFormationError, ValidationError
 from moto.cloudformation.utils import generate_stack_id
 from moto.core.responses import ActionResult, EmptyResult
 
-from localaws import drift
+from localaws import change_set_latency, drift
 
 logger = logging.getLogger(__name__)
 
@@ -350,17 +350,7 @@ def _without_none(values: dict[str, Any]) -> dict[str, Any]:
 
 def latency_seconds(env: Mapping[str, str] = os.environ) -> float:
     """The configured refactor time; a value that is not a number >= 0 is said and ignored."""
-    text = env.get(SECONDS, "").strip()
-    if not text:
-        return 0.0
-    try:
-        seconds = float(text)
-    except ValueError:
-        seconds = -1.0
-    if not 0 <= seconds < float("inf"):
-        logger.warning("localaws: %s=%r is not a number of seconds >= 0; ignored", SECONDS, text)
-        return 0.0
-    return seconds
+    return change_set_latency.seconds_setting(SECONDS, env)
 
 
 def _refactors(backend: Any) -> dict[str, StackRefactor]:

@@ -229,6 +229,21 @@ def deploy(root: Path, files: dict[str, str]) -> None:
     assert applied.exit_code == 0, applied.out + applied.err
 
 
+def deploy_logs(tmp_path_factory: Any, name: str, **stack_options: Any) -> tuple[Path, str]:
+    """A stack `name` with an anchor and a log group `Logs`, deployed from a repository of
+    its own: the repository's root and the log group's name."""
+    group_name = f"/refactor/{name}/logs"
+    root = tmp_path_factory.mktemp(name)
+    deploy(
+        root,
+        {
+            f"templates/{name}.yml": template(anchor(name), log_group("Logs", group_name)),
+            f"desired-state/{name}.yml": stack_file(name, **stack_options),
+        },
+    )
+    return root, group_name
+
+
 def physical_ids(client: Callable[[str], Any], stack: str) -> dict[str, str]:
     listed = client("cloudformation").describe_stack_resources(StackName=stack)["StackResources"]
     return {r["LogicalResourceId"]: r.get("PhysicalResourceId", "") for r in listed}
@@ -710,15 +725,7 @@ def blocked(request, aws, client, mailbox, tmp_path_factory) -> Blocked:
     (create-only) changed too, or unchanged in a stack file that says `refactor: false`."""
     off = request.param == "refactor-false"
     name = "rf-off" if off else "rf-renamed-and-named"
-    group_name = f"/refactor/{name}/logs"
-    root = tmp_path_factory.mktemp(name)
-    deploy(
-        root,
-        {
-            f"templates/{name}.yml": template(anchor(name), log_group("Logs", group_name)),
-            f"desired-state/{name}.yml": stack_file(name, refactor=not off),
-        },
-    )
+    root, group_name = deploy_logs(tmp_path_factory, name, refactor=not off)
     mailbox.new(name)
     ids_before, groups_before = physical_ids(client, name), log_groups(client, group_name)
     template_before = deployed_template(client, name)
@@ -812,15 +819,7 @@ def refused(aws, client, mailbox, tmp_path_factory) -> Refused:
     """A stack with a stack policy (the user guide: such stacks cannot be refactored), its
     log group renamed (a pure rename), applied twice."""
     name = "rf-policy"
-    group_name = f"/refactor/{name}/logs"
-    root = tmp_path_factory.mktemp(name)
-    deploy(
-        root,
-        {
-            f"templates/{name}.yml": template(anchor(name), log_group("Logs", group_name)),
-            f"desired-state/{name}.yml": stack_file(name),
-        },
-    )
+    root, group_name = deploy_logs(tmp_path_factory, name)
     mailbox.new(name)
     allow_all = {
         "Statement": [{"Effect": "Allow", "Action": "Update:*", "Principal": "*", "Resource": "*"}]
@@ -1250,15 +1249,7 @@ def waited(aws, client, mailbox, clock, tmp_path_factory) -> Waited:
     import reconciler.cli
 
     name = "rf-waited"
-    group_name = f"/refactor/{name}/logs"
-    root = tmp_path_factory.mktemp(name)
-    deploy(
-        root,
-        {
-            f"templates/{name}.yml": template(anchor(name), log_group("Logs", group_name)),
-            f"desired-state/{name}.yml": stack_file(name),
-        },
-    )
+    root, group_name = deploy_logs(tmp_path_factory, name)
     mailbox.new(name)
     renamed = template(anchor(name), log_group("AuditLogs", group_name))
     make_repo(root, {f"templates/{name}.yml": renamed}, defaults=False)
