@@ -15,6 +15,7 @@ to another stack carries its deployed values written out.
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
 import re
@@ -23,12 +24,24 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.diff import ChangeAction, ResourceChange, _at
-from reconciler.render import Pseudo, Rendered, RenderedResource, Unknown, evaluate, refs_of, same
+from reconciler.render import (
+    ABSENT,
+    Pseudo,
+    Rendered,
+    RenderedResource,
+    Unknown,
+    evaluate,
+    refs_of,
+    same,
+)
 from reconciler.schemas import create_only_paths, is_stateful
 
 MAX_STACKS = 5  # CloudFormation refactors across at most five stacks
 PREFIX = "gitops-refactor-"
 MAX_BODY = 51_200  # TemplateBody's limit, in bytes
+# The attributes a resource moving to another stack keeps, their deployed values written
+# out (its Condition stops the move; its DependsOn keeps the resources moving with it).
+ATTRIBUTES = ("DeletionPolicy", "UpdateReplacePolicy", "Metadata", "UpdatePolicy", "CreationPolicy")
 # The stateful types on AWS's list of resources stack refactoring does not support
 # (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stack-refactoring.html,
 # "Resource limitations"): renaming or moving one stays blocked.
@@ -152,8 +165,9 @@ def find_moves(sides: Sequence[Side]) -> list[Move]:
     resource of the same type, place and create-only values. A create-only value that
     refers to another resource compares through that resource's own move (a database
     whose KMS key is renamed with it still matches); one that depends on a resource not
-    yet matched waits for it. A resource matched more than one way is not matched; one
-    match in its own stack is preferred to matches in others."""
+    yet matched waits for it; one AWS hides (a NoEcho parameter) compares as written. A
+    resource matched more than one way is not matched; one match in its own stack is
+    preferred to matches in others."""
     removed, added = [], []
     for side in sides:
         if not side.enabled:
@@ -225,9 +239,41 @@ def _same_resource(
         waiting = {Location(old.side.stack_name, r) for r in refs_of(before)} & pending
         if waiting - {old.location}:
             return False  # decided once what it refers to is matched
-        if not same(rename_value(before, renames), _at(new.resource.properties, path)):
+        if same(rename_value(before, renames), _at(new.resource.properties, path)):
+            continue
+        if not (_hidden(before) and _written_alike(old, new, path, renames)):
             return False
     return True
+
+
+def _hidden(value: Any) -> bool:
+    """Whether a deployed value holds what AWS does not show: a NoEcho parameter (masked,
+    or inside a Fn::Sub, where it is an unknown that depends on no resource). The desired
+    side knows the value, so the two never compare equal."""
+    if isinstance(value, Unknown):
+        return value.masked or not value.refs
+    if isinstance(value, dict):
+        return any(_hidden(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_hidden(v) for v in value)
+    return False
+
+
+def _written_alike(old: _End, new: _End, path: tuple[str, ...], renames: Mapping[str, str]) -> bool:
+    """Whether a create-only value AWS hides was written the same way on both sides (the
+    same `!Ref DBUser`): then the resource is the one renamed (`MasterUsername: !Ref DBUser`
+    from a NoEcho parameter, as AWS's own samples write it, would otherwise make every
+    such database unrenamable, blocked as a deletion whose reason steers the owner to
+    allow it). Whether the hidden value itself changed is left to the update after the
+    refactor, which the guard judges as any update (a NoEcho value in a property that can
+    replace: `Conditional`, blocked unless allowed under the new id)."""
+    written = []
+    for end in (old, new):
+        props = end.resource.node.get("Properties")
+        value = _at(props, path) if isinstance(props, dict) else None
+        written.append(None if value is ABSENT else _plain(value))
+    before, after = written
+    return before is not None and _rename_node(before, renames) == after
 
 
 def _renames(moves: Mapping[Location, Move], source: str, destination: str) -> dict[str, str]:
@@ -368,7 +414,7 @@ def templates(group: Group, sides: Mapping[str, Side]) -> dict[str, str]:
     bodies = {}
     for name in group.stacks:
         body = _template_after(name, group.moves, sides)
-        text = json.dumps(body, separators=(",", ":"), default=str)
+        text = _json(body, f"the refactor template of {name}")
         if len(text.encode()) > MAX_BODY:
             raise NotRefactorable(
                 f"the refactor template of {name} is {len(text.encode())} bytes; "
@@ -380,7 +426,7 @@ def templates(group: Group, sides: Mapping[str, Side]) -> dict[str, str]:
 
 def _template_after(mine: str, moves: Sequence[Move], sides: Mapping[str, Side]) -> dict:
     side = sides[mine]
-    template = _plain(side.deployed)
+    template = json.loads(_json(side.deployed, f"the deployed template of {mine}"))
     resources = template.get("Resources")
     if not isinstance(resources, dict):
         raise NotRefactorable(f"the deployed template of {mine} has no Resources")
@@ -404,9 +450,41 @@ def _template_after(mine: str, moves: Sequence[Move], sides: Mapping[str, Side])
     return template
 
 
-def _plain(template: Mapping[str, Any]) -> dict[str, Any]:
-    """A deep copy in plain JSON types (the parser's mappings carry line marks)."""
-    return json.loads(json.dumps(template, default=str))
+def _plain(node: Any) -> Any:
+    """A deep copy in plain JSON types (the parser's mappings carry line marks), to
+    compare; `_json` writes a template out."""
+    return json.loads(json.dumps(node, default=str))
+
+
+def _json(node: Any, where: str) -> str:
+    """Compact JSON of what a refactor template holds, each value as CloudFormation read
+    it. A YAML date is its ISO text (`Version: 2012-10-17`, the only way YAML writes a
+    date); a YAML timestamp with a time, or `.inf`/`.nan`, has no faithful JSON (Python's
+    own text of a timestamp is not the text deployed, and JSON has no infinity): refused,
+    as a refactor template may not change a value. Text stays UTF-8, as deployed (an
+    escaped é takes six of the 51,200 bytes instead of two), unless it holds what UTF-8
+    cannot encode."""
+    try:
+        text = json.dumps(
+            node, separators=(",", ":"), allow_nan=False, default=_as_written, ensure_ascii=False
+        )
+    except TypeError as why:
+        raise NotRefactorable(f"{where} holds {why}, which JSON cannot write as deployed") from None
+    except ValueError:
+        raise NotRefactorable(f"{where} holds .inf or .nan, which JSON cannot write") from None
+    try:
+        text.encode()
+    except UnicodeEncodeError:  # a lone surrogate: escaped, as JSON allows
+        text = json.dumps(node, separators=(",", ":"), default=_as_written)
+    return text
+
+
+def _as_written(value: Any) -> Any:
+    if isinstance(value, datetime.date) and not isinstance(value, datetime.datetime):
+        return value.isoformat()
+    if isinstance(value, datetime.datetime):
+        raise TypeError(f"the YAML timestamp {value}")
+    raise TypeError(f"a {type(value).__name__}")
 
 
 def _drop_references(template: dict[str, Any], leaving: Mapping[str, Move], mine: str) -> None:
@@ -417,18 +495,9 @@ def _drop_references(template: dict[str, Any], leaving: Mapping[str, Move], mine
         return
     gone = set(leaving)
     for logical_id, node in template["Resources"].items():
-        if not isinstance(node, dict):
-            continue
-        depends = node.get("DependsOn")
-        if isinstance(depends, str) and depends in gone:
-            node.pop("DependsOn")
-        elif isinstance(depends, list):
-            kept = [d for d in depends if d not in gone]
-            if kept:
-                node["DependsOn"] = kept
-            else:
-                node.pop("DependsOn")
-        hit = _referenced(node, gone)
+        if isinstance(node, dict):
+            _drop_depends_on(node, gone)
+        hit = _referenced(node, gone)  # a node of another shape is searched all the same
         if hit:
             target = leaving[sorted(hit)[0]].destination.stack_name
             raise NotRefactorable(
@@ -447,6 +516,20 @@ def _drop_references(template: dict[str, Any], leaving: Mapping[str, Move], mine
                     "moves; other stacks may import it, so move the export first"
                 )
             del outputs[name]
+
+
+def _drop_depends_on(node: dict[str, Any], gone: set[str]) -> None:
+    """A DependsOn on what leaves goes: it ordered resources that already exist (an item
+    that is not a name stays, and is searched for references like the rest)."""
+    depends = node.get("DependsOn")
+    if isinstance(depends, str) and depends in gone:
+        node.pop("DependsOn")
+    elif isinstance(depends, list):
+        kept = [d for d in depends if not (isinstance(d, str) and d in gone)]
+        if kept:
+            node["DependsOn"] = kept
+        else:
+            node.pop("DependsOn")
 
 
 def _referenced(node: Any, ids: set[str]) -> set[str]:
@@ -468,14 +551,17 @@ def _referenced(node: Any, ids: set[str]) -> set[str]:
             if target in ids:
                 found.add(target)
         elif key == "Fn::Sub":
-            text = value[0] if isinstance(value, list) and value else value
+            text, local = _sub_parts(value)
             if isinstance(text, str):
-                found |= {v.split(".", 1)[0] for v in _SUB_VAR.findall(text)} & ids
+                found |= {v.split(".", 1)[0] for v in _SUB_VAR.findall(text)} & (ids - local)
         found |= _referenced(value, ids)
     return found
 
 
 _SUB_VAR = re.compile(r"\$\{([A-Za-z0-9_.:]+)\}")
+# Every `${...}` of a Fn::Sub text, as CloudFormation reads it: one written out must leave
+# none unresolved (a map variable `${my-var}` the narrower pattern skips included).
+_ANY_SUB_VAR = re.compile(r"\$\{([^}]*)\}")
 
 
 def _rename_template(template: dict[str, Any], renames: Mapping[str, str]) -> dict[str, Any]:
@@ -507,7 +593,9 @@ def _rename_node(node: Any, renames: Mapping[str, str]) -> Any:
         elif key == "Fn::GetAtt" and isinstance(value, str) and "." in value:
             target, attribute = value.split(".", 1)
             out[key] = f"{renames.get(target, target)}.{attribute}"
-        elif key == "Fn::GetAtt" and isinstance(value, list) and value:
+        elif (
+            key == "Fn::GetAtt" and isinstance(value, list) and value and isinstance(value[0], str)
+        ):
             out[key] = [renames.get(value[0], value[0]), *_rename_node(value[1:], renames)]
         elif key == "Fn::Sub":
             out[key] = _rename_sub(value, renames)
@@ -516,23 +604,28 @@ def _rename_node(node: Any, renames: Mapping[str, str]) -> Any:
     return out
 
 
-def _rename_sub(value: Any, renames: Mapping[str, str]) -> Any:
-    text, variables = value, None
+def _sub_parts(value: Any) -> tuple[Any, set[str]]:
+    """A Fn::Sub's text and the names of its variable map: `${Name}` of a map names the
+    map's value, not a resource (`!Sub ["${Db}", {Db: literal}]` refers to no `Db`)."""
     if isinstance(value, list) and len(value) == 2 and isinstance(value[1], dict):
-        text, variables = value
+        return value[0], {str(k) for k in value[1]}
+    return value, set()
+
+
+def _rename_sub(value: Any, renames: Mapping[str, str]) -> Any:
+    text, local = _sub_parts(value)
     if not isinstance(text, str):
         return _rename_node(value, renames)
-    local = set(variables or ())
     text = _SUB_VAR.sub(lambda m: _renamed_variable(m.group(1), renames, local), text)
-    if variables is None:
-        return text
-    return [text, _rename_node(variables, renames)]
+    return [text, _rename_node(value[1], renames)] if isinstance(value, list) else text
 
 
 def _moved_in(move: Move, moves: Sequence[Move], sides: Mapping[str, Side]) -> dict[str, Any]:
     """The resource as the destination's refactor template declares it: its deployed
     values written out (the source's parameters and pseudo parameters do not exist in
-    the destination, and a refactor may add no parameter), its deletion policies kept."""
+    the destination, and a refactor may add no parameter), and so are its attributes
+    (deletion policies, metadata, update and creation policies: a `DeletionPolicy: !If`
+    or `!Ref` left out would leave the moved data under the default, Delete)."""
     origin = sides[move.source.stack_name]
     resource = origin.old.resources[move.source.logical_id]
     where = f"{move.source.logical_id} in {move.source.stack_name}"
@@ -541,16 +634,27 @@ def _moved_in(move: Move, moves: Sequence[Move], sides: Mapping[str, Side]) -> d
             f"{where} has the Condition {resource.condition}, and a refactor may add no "
             "condition to the stack it moves to"
         )
+    differing = sorted(_STACK_PSEUDO & _pseudo_refs(resource.node))
+    if differing:
+        raise NotRefactorable(
+            f"{where} refers to {', '.join(differing)}, whose value differs between the "
+            "source and destination stacks, and CloudFormation does not refactor such a "
+            "resource into another stack; write the value out in the source first"
+        )
     renames = _renames_of(moves, move.source.stack_name, move.destination.stack_name)
+    local = _sub_variables(resource.node)
     node: dict[str, Any] = {"Type": resource.type}
     if resource.properties:
         node["Properties"] = {
-            k: _literal(v, renames, f"{where}: {k}", origin) for k, v in resource.properties.items()
+            k: _literal(v, renames, f"{where}: {k}", origin, local)
+            for k, v in resource.properties.items()
         }
-    for policy in ("DeletionPolicy", "UpdateReplacePolicy"):
-        value = resource.policy(policy)
-        if value:
-            node[policy] = value
+    for attribute in ATTRIBUTES:
+        if attribute not in resource.node:
+            continue
+        value = evaluate(resource.node[attribute], origin.deployed, origin.params, _pseudo(origin))
+        if value is not None:
+            node[attribute] = _literal(value, renames, f"{where}: {attribute}", origin, local)
     depends = resource.node.get("DependsOn")
     names = [depends] if isinstance(depends, str) else depends if isinstance(depends, list) else []
     kept = [renames[d] for d in names if isinstance(d, str) and d in renames]
@@ -559,7 +663,53 @@ def _moved_in(move: Move, moves: Sequence[Move], sides: Mapping[str, Side]) -> d
     return node
 
 
-def _literal(value: Any, renames: Mapping[str, str], where: str, origin: Side) -> Any:
+# Pseudo parameters whose value is the stack's own (the user guide's "Stack refactoring
+# considerations": a resource referring to one cannot move to another stack).
+_STACK_PSEUDO = frozenset({"AWS::StackName", "AWS::StackId", "AWS::NotificationARNs"})
+
+
+def _pseudo_refs(node: Any) -> set[str]:
+    """The pseudo parameters a deployed template node refers to (Ref, Fn::Sub)."""
+    found: set[str] = set()
+    if isinstance(node, list):
+        for item in node:
+            found |= _pseudo_refs(item)
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            if key == "Ref" and isinstance(value, str) and value.startswith("AWS::"):
+                found.add(value)
+            elif key == "Fn::Sub":
+                text = value[0] if isinstance(value, list) and value else value
+                if isinstance(text, str):
+                    found |= {v for v in _SUB_VAR.findall(text) if v.startswith("AWS::")}
+            found |= _pseudo_refs(value)
+    return found
+
+
+def _pseudo(side: Side) -> Pseudo:
+    """The stack's pseudo parameters; a Side made without them knows its region and name."""
+    return side.pseudo or Pseudo(side.place[1], side.stack_name)
+
+
+def _sub_variables(node: Any) -> frozenset[str]:
+    """The names of every Fn::Sub variable map in a resource's node. A rendered Fn::Sub
+    keeps its text, not its map: a `${Name}` of the map cannot be told from a resource
+    `Name` moving with it, so it is not written out (it would name that resource)."""
+    found: set[str] = set()
+    if isinstance(node, list):
+        for item in node:
+            found |= _sub_variables(item)
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            if key == "Fn::Sub":
+                found |= _sub_parts(value)[1]
+            found |= _sub_variables(value)
+    return frozenset(found)
+
+
+def _literal(
+    value: Any, renames: Mapping[str, str], where: str, origin: Side, local: frozenset[str]
+) -> Any:
     """A deployed value as the destination writes it: literal, except references to
     resources moving with it, which are renamed."""
     if isinstance(value, Unknown):
@@ -572,37 +722,49 @@ def _literal(value: Any, renames: Mapping[str, str], where: str, origin: Side) -
         if head == "GetAtt" and target in renames and attribute:
             return {"Fn::GetAtt": [renames[target], attribute]}
         if head == "Fn::Sub" and value.refs and value.refs <= renames.keys():
-            return {"Fn::Sub": _sub_text(rest, renames, where, origin)}
+            return {"Fn::Sub": _sub_text(rest, renames, where, origin, local)}
+        if not value.refs:
+            raise NotRefactorable(
+                f"{where} is {value.expression}, known only when deployed in the stack it "
+                "leaves, so it cannot be written out"
+            )
         raise NotRefactorable(
             f"{where} depends on {value.expression}, which does not move with it (known "
             "only in the stack it leaves)"
         )
     if isinstance(value, dict):
-        return {k: _literal(v, renames, where, origin) for k, v in value.items()}
+        return {k: _literal(v, renames, where, origin, local) for k, v in value.items()}
     if isinstance(value, list):
-        return [_literal(v, renames, where, origin) for v in value]
+        return [_literal(v, renames, where, origin, local) for v in value]
     return value
 
 
-def _sub_text(text: str, renames: Mapping[str, str], where: str, origin: Side) -> str:
+def _sub_text(
+    text: str, renames: Mapping[str, str], where: str, origin: Side, local: frozenset[str]
+) -> str:
     """A Fn::Sub text for the destination: resources moving with it renamed, parameters
-    and pseudo parameters of the source written out as their deployed values."""
+    and pseudo parameters of the source written out as their deployed values (a `${` in
+    a value escaped as `${!`, which Fn::Sub writes back as `${`: it is text, not a
+    variable of the destination)."""
 
     def swap(match: re.Match[str]) -> str:
         name = match.group(1)
+        if name.startswith("!"):
+            return match.group(0)  # `${!Literal}`: text, as it was
         head = name.partition(".")[0]
+        if head in local:
+            raise NotRefactorable(
+                f"{where} substitutes ${{{name}}} from a Fn::Sub variable map, which cannot "
+                "be written out"
+            )
         if head in renames:
             return _renamed_variable(name, renames, set())
-        value = (
-            evaluate({"Ref": name}, origin.deployed, origin.params, origin.pseudo)
-            if origin.pseudo is not None
-            else None
-        )
+        value = evaluate({"Ref": name}, origin.deployed, origin.params, _pseudo(origin))
         if value is None or isinstance(value, (Unknown, dict, list)):
             raise NotRefactorable(f"{where} depends on ${{{name}}}, which cannot be written out")
-        return str(value)
+        return str(value).replace("${", "${!")
 
-    return _SUB_VAR.sub(swap, text)
+    return _ANY_SUB_VAR.sub(swap, text)
 
 
 # --- what CloudFormation says it will do ---------------------------------------------------

@@ -402,7 +402,8 @@ class _Renderer:
         region = self.value(arg)
         if contains_unknown(region):
             return Unknown("Fn::GetAZs")
-        region = _scalar(region) or self.pseudo.region
+        # "" (and null, as AWS's own Config.json sample writes it): the stack's region
+        region = (_scalar(region) if region is not None else "") or self.pseudo.region
         zones = availability_zones(region)
         return list(zones) if zones else Unknown(f"Fn::GetAZs {region}")
 

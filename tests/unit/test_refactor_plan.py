@@ -318,7 +318,7 @@ Resources:
     DeletionPolicy: Retain
     UpdateReplacePolicy: Retain
     Properties:
-      LogGroupName: !Sub /audit/${AWS::StackName}
+      LogGroupName: /audit/platform
       RetentionInDays: 365
 Outputs:
   KeepName:

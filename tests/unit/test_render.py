@@ -256,6 +256,8 @@ def test_get_azs_lists_the_regions_zones_from_cfn_lint_data():
     assert value_of({"Fn::GetAZs": {"Ref": "AWS::Region"}}) == east
     assert value_of({"Fn::GetAZs": "eu-central-1"}) == list(AVAILABILITY_ZONES["eu-central-1"])
     assert value_of({"Fn::Select": [1, {"Fn::GetAZs": ""}]}) == "us-east-1b"
+    # null, as AWS's own Config.json sample writes it, is the stack's region too
+    assert value_of({"Fn::GetAZs": None}) == east
 
 
 # --- values known only at deploy time --------------------------------------------------
