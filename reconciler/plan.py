@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
-from reconciler import guard, refactor
+from reconciler import guard, refactor, refactor_templates
 from reconciler.desired import DesiredState, StackSpec
 from reconciler.diff import ChangeAction, ResourceChange, predict_changes
 from reconciler.findings import Finding, Severity
@@ -226,8 +226,8 @@ def _with_refactors(plans: dict[str, StackPlan], state: DesiredState) -> dict[st
     result = dict(plans)
     for group in refactor.groups(moves, list(plans)):
         try:
-            bodies = refactor.templates(group, sides)
-        except refactor.NotRefactorable as why:
+            bodies = refactor_templates.templates(group, sides)
+        except refactor_templates.NotRefactorable as why:
             for name in group.stacks:
                 result[name] = _not_refactored(plans[name], str(why))
             continue

@@ -50,10 +50,6 @@ EXEMPT_ROLES = {"CloudFormationExecutionRole"}
 NO_RESOURCE_LEVEL = frozenset(
     {
         "cloudformation:DescribeStacks",  # without a StackName it lists every stack
-        # Named by refactor id, not by stack (read-only)
-        "cloudformation:ListStackRefactors",
-        "cloudformation:DescribeStackRefactor",
-        "cloudformation:ListStackRefactorActions",
         "ssm:DescribeParameters",
         "rds:DescribeDBEngineVersions",
         "rds:DescribeDBMajorEngineVersions",
