@@ -35,6 +35,7 @@ from reconciler.render import Unknown
 from reconciler.validation import validate
 from reconciler.yamlfile import parse
 from tests.repo import STACK, make_repo
+from tests.template_refs import references
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -105,27 +106,6 @@ def plain(template_text: str) -> dict[str, Any]:
 
 def move(resource_type: str, source: tuple[str, str], destination: tuple[str, str]) -> Move:
     return Move(Location(*source), Location(*destination), resource_type)
-
-
-def references(node: Any) -> set[str]:
-    """Every logical id a template node names in Ref, Fn::GetAtt, Fn::Sub or DependsOn."""
-    found: set[str] = set()
-    if isinstance(node, list):
-        for item in node:
-            found |= references(item)
-    elif isinstance(node, dict):
-        for key, value in node.items():
-            if key == "Ref" and isinstance(value, str):
-                found.add(value)
-            elif key == "Fn::GetAtt":
-                found.add(value[0] if isinstance(value, list) else value.split(".")[0])
-            elif key == "Fn::Sub":
-                text = value[0] if isinstance(value, list) else value
-                found |= {v.split(".")[0] for v in re.findall(r"\$\{([^}!]+)\}", text)}
-            elif key == "DependsOn":
-                found |= {value} if isinstance(value, str) else set(value)
-            found |= references(value)
-    return found
 
 
 # --- the PCI stack ------------------------------------------------------------------------

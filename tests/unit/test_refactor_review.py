@@ -43,6 +43,7 @@ from reconciler.refactor import Location, Move
 from reconciler.render import Pseudo, parameter_values, render, same
 from reconciler.schemas import is_stateful
 from reconciler.yamlfile import parse
+from tests.template_refs import SUB_VARIABLE, references
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -165,8 +166,6 @@ def move(kind: str, source: tuple[str, str], destination: tuple[str, str]) -> Mo
 # An independent rename: every Ref, Fn::GetAtt (both forms), Fn::Sub variable (not a map
 # variable, not a `${!Literal}`) and DependsOn naming `old` names `new`; nothing else.
 
-SUB_VARIABLE = re.compile(r"\$\{([^}]*)\}")
-
 
 def renamed(node: Any, old: str, new: str) -> Any:
     if isinstance(node, list):
@@ -212,26 +211,6 @@ def renamed_template(template: dict[str, Any], old: str, new: str) -> dict[str, 
     template = plain(template)
     template["Resources"] = {new if k == old else k: v for k, v in template["Resources"].items()}
     return renamed(template, old, new)
-
-
-def references(node: Any) -> set[str]:
-    """Every name a node refers to by Ref, Fn::GetAtt or a Fn::Sub variable."""
-    found: set[str] = set()
-    if isinstance(node, list):
-        for item in node:
-            found |= references(item)
-    elif isinstance(node, dict):
-        for key, value in node.items():
-            if key == "Ref" and isinstance(value, str):
-                found.add(value)
-            elif key == "Fn::GetAtt":
-                found.add(value[0] if isinstance(value, list) else str(value).split(".")[0])
-            elif key == "Fn::Sub":
-                text = value[0] if isinstance(value, list) and value else value
-                if isinstance(text, str):
-                    found |= {v.split(".")[0] for v in SUB_VARIABLE.findall(text) if v[:1] != "!"}
-            found |= references(value)
-    return found
 
 
 # --- the real templates -------------------------------------------------------------------
