@@ -53,7 +53,9 @@ class StackPlan:
     refactor_stacks: tuple[str, ...] = ()
     refactor_description: str = ""
     refactor_templates: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
-    basis: Any = field(default=None, compare=False, repr=False)  # what refactor matching reads
+    # A live stack's part in refactor matching, when its changes add or remove a stateful
+    # resource (half of a rename or a move).
+    basis: refactor.Side | None = field(default=None, compare=False, repr=False)
 
     @property
     def changes_stack(self) -> bool:
@@ -125,7 +127,7 @@ def plan_stack(
             spec.stack_name, (spec.account, spec.region), old_template, old, new, changes,
             enabled=spec.refactor, params=old_params, pseudo=pseudo,
         )  # fmt: skip
-        plan = replace(plan, basis=(side, live))
+        plan = replace(plan, basis=side)
     return plan
 
 
@@ -209,9 +211,13 @@ def guarded(plan: StackPlan, spec: StackSpec) -> StackPlan:
 def _update_reason(live: LiveStack, changes: tuple[ResourceChange, ...]) -> str:
     if live.desired_hash is None:
         return "stack is not yet managed: it will be adopted"
+    return f"desired state changed ({_summary(changes) or 'no resource changes predicted'})"
+
+
+def _summary(changes: tuple[ResourceChange, ...]) -> str:
+    """ "1 to add, 2 to modify": the changes counted by action."""
     counts = {a: sum(c.action is a for c in changes) for a in ChangeAction}
-    summary = ", ".join(f"{n} to {a.value.lower()}" for a, n in counts.items() if n)
-    return f"desired state changed ({summary or 'no resource changes predicted'})"
+    return ", ".join(f"{n} to {a.value.lower()}" for a, n in counts.items() if n)
 
 
 def _with_refactors(plans: dict[str, StackPlan], state: DesiredState) -> dict[str, StackPlan]:
@@ -219,7 +225,7 @@ def _with_refactors(plans: dict[str, StackPlan], state: DesiredState) -> dict[st
     into refactors (docs/guard.md). A group that cannot be refactored, or whose update
     after the refactor is blocked, blocks as a whole; where no refactor can be made the
     plans stay as the guard judged them, saying why."""
-    sides = {n: p.basis[0] for n, p in plans.items() if p.basis is not None}
+    sides = {n: p.basis for n, p in plans.items() if p.basis is not None}
     moves = refactor.find_moves(list(sides.values()))
     if not moves:
         return plans
@@ -259,9 +265,8 @@ def _after_refactor(
     old = refactor.after_refactor(side, group.moves, sides)
     changes = tuple(predict_changes(old, side.new, spec.region))
     mine = group.of(plan.stack_name)
-    counts = {a: sum(c.action is a for c in changes) for a in ChangeAction}
-    then = ", ".join(f"{n} to {a.value.lower()}" for a, n in counts.items() if n)
-    reason = f"refactor ({refactor.mapping_text(mine)}), then {then or 'no resource changes'}"
+    then = _summary(changes) or "no resource changes"
+    reason = f"refactor ({refactor.mapping_text(mine)}), then {then}"
     moved = replace(
         plan, action=Action.REFACTOR, reason=reason, changes=changes, violations=(), findings=()
     )
