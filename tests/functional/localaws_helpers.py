@@ -154,3 +154,13 @@ class StackUnderTest:
 
 def _parameters(values: dict[str, str] | None) -> list[dict[str, str]]:
     return [{"ParameterKey": k, "ParameterValue": v} for k, v in (values or {}).items()]
+
+
+class Clock:
+    """A latency knob's clock (`localaws.*._now`), moved by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now

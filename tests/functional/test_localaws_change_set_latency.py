@@ -14,6 +14,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from localaws import change_set_latency
+from tests.functional.localaws_helpers import Clock
 
 TEMPLATE = """\
 Parameters:
@@ -32,16 +33,6 @@ Resources:
     Properties: {Name: !Sub "/latency/${AWS::StackName}", Type: String, Value: fixed}
 """
 LATENCY_S = 60.0
-
-
-class Clock:
-    """The knob's clock, moved by hand."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture

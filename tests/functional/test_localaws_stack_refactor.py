@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 
 from localaws import extensions, stack_refactor
 from localaws.stack_events import StackStatusEvents
-from tests.functional.localaws_helpers import MYSQL_INSTANCE
+from tests.functional.localaws_helpers import MYSQL_INSTANCE, Clock
 
 extensions.install_all()
 
@@ -789,14 +789,6 @@ def test_list_stack_refactors_filters_by_execution_status(
 
 
 # --- latency ------------------------------------------------------------------------------------
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture

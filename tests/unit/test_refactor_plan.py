@@ -703,20 +703,10 @@ REDIS = """\
 Resources:
   Redis:
     Type: AWS::ElastiCache::ReplicationGroup
-    DeletionPolicy: Retain
-    UpdateReplacePolicy: Retain
     Properties:
       ReplicationGroupDescription: guard
       Engine: redis
-      EngineVersion: "7.1"
       CacheNodeType: cache.t3.micro
-      NumCacheClusters: 2
-      AutomaticFailoverEnabled: true
-      MultiAZEnabled: true
-      AtRestEncryptionEnabled: true
-      TransitEncryptionEnabled: true
-      Port: 6379
-      SnapshotRetentionLimit: 1
 """
 
 
