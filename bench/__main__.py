@@ -6,10 +6,17 @@ from __future__ import annotations
 import sys
 import time
 
-from bench import fanout, import_time, noop_reconcile, push_latency, sceptre_baseline
+from bench import (
+    drift_latency,
+    fanout,
+    import_time,
+    noop_reconcile,
+    push_latency,
+    sceptre_baseline,
+)
 
 # fanout last: it takes the longest (about half an hour, docs/benchmarks.md).
-BENCHMARKS = (noop_reconcile, sceptre_baseline, import_time, push_latency, fanout)
+BENCHMARKS = (noop_reconcile, sceptre_baseline, import_time, push_latency, drift_latency, fanout)
 
 
 def main() -> int:

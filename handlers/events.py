@@ -390,6 +390,47 @@ class DriftDetectionEvent(_CloudFormationEvent):
     DETAIL = DriftDetectionDetail
 
 
+class ApiCallDetail(Record):
+    """The CloudTrail record of "AWS API Call via CloudTrail": the fields the change
+    handler reads must have these types (reconciler.api_calls reads the rest)."""
+
+    event_source: str
+    event_name: str
+    event_time: str
+    user_identity: dict[str, Any]
+
+    @classmethod
+    def schema(cls) -> cs.CoreSchema:
+        fields = {
+            "event_source": field(
+                cs.str_schema(pattern=r"^[a-z0-9-]+\.amazonaws\.com$"), "eventSource"
+            ),
+            "event_name": field(cs.str_schema(pattern=r"^[A-Za-z0-9]{1,128}$"), "eventName"),
+            "event_time": required("eventTime"),
+            "user_identity": field(
+                cs.dict_schema(cs.str_schema(), cs.any_schema()), "userIdentity"
+            ),
+        }
+        return model(cls, fields)
+
+
+def _aws_source(event: ApiCallEvent) -> ApiCallEvent:
+    """Only AWS puts an `aws.` source on a bus (PutEvents refuses it)."""
+    if not event.source.startswith("aws."):
+        raise ValueError(f"source {event.source!r} is not an AWS service's (aws.*)")
+    return event
+
+
+class ApiCallEvent(EventBridgeModel):
+    detail: ApiCallDetail
+    DETAIL_TYPE = ("AWS API Call via CloudTrail",)
+    DETAIL = ApiCallDetail
+
+    @classmethod
+    def schema(cls) -> cs.CoreSchema:
+        return cs.no_info_after_validator_function(_aws_source, super().schema())
+
+
 class ScheduledEvent(EventBridgeModel):
     """An EventBridge schedule's tick; the schedule handler takes `{}` too (a direct
     invoke), as nothing in the event changes what it does."""

@@ -146,10 +146,10 @@ def handle(
 
 # The handlers that act on stacks, and so append to the audit trail (their roles may,
 # infra/bootstrap.yml); the webhook and preview handlers change nothing.
-AUDITED = ("push", "stack_status", "drift", "schedule", "stack_worker")
+AUDITED = ("push", "stack_status", "drift", "schedule", "stack_worker", "change")
 # Outcomes of events that were not for this reconciler: not recorded (anyone who can put
 # events on the bus could otherwise fill the trail).
-NOT_ACTED_ON = ("rejected", "ignored", "skipped")
+NOT_ACTED_ON = ("rejected", "ignored", "skipped", "unmanaged")
 
 
 def _audited(scope: str) -> bool:

@@ -5,8 +5,9 @@ repository, and drives the real Lambda handlers through events, as in an account
 is a "Git Push" event put on the default bus, the local AWS puts its stack status and drift
 events on its buses, and the rules of `handlers/routes.py` route them to the handlers
 (`harness/router.py`). A push deploys the stacks, stack status events publish their
-outputs to SSM, a committed parameter change is pushed and applied, the schedule finds
-drift and the drift events repair it, a pull request's preview (run_preview with
+outputs to SSM, a committed parameter change is pushed and applied, an operator's
+out-of-band calls reach the change handler as CloudTrail events and the drift detection
+they start repairs them, a pull request's preview (run_preview with
 harness/github_stand_in.py for GitHub) says its replacement is blocked, a production
 change under `approval: required` is held, refused to its author and run once another
 person approves it (`reconciler approve`, each person signed in as an IAM user), the
@@ -47,6 +48,8 @@ MEMBER, MEMBER_REGION = "222222222222", "eu-west-1"  # a second account, a third
 MEMBER_STACK = "pci-db-eu"
 EXTERNAL_ID = "pci-demo-external-id"
 WORK_QUEUE_PREFIX = "gitops-reconciler-work"  # bootstrap's: <stack>-work
+FUNCTIONS_ROLE = "gitops-reconciler-functions"  # the role the handlers run as
+TRAIL_BUCKET = "demo-cloudtrail-logs"
 
 
 def say(text: str = "") -> None:
@@ -169,6 +172,8 @@ def run(aws: LocalAws, workdir: Path) -> int:
     # As bootstrap sets the functions up: pushes fan out to the stack worker through the
     # work queues, and a member account's role is assumed with the external id.
     os.environ["WORK_QUEUE_PREFIX"] = WORK_QUEUE_PREFIX
+    # The reconciler's own role (run_as_central_role): calls made in it are its own.
+    os.environ["RECONCILER_ROLES"] = FUNCTIONS_ROLE
     os.environ["MEMBER_EXTERNAL_ID"] = EXTERNAL_ID
     session.reset_clients()
     run_as_central_role(aws)
@@ -180,9 +185,12 @@ def run(aws: LocalAws, workdir: Path) -> int:
     def client(service: str, region: str = "us-east-1"):
         return boto3.client(service, endpoint_url=aws.endpoint_url, region_name=region)
 
-    router = EventRouter(aws.endpoint_url, REGIONS, stack_prefix=STACK_PREFIX)
+    router = EventRouter(
+        aws.endpoint_url, REGIONS, stack_prefix=STACK_PREFIX, watched=watched_calls(repo)
+    )
     for region in REGIONS:
         say(f"rules on the {region} default bus: {', '.join(router.rule_names(region))}")
+    start_trail(client)
     events = client("events")
     inbox = NotificationInbox(client, NOTIFICATION_BUS)
     upload_rotation_code(lambda region: client("s3", region), repo)
@@ -214,7 +222,8 @@ def run(aws: LocalAws, workdir: Path) -> int:
     step(
         6, "Drift: backups cut to 1 day and MySQL opened to 0.0.0.0/0 behind the reconciler's back"
     )
-    drift_demo(client, router)
+    if not drift_demo(client, router):
+        return 1
 
     step(7, "The refactor renaming the database instances, opened as pull request #1: previewed")
     if not preview_demo(client, repo):
@@ -280,7 +289,7 @@ def run_as_central_role(aws: LocalAws) -> None:
         ],
     }
     role = client("iam").create_role(
-        RoleName="gitops-reconciler-functions", AssumeRolePolicyDocument=json.dumps(trust)
+        RoleName=FUNCTIONS_ROLE, AssumeRolePolicyDocument=json.dumps(trust)
     )["Role"]["Arn"]
     assumed = client("sts").assume_role(RoleArn=role, RoleSessionName="demo")["Credentials"]
     os.environ["AWS_ACCESS_KEY_ID"] = assumed["AccessKeyId"]
@@ -660,20 +669,30 @@ def refactor_demo(client, events, router: EventRouter, repo: Path, inbox) -> boo
     return checked(checks)
 
 
-def drift_demo(client, router: EventRouter) -> None:
+def drift_demo(client, router: EventRouter) -> bool:
+    """An operator, signed in as an IAM user of their own, cuts the backups and opens
+    MySQL. CloudTrail's events of those two calls (the local AWS puts them on the bus)
+    are routed to the change handler, which starts drift detection on pci-db-dev at once:
+    no schedule. The detection's event repairs both."""
+    import boto3
+
     rds, ec2 = client("rds"), client("ec2")
-    rds.modify_db_instance(
-        DBInstanceIdentifier="pci-mysql-dev", BackupRetentionPeriod=1, ApplyImmediately=True
-    )
     group = ec2.describe_security_groups(
         Filters=[{"Name": "group-name", "Values": ["pci-mysql-dev"]}]
     )
     group_id = group["SecurityGroups"][0]["GroupId"]
-    ec2.authorize_security_group_ingress(GroupId=group_id, IpPermissions=[_mysql_from_anywhere()])
-    say("  done in the console: BackupRetentionPeriod=1, 3306 open to 0.0.0.0/0")
-    say("  the schedule rule fires; drift events go on each stack's regional bus:")
-    router.fire_schedule()
-    show(router.run_until_idle())
+    (key,) = sign_up(client("iam"), ("ops-console",)).values()
+    operator = boto3.Session(key["AccessKeyId"], key["SecretAccessKey"], region_name="us-east-1")
+    endpoint = rds.meta.endpoint_url
+    operator.client("rds", endpoint_url=endpoint).modify_db_instance(
+        DBInstanceIdentifier="pci-mysql-dev", BackupRetentionPeriod=1, ApplyImmediately=True
+    )
+    operator.client("ec2", endpoint_url=endpoint).authorize_security_group_ingress(
+        GroupId=group_id, IpPermissions=[_mysql_from_anywhere()]
+    )
+    say("  done in the console by IAM user ops-console: BackupRetentionPeriod=1, 3306 open")
+    say("  CloudTrail's events of those calls go to the change handler (no schedule):")
+    deliveries = show(router.run_until_idle())
     db = rds.describe_db_instances(DBInstanceIdentifier="pci-mysql-dev")["DBInstances"][0]
     rules = ec2.describe_security_groups(GroupIds=[group_id])["SecurityGroups"][0]["IpPermissions"]
     open_to_all = any(r["CidrIp"] == "0.0.0.0/0" for rule in rules for r in rule["IpRanges"])
@@ -683,6 +702,33 @@ def drift_demo(client, router: EventRouter) -> None:
     )
     cli("drift", "--stack", STACK, str(Path(os.environ["DESIRED_STATE_REPOSITORY"])))
     show(router.run_until_idle())  # that detection sent its event too
+    handled = [d for d in deliveries if d.handler == "change"]
+    checks = {
+        "both calls reached the change handler": len(handled) == 2,
+        "one detection for the two calls": sum(d.status == "detecting" for d in handled) == 1,
+        "the schedule did not fire": not any(d.handler == "schedule" for d in deliveries),
+        "backups back to 7 days": db["BackupRetentionPeriod"] == 7,
+        "3306 closed to 0.0.0.0/0": not open_to_all,
+    }
+    return checked(checks)
+
+
+def start_trail(client) -> None:
+    """What EventBridge needs to receive "AWS API Call via CloudTrail": a trail logging
+    management events, here one for every region (docs/deploy.md)."""
+    client("s3").create_bucket(Bucket=TRAIL_BUCKET)
+    trail = client("cloudtrail")
+    trail.create_trail(Name="management-events", S3BucketName=TRAIL_BUCKET, IsMultiRegionTrail=True)
+    trail.start_logging(Name="management-events")
+    say(f"CloudTrail trail management-events logging every region to s3://{TRAIL_BUCKET}")
+
+
+def watched_calls(repo: Path):
+    """The calls the change rules watch, from the repository's templates."""
+    from reconciler.change_rules import watched
+    from reconciler.desired import load_desired_state
+
+    return watched(load_desired_state(repo))
 
 
 def _mysql_from_anywhere() -> dict:

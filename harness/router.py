@@ -59,6 +59,7 @@ import boto3
 from botocore.config import Config
 
 from handlers.routes import (
+    API_CALL,
     CODECOMMIT_CHANGE,
     DEFAULT_SCHEDULE,
     DRIFT_STATUS_CHANGE,
@@ -66,6 +67,7 @@ from handlers.routes import (
     HANDLERS,
     STACK_STATUS_CHANGE,
     Rule,
+    Watched,
     rules,
 )
 from harness.work_queues import DEFAULT_MAX_CONCURRENCY, Invocation, SqsMapping, WorkQueuePump
@@ -440,6 +442,7 @@ class EventRouter(EventPump):
         work_handler: Handler | None = None,
         max_receive_count: int = DEFAULT_MAX_RECEIVE_COUNT,
         retry_at_once: bool = False,
+        watched: tuple[Watched, ...] = (),
     ) -> None:
         regions = (regions,) if isinstance(regions, str) else tuple(regions)
         if not regions:
@@ -447,10 +450,10 @@ class EventRouter(EventPump):
         if max_concurrency < 1:
             raise RouterError(f"max_concurrency must be at least 1, not {max_concurrency}")
         functions = dict(handlers) if handlers is not None else real_handlers()
-        missing = sorted(set(HANDLERS) - set(functions))
+        self.rules = tuple(rules(stack_prefix, repository, schedule, watched))
+        missing = sorted({r.handler for r in self.rules} - set(functions))
         if missing:
             raise RouterError(f"no handler function for: {', '.join(missing)}")
-        self.rules = tuple(rules(stack_prefix, repository, schedule))
         clients = Clients(endpoint_url)
         routed = regions[:1] if forward else regions
         routes = [
@@ -691,6 +694,9 @@ def _subject(event: Mapping[str, Any]) -> str:
         return f"{stack} {status.get('stack-drift-status', '?')}"
     if detail_type == GIT_PUSH:
         return f"{GIT_PUSH} {detail.get('ref', '?')} {str(detail.get('after', ''))[:12]}".strip()
+    if detail_type == API_CALL:
+        service = str(detail.get("eventSource", "?")).split(".", 1)[0]
+        return f"{service}:{detail.get('eventName', '?')} (CloudTrail)"
     if detail_type == CODECOMMIT_CHANGE:
         reference = f"{detail.get('repositoryName', '?')} {detail.get('referenceName', '?')}"
         return f"CodeCommit {detail.get('event', '?')} {reference}"

@@ -204,18 +204,53 @@ def _as_list(value: Any) -> list[Any]:
 # --- moto -----------------------------------------------------------------------------------
 
 
-def _caller(response: Any) -> Caller:
-    _, arn, account = response.backend.get_caller_identity(
-        response.get_access_key(), response.region
-    )
-    session = _SESSION_ARN.fullmatch(arn)
-    if session is None:
-        return Caller(arn=arn, account=account, principal_arn=arn)
-    assumed = response.backend.get_assumed_role_from_access_key(response.get_access_key())
-    role_arn = assumed.role_arn if assumed is not None else None
+@dataclass(frozen=True)
+class Identity:
+    """Who signed a request to the local AWS, as GetCallerIdentity answers for its access key.
+
+    `session` is moto's record of the role session for a temporary key (None for an IAM
+    user's key and for a key moto does not know), `role_arn` that session's role ARN."""
+
+    user_id: str
+    arn: str
+    account: str
+    access_key: str
+    session: Any | None = None
+    role_arn: str | None = None
+
+    @property
+    def is_role_session(self) -> bool:
+        return self.role_arn is not None
+
+
+def identify(access_key: str, account: str, region: str) -> Identity:
+    """The caller behind `access_key` for a request moto serves in `account` and `region`:
+    the IAM user whose key it is, the role session whose temporary key it is, or moto's
+    default `arn:<partition>:sts::<account>:user/moto` (GetCallerIdentity's answer)."""
+    from moto.sts.models import sts_backends
+    from moto.utilities.utils import get_partition
+
+    backend = sts_backends[account][get_partition(region)]
+    user_id, arn, caller_account = backend.get_caller_identity(access_key, region)
+    session_arn = _SESSION_ARN.fullmatch(arn)
+    if session_arn is None:
+        return Identity(user_id, arn, caller_account, access_key)
+    session = backend.get_assumed_role_from_access_key(access_key)
+    role_arn = session.role_arn if session is not None else None
     if role_arn is None:
-        role_arn = f"arn:{session['partition']}:iam::{account}:role/{session['role']}"
-    return Caller(arn=arn, account=account, principal_arn=role_arn)
+        role_arn = (
+            f"arn:{session_arn['partition']}:iam::{caller_account}:role/{session_arn['role']}"
+        )
+    return Identity(user_id, arn, caller_account, access_key, session, role_arn)
+
+
+def _caller(response: Any) -> Caller:
+    identity = identify(response.get_access_key(), response.current_account, response.region)
+    return Caller(
+        arn=identity.arn,
+        account=identity.account,
+        principal_arn=identity.role_arn or identity.arn,
+    )
 
 
 def _role(role_arn: str) -> Any | None:

@@ -42,6 +42,7 @@ class Event(StrEnum):
     SUSPENDED = "suspended"
     RESUMED = "resumed"
     REFACTORED = "refactored"  # resources renamed or moved by a stack refactor
+    OUT_OF_BAND_CALL = "out-of-band call"  # CloudTrail: someone changed a managed resource
 
 
 def timestamp() -> str:

@@ -16,7 +16,7 @@ from reconciler.drift import DriftAction, DriftReport, decide, report, summary
 from reconciler.errors import PermanentAwsError
 from reconciler.notify import Kind, Notification
 from reconciler.reconcile import LEASE_SECONDS, REVERT_PREFIX, Services
-from reconciler.status import HELD, Phase, StackStatus, Sync, now
+from reconciler.status import HELD, Phase, StackStatus, Sync, now, precise_now
 
 log = logging.getLogger(__name__)
 
@@ -55,12 +55,19 @@ def start_detections(services: Services, limit: int) -> list[tuple[str, str]]:
             stack = cfn.describe_stack(record.stack_name, record.region)
             if stack is None or stack.in_progress:
                 continue
+            started_at = precise_now()
             detection = cfn.detect_drift(record.stack_name, record.region)
         except PermanentAwsError as err:  # that account's role cannot be assumed, say,
             # or it refuses the detection: the other stacks' detections still start
             log.warning("%s: drift detection not started: %s", record.stack_name, err)
             continue
-        services.status.put(record.but(drift_status=DETECTING, drift_detection_id=detection))
+        services.status.put(
+            record.but(
+                drift_status=DETECTING,
+                drift_detection_id=detection,
+                drift_started_at=started_at,
+            )
+        )
         started.append((record.stack_name, detection))
     return started
 

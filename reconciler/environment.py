@@ -12,6 +12,9 @@ from reconciler.errors import ReconcilerError
 
 DRIFT_MAX_CONCURRENT = "DRIFT_MAX_CONCURRENT"
 DEFAULT_DRIFT_MAX_CONCURRENT = 5
+# The reconciler's own IAM role names, comma-separated: calls made in them are its own.
+RECONCILER_ROLES = "RECONCILER_ROLES"
+_ROLE_NAMES = re.compile(r"[\w+=.@-]{1,64}(,[\w+=.@-]{1,64})*")
 
 _TABLE = re.compile(r"[A-Za-z0-9_.-]{3,255}")
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
@@ -59,6 +62,7 @@ CHECKS: dict[str, tuple[Callable[[str], bool], str]] = {
     ),
     "NOTIFY_EVENT_BUS": (_BUS.fullmatch, "an EventBridge bus name or ARN"),
     "NOTIFY_TOPIC_ARN": (_TOPIC_ARN.fullmatch, "an SNS topic ARN, arn:aws:sns:REGION:ACCOUNT:NAME"),
+    RECONCILER_ROLES: (_ROLE_NAMES.fullmatch, "IAM role names separated by commas"),
     "DESIRED_STATE_BRANCH": (lambda v: not _BAD_BRANCH.search(v), "a git branch name such as main"),
     "GITHUB_TOKEN_SECRET": (_SECRET.fullmatch, "a Secrets Manager secret name or ARN"),
     "GITHUB_APP_SECRET": (_SECRET.fullmatch, "a Secrets Manager secret name or ARN"),
@@ -102,3 +106,8 @@ def drift_max_concurrent(env: Mapping[str, str] = os.environ) -> int:
             f"configuration error: {DRIFT_MAX_CONCURRENT}={value!r}: expected {form}"
         )
     return int(value)
+
+
+def reconciler_roles(env: Mapping[str, str] = os.environ) -> tuple[str, ...]:
+    """RECONCILER_ROLES as names (checked at cold start by `check`)."""
+    return tuple(n for n in env.get(RECONCILER_ROLES, "").split(",") if n)

@@ -70,6 +70,9 @@ class StackStatus:
     drift_detection_id: str = ""
     drift_checked_at: str = ""
     drift_not_checked: str = ""  # logical ids drift detection could not check, comma-joined
+    # When the last detection was started (ISO 8601 UTC with microseconds): an API call
+    # made before it is covered by it (reconciler.change_detection).
+    drift_started_at: str = ""
     # outputs.outputs_digest of the outputs last published to SSM, written only once
     # every put and delete succeeded: Synced needs it to match the live stack's outputs.
     outputs_hash: str = ""
@@ -97,6 +100,9 @@ class StackStatus:
     # Set by `StatusStore.defer` (an event found the stack's lease taken), cleared by
     # `acquire`; never written by `put`, so a status write cannot lose a deferral.
     deferred_revision: str = ""
+    # Set by `StatusStore.note_change` (the latest out-of-band API call seen on one of
+    # the stack's resources, CloudTrail's eventTime); never written by `put`.
+    changed_at: str = ""
     # The last stack refactor that renamed or moved this stack's resources: its id and
     # mapping ("<id>: A -> B (type, stack); ...").
     refactor: str = ""
@@ -110,6 +116,15 @@ class StackStatus:
 
 def now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def precise(at: datetime) -> str:
+    """UTC with microseconds, as `drift_started_at` is written."""
+    return at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def precise_now() -> str:
+    return precise(datetime.now(UTC))
 
 
 class StatusStore(Protocol):
@@ -135,6 +150,16 @@ class StatusStore(Protocol):
     def defer(self, stack_name: str, revision: str) -> None:
         """Say that an event at `revision` found the stack's lease taken, so that whoever
         holds it runs again when done."""
+        ...
+
+    def note_change(self, stack_name: str, at: str) -> None:
+        """Say that an API call at `at` (YYYY-MM-DDTHH:MM:SSZ) changed one of the stack's
+        resources; a later call already noted stays."""
+        ...
+
+    def claim_detection(self, stack_name: str, at: str, stale_before: str) -> bool:
+        """Mark a drift detection started at `at` unless one started after `stale_before`
+        is still running: one conditional write, so of two racing callers one wins."""
         ...
 
     def approve(

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from reconciler.change_detection import detect_if_changed
 from reconciler.deadline import Deadline
 from reconciler.desired import load_desired_state
 from reconciler.drift_actions import on_detection, start_detections
@@ -239,7 +240,10 @@ def on_stack_status(
         return Outcome("ignored", status.reason)
     if status.phase is Phase.APPLYING:
         return Outcome("recorded", f"{stack_name} is still in progress")
-    recorded = Outcome("recorded", f"{stack_name}: {status.sync.value}: {status.message}")
+    reason = f"{stack_name}: {status.sync.value}: {status.message}"
+    if detecting := detect_if_changed(stack_name, services):  # a call during the operation
+        reason += f"; changed out of band meanwhile: {detecting}"
+    recorded = Outcome("recorded", reason)
     # A deferral is looked for on this stack only: deferrals are made while a lease is
     # held, and the operation of a lease holder ends with this stack's event. A stack
     # waiting for its dependencies goes on when one of them ends (fan-out: its work item
@@ -323,4 +327,7 @@ def on_drift_detected(
     if outcome.action.value == "update":
         again = reconcile_head(source, services, owner)
         return Outcome(again.status, outcome.message, again.revision, again.stacks, again.findings)
-    return Outcome("recorded", outcome.message, checkout.revision, [outcome.to_dict()])
+    message = outcome.message
+    if detecting := detect_if_changed(stack_name, services):  # a call after it started
+        message += f"; changed out of band since: {detecting}"
+    return Outcome("recorded", message, checkout.revision, [outcome.to_dict()])

@@ -98,6 +98,16 @@ class StackEvent:
     reason: str
 
 
+@dataclass(frozen=True)
+class OwnedResource:
+    """A resource a stack owns, as DescribeStackResources names it."""
+
+    stack_name: str
+    stack_id: str
+    logical_id: str
+    resource_type: str
+
+
 class CloudFormation:
     """`role_arn`: the service role CloudFormation assumes for every stack operation the
     reconciler starts (CLOUDFORMATION_ROLE_ARN), so the reconciler itself needs no
@@ -328,6 +338,34 @@ class CloudFormation:
             StackDriftDetectionId=detection_id
         )
         return answer["DetectionStatus"], answer.get("StackDriftStatus", "")
+
+    @session.aws_errors()
+    def owned(self, physical_id: str, region: str) -> list[OwnedResource]:
+        """The resources of the stack that owns a resource, by its physical id
+        (DescribeStackResources with PhysicalResourceId), that have that physical id: one
+        name can be a database's, its subnet group's and its parameter group's. [] when no
+        stack in the region owns it."""
+        try:
+            answer = self._cfn(region).describe_stack_resources(PhysicalResourceId=physical_id)
+        except botocore.exceptions.ClientError as err:
+            if "does not exist" in session.error_message(err):
+                return []
+            raise
+        return [
+            OwnedResource(
+                raw["StackName"], raw["StackId"], raw["LogicalResourceId"], raw["ResourceType"]
+            )
+            for raw in answer.get("StackResources", [])
+            if raw.get("PhysicalResourceId") == physical_id
+        ]
+
+    @session.aws_errors()
+    def resource_drift(self, name: str, logical_id: str, region: str) -> ResourceDrift:
+        """DetectStackResourceDrift: one resource, answered at once (no event)."""
+        answer = self._cfn(region).detect_stack_resource_drift(
+            StackName=name, LogicalResourceId=logical_id
+        )
+        return _drift(answer["StackResourceDrift"])
 
     @session.aws_errors()
     def resource_drifts(self, name: str, region: str) -> list[ResourceDrift]:

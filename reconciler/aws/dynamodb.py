@@ -21,8 +21,9 @@ DEFAULT_TABLE = "gitops-reconciler"
 KEY = "stack_name"
 _TYPES = get_type_hints(StackStatus)
 DEFERRED = "deferred_revision"  # lease-side attribute, read into StackStatus, never put
+CHANGED = "changed_at"  # written by note_change alone, read into StackStatus, never put
 STATUS_FIELDS = tuple(
-    f.name for f in fields(StackStatus) if f.name not in (KEY, DEFERRED, *CONTROL_FIELDS)
+    f.name for f in fields(StackStatus) if f.name not in (KEY, DEFERRED, CHANGED, *CONTROL_FIELDS)
 )
 T = TypeVar("T")
 
@@ -137,6 +138,33 @@ class DynamoStatusStore:
             UpdateExpression=f"SET {DEFERRED} = :revision",
             ExpressionAttributeValues={":revision": {"S": revision or "unknown"}},
         )
+
+    def note_change(self, stack_name: str, at: str) -> None:
+        self._update(
+            stack_name,
+            UpdateExpression=f"SET {CHANGED} = :at",
+            ConditionExpression=(
+                f"attribute_exists({KEY}) AND (attribute_not_exists({CHANGED}) OR {CHANGED} < :at)"
+            ),
+            ExpressionAttributeValues={":at": {"S": at}},
+        )
+
+    def claim_detection(self, stack_name: str, at: str, stale_before: str) -> bool:
+        taken = self._update(
+            stack_name,
+            UpdateExpression="SET drift_status = :detecting, drift_started_at = :at",
+            ConditionExpression=(
+                f"attribute_exists({KEY}) AND (attribute_not_exists(drift_status) "
+                "OR drift_status <> :detecting OR attribute_not_exists(drift_started_at) "
+                "OR drift_started_at < :stale)"
+            ),
+            ExpressionAttributeValues={
+                ":detecting": {"S": "DETECTING"},
+                ":at": {"S": at},
+                ":stale": {"S": stale_before},
+            },
+        )
+        return taken is not None
 
     def approve(
         self, stack_name: str, by: str, change_set: str, revision: str, at: str = ""
@@ -274,7 +302,7 @@ def _status(item: Mapping[str, Any]) -> StackStatus:
     """Missing attributes take the dataclass defaults; unknown ones (the lease, or fields
     a newer version added) are ignored; an enum value this version does not know too."""
     values: dict[str, Any] = {}
-    for name in (*STATUS_FIELDS, *CONTROL_FIELDS, DEFERRED):
+    for name in (*STATUS_FIELDS, *CONTROL_FIELDS, DEFERRED, CHANGED):
         raw = item.get(name, {}).get("S")
         if raw is not None:
             with suppress(ValueError):

@@ -370,6 +370,7 @@ def cmd_outputs(args: argparse.Namespace) -> int:
 
 
 def cmd_iam_policy(args: argparse.Namespace) -> int:
+    from reconciler import change_rules_block
     from reconciler.cli import report
     from reconciler.iam_policy import bootstrap_policy, execution_policy, splice
 
@@ -381,9 +382,11 @@ def cmd_iam_policy(args: argparse.Namespace) -> int:
         except OSError as error:
             raise ReconcilerError(f"{path}: {error.strerror or error}") from None
         policy = bootstrap_policy(state)
-        path.write_text(splice(text, policy))
-        err(f"wrote the execution role's policy to {path}")
+        rules = change_rules_block.bootstrap_rules(state)
+        path.write_text(change_rules_block.splice(splice(text, policy), rules))
+        err(f"wrote the execution role's policy and the change rules to {path}")
         out(report.iam_policy_summary(policy))
+        out(change_rules_block.summary(rules))
         return EXIT_OK
     policy = execution_policy(state, stack_prefix=args.prefix)
     if args.json:
@@ -461,7 +464,8 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument(
         "--bootstrap",
         metavar="FILE",
-        help="rewrite the generated block of this bootstrap template (infra/bootstrap.yml)",
+        help="rewrite the generated blocks of this bootstrap template (infra/bootstrap.yml): "
+        "the execution role's policy and the change rules",
     )
     c = sub.add_parser("outputs", help="print a stack's outputs as published in SSM")
     c.add_argument("stack", help="stack name")

@@ -41,8 +41,10 @@ DEFAULT_SCHEDULE = "rate(1 hour)"
 # The template's Handler settings: the reconciler zip must carry these modules.
 HANDLER_MODULES = tuple(
     f"handlers/{name}.py"
-    for name in ("push", "stack_status", "drift", "schedule", "webhook", "preview", "stack_worker")
-)
+    for name in (
+        "push", "stack_status", "drift", "schedule", "webhook", "preview", "stack_worker", "change"
+    )
+)  # fmt: skip
 # The parameters of the template contract this command sets (docs/packaging.md).
 CONTRACT_PARAMETERS = (
     "CodeBucket",
@@ -736,15 +738,21 @@ def member_policy_block(bootstrap_text: str) -> str:
 
 
 def with_member_policy(member_text: str, bootstrap_text: str) -> str:
-    """member-account.yml with its execution policy block made from the bootstrap
-    template's."""
+    """member-account.yml with its execution policy block and its change rules'
+    forwarding made from the bootstrap template's generated blocks."""
+    from reconciler.change_rules_block import splice_member
+
     lines = member_text.splitlines()
     starts = [i for i, line in enumerate(lines) if line.strip() == MEMBER_BEGIN]
     ends = [i for i, line in enumerate(lines) if line.strip() == MEMBER_END]
     if len(starts) != 1 or len(ends) != 1 or ends[0] < starts[0]:
         raise BootstrapError(f"the member template has no single {MEMBER_BEGIN!r} block")
     block = member_policy_block(bootstrap_text).splitlines()
-    return "\n".join(lines[: starts[0]] + block + lines[ends[0] + 1 :]) + "\n"
+    text = "\n".join(lines[: starts[0]] + block + lines[ends[0] + 1 :]) + "\n"
+    try:
+        return splice_member(text, bootstrap_text)
+    except ReconcilerError as error:
+        raise BootstrapError(str(error)) from None
 
 
 def read_extras(bootstrap: Artifact) -> Extras:
@@ -758,9 +766,10 @@ def read_extras(bootstrap: Artifact) -> Extras:
 
 
 def write_member_policy(root: Path = PROJECT) -> None:
-    """Rewrite infra/member-account.yml's execution policy from infra/bootstrap.yml's, after
-    `reconciler iam-policy --bootstrap infra/bootstrap.yml` (the test of the member template
-    fails until both agree): `python -m reconciler.cli.bootstrap`."""
+    """Rewrite infra/member-account.yml's execution policy and change rules' forwarding from
+    infra/bootstrap.yml's, after `reconciler iam-policy --bootstrap infra/bootstrap.yml`
+    (the test of the member template fails until both agree): `python -m
+    reconciler.cli.bootstrap`."""
     member = root / "infra" / MEMBER_TEMPLATE.name
     bootstrap_text = (root / "infra" / TEMPLATE.name).read_text()
     member.write_text(with_member_policy(member.read_text(), bootstrap_text))
@@ -769,11 +778,13 @@ def write_member_policy(root: Path = PROJECT) -> None:
 def with_execution_policy(
     template: tuple[Artifact, dict[str, str | None]], root: Path, echo: Callable[[str], None]
 ) -> tuple[Artifact, dict[str, str | None]]:
-    """The template with the execution role's policy computed from the desired state at
-    `root` (`reconciler iam-policy`), the difference from the template's shown first, so a
-    resource type added to the templates gets its permissions."""
+    """The template with the execution role's policy and the change rules computed from
+    the desired state at `root` (`reconciler iam-policy`), the difference from the
+    template's shown first, so a resource type added to the templates gets its permissions
+    and its rules."""
     import difflib
 
+    from reconciler import change_rules_block
     from reconciler.desired import DESIRED_DIR, load_desired_state
     from reconciler.iam_policy import bootstrap_policy, generated_block, policy_summary, splice
 
@@ -784,24 +795,41 @@ def with_execution_policy(
         )
         return template
     body, declared = template
-    policy = bootstrap_policy(load_desired_state(root))
+    state = load_desired_state(root)
+    policy = bootstrap_policy(state)
+    rules = change_rules_block.bootstrap_rules(state)
     old_text = body.data.decode()
-    new_text = splice(old_text, policy)
+    new_text = change_rules_block.splice(splice(old_text, policy), rules)
     echo(f"execution role, from {root}: {policy_summary(policy)}")
+    echo(f"change rules, from {root}: {change_rules_block.summary(rules)}")
     if new_text == old_text:
-        echo("execution role: the same as the template's")
+        echo("execution role and change rules: the same as the template's")
         return template
-    diff = difflib.unified_diff(
-        (generated_block(old_text) or "").splitlines(),
-        (generated_block(new_text) or "").splitlines(),
-        "template",
-        str(root),
-        lineterm="",
-        n=1,
-    )
-    for line in diff:
-        echo(f"  {line}")
+    for block in (generated_block, change_rules_block.generated_block):
+        diff = difflib.unified_diff(
+            (block(old_text) or "").splitlines(),
+            (block(new_text) or "").splitlines(),
+            "template",
+            str(root),
+            lineterm="",
+            n=1,
+        )
+        for line in diff:
+            echo(f"  {line}")
     return Artifact(body.name, new_text.encode()), declared
+
+
+def check_rule_names(stack_name: str, template: Artifact) -> None:
+    """The generated change rules are named <stack>-change-<service>: a long stack name and
+    a long service name may pass EventBridge's 64 characters, found here rather than half
+    way through the deploy."""
+    from reconciler.change_rules_block import rule_name_problems
+
+    problems = rule_name_problems(stack_name, template.data.decode())
+    if problems:
+        raise BootstrapUsageError(
+            f"--stack-name {stack_name!r}: {problems[0]}; use a shorter stack name"
+        )
 
 
 # --- the command -------------------------------------------------------------------------
@@ -905,6 +933,11 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     template = read_template(args.template)
     template = with_execution_policy(template, args.desired_state, out)
+    try:
+        check_rule_names(settings.stack_name, template[0])
+    except BootstrapUsageError as error:
+        err(f"error: {error}")
+        return EXIT_USAGE
     extras = read_extras(template[0])
     return bootstrap(settings, code, template, BootstrapAws(region), out, extras)
 

@@ -10,6 +10,7 @@ local AWS's condition handling, not of the command (see docs/packaging.md)."""
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 import subprocess
 import sys
@@ -19,10 +20,12 @@ from pathlib import Path
 import boto3
 import pytest
 
+from handlers.routes import change_rules
 from localaws import extensions
 from reconciler.aws import session
 from reconciler.aws.cloudformation import ChangeSet
 from reconciler.bundle import LOCAL_RECONCILER_ZIP, reconciler_zip, rotation_zip
+from reconciler.change_rules import watched
 from reconciler.cli import bootstrap as cli_bootstrap
 from reconciler.cli import main
 from reconciler.cli import parser as cli_parser
@@ -34,6 +37,7 @@ from reconciler.cli.bootstrap import (
     BootstrapUsageError,
     find_code,
 )
+from reconciler.desired import load_desired_state
 from reconciler.live import LiveStack
 
 extensions.install_all()
@@ -635,7 +639,13 @@ def test_regions_forward_their_events_home_and_get_a_work_queue_here(code_dir, b
         "CreateRoles": "false",
     }
     rules = boto3.client("events", region_name=OTHER).list_rules()["Rules"]
-    assert len(rules) == 2
+    # The stack status and drift events, and CloudTrail's of the calls the change rules watch.
+    changes = change_rules(watched(load_desired_state(ROOT)))
+    assert len(rules) == 2 + len(changes)
+    forwarded = {rule["EventPattern"] for rule in rules}
+    assert {json.dumps(r.event_pattern, sort_keys=True) for r in changes} <= {
+        json.dumps(json.loads(p), sort_keys=True) for p in forwarded
+    }
     work = stack_in(HOME, f"{STACK}-work-{OTHER}")
     assert work is not None and work["StackStatus"] == "CREATE_COMPLETE"
     (mapping,) = mappings(f"{STACK}-work-{OTHER}.fifo")

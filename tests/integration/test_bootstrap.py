@@ -23,11 +23,14 @@ from typing import Any
 import boto3
 import pytest
 
+from handlers.routes import change_rules
 from harness.deployed import DeployedRouter, HttpResponse
 from harness.router import Delivery
 from localaws.server import LocalAws
 from reconciler.aws import session
 from reconciler.bundle import reconciler_zip
+from reconciler.change_rules import watched
+from reconciler.desired import load_desired_state
 from reconciler.yamlfile import parse
 from tests.functional.fake_github import SHA, FakeGitHub
 from tests.repo import make_repo
@@ -249,13 +252,19 @@ def test_the_audit_table_is_protected_and_the_audit_bucket_locks_in_compliance_m
 def test_the_router_routes_by_the_deployed_rules(router):
     """GIVEN the deployed stack WHEN the router reads it THEN it routes from the stack's own
     rules (named after the stack), not from handlers/routes.py's"""
-    assert sorted(router.rule_names(REGION)) == [
-        f"{STACK}-drift",
-        f"{STACK}-preview",
-        f"{STACK}-push-git",
-        f"{STACK}-schedule",
-        f"{STACK}-stack-status",
-    ]
+    # The change rules of infra/bootstrap.yml, generated from this repository's templates.
+    desired = load_desired_state(PROJECT)
+    changes = [r.name.removeprefix("gitops-") for r in change_rules(watched(desired))]
+    assert sorted(router.rule_names(REGION)) == sorted(
+        [
+            f"{STACK}-drift",
+            f"{STACK}-preview",
+            f"{STACK}-push-git",
+            f"{STACK}-schedule",
+            f"{STACK}-stack-status",
+            *(f"{STACK}-{name}" for name in changes),
+        ]
+    )
 
 
 # --- one push through the deployed wiring ---------------------------------------------------

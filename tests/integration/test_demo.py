@@ -166,15 +166,36 @@ def test_drift_is_detected_repaired_and_read_back(demo):
     assert "read back: BackupRetentionPeriod=7, 3306 open to 0.0.0.0/0: False" in demo.stdout
 
 
+def test_out_of_band_calls_start_one_detection_through_their_cloudtrail_events(demo):
+    """GIVEN an operator's two calls behind the reconciler's back WHEN CloudTrail's events
+    of them are routed THEN the change handler starts one detection for both, names the
+    caller and the touched resources, and the schedule never fires."""
+    step = section(demo.stdout, "== 6. ", "== 7. ")
+    operator = "arn:aws:iam::123456789012:user/ops-console"
+    assert (
+        "gitops-change-ec2 => change: ec2:AuthorizeSecurityGroupIngress (CloudTrail) -> "
+        f"detecting: pci-db-dev: ec2:AuthorizeSecurityGroupIngress by {operator} on "
+        "DBSecurityGroup: detection "
+    ) in step
+    assert (
+        "gitops-change-rds => change: rds:ModifyDBInstance (CloudTrail) -> covered: pci-db-dev: "
+        f"rds:ModifyDBInstance by {operator} on Database: covered by the detection started at"
+    ) in step
+    assert "gitops-schedule" not in step
+    assert "checked: both calls reached the change handler; one detection" in step
+
+
 def test_deliveries_are_routed_by_rule_name(demo):
-    """GIVEN the demo's pushes, stack operations in two regions and a schedule tick
-    WHEN they go through the buses THEN each reaches its handler by its rule's name."""
+    """GIVEN the demo's pushes, stack operations in two regions and CloudTrail's events of
+    an operator's calls WHEN they go through the buses THEN each reaches its handler by its
+    rule's name."""
     routed = [
         "gitops-push-git => push: Git Push refs/heads/main ",
         "gitops-stack-status => stack_status: pci-db-dev CREATE_COMPLETE -> recorded",
         "gitops-stack-status => stack_status: pci-db-staging CREATE_COMPLETE -> recorded",
-        "gitops-schedule => schedule: Scheduled Event -> detecting",
-        "gitops-drift => drift: pci-db-staging IN_SYNC -> recorded",
+        "gitops-change-ec2 => change: ec2:AuthorizeSecurityGroupIngress (CloudTrail) -> detecting",
+        "gitops-change-rds => change: rds:ModifyDBInstance (CloudTrail) -> covered",
+        "gitops-drift => drift: pci-db-dev DRIFTED -> recorded",
     ]
     assert [line for line in routed if line not in demo.stdout] == []
 

@@ -6,6 +6,7 @@ nothing narrower and the template says so on that line."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator, Mapping
 from functools import cache
@@ -17,11 +18,16 @@ from cfnlint.api import ManualArgs, lint_file
 from cfnlint.decode import cfn_yaml
 
 from handlers.metrics import NAMESPACE
-from handlers.routes import DEFAULT_SCHEDULE, rules
+from handlers.routes import API_CALL, CHANGE, DEFAULT_SCHEDULE, MAX_PATTERN, rules
+from reconciler.change_rules import watched
+from reconciler.desired import load_desired_state
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "infra" / "bootstrap.yml"
 STAR_COMMENT = "# no resource-level permissions:"
+# The rules of handlers/routes.py for this repository's templates: the change rules watch
+# the calls that can change their resource types (reconciler.change_rules).
+ROUTES = rules("pci-db-", "my-repo", watched=watched(load_desired_state(ROOT)))
 
 # Function -> its handler module under handlers/.
 FUNCTIONS = {
@@ -32,6 +38,7 @@ FUNCTIONS = {
     "WebhookFunction": "webhook",
     "PreviewFunction": "preview",
     "StackWorkerFunction": "stack_worker",  # SQS-invoked: its work queues' dead letters
+    "ChangeFunction": "change",
 }
 EVENTBRIDGE_INVOKED = (
     "PushFunction",
@@ -39,6 +46,7 @@ EVENTBRIDGE_INVOKED = (
     "DriftFunction",
     "ScheduleFunction",
     "PreviewFunction",
+    "ChangeFunction",
 )
 
 # CloudFormation assumes this role to build the managed stacks' resources: its policy is
@@ -210,6 +218,14 @@ DRIFT_DETECTION_READS = {
     "rds:ListTagsForResource",
     "secretsmanager:DescribeSecret",
 }
+# Starting drift detection (DriftDetectionPolicy): the schedule every stack
+# (drift_actions.start_detections), the change function a stack whose resource a call
+# touched (change_detection.start), and the stack status and drift functions a stack
+# changed during its operation or detection (change_detection.detect_if_changed).
+DETECTION = {
+    "cloudformation:DetectStackDrift",  # CloudFormation.detect_drift
+    "cloudformation:DetectStackResourceDrift",  # resource_drift; authorized with DetectStackDrift
+} | DRIFT_DETECTION_READS
 # Read-handler permissions the schedule role is not given, and why.
 DRIFT_READS_LEFT_OUT = {
     "secretsmanager:GetSecretValue": "secret values: the database passwords",
@@ -221,19 +237,16 @@ CALLS: dict[str, set[str]] = {
     | DEAD_LETTER
     | DISPATCH
     | {"events:PutEvents"},  # forward_push: the stacks handed on near the timeout
-    "stack_status": PASS | DEAD_LETTER | DISPATCH,
+    "stack_status": PASS | DEAD_LETTER | DISPATCH | DETECTION,
     "schedule": PASS
     | DEAD_LETTER
     | DISPATCH
-    | {
-        "cloudformation:DetectStackDrift",  # drift_actions.start_detections
-        "cloudformation:DetectStackResourceDrift",  # authorized with DetectStackDrift
-        "ssm:GetParametersByPath",  # outputs_drift.repair_outputs_drift: SsmOutputs.under
-    }
-    | DRIFT_DETECTION_READS,
+    | DETECTION
+    | {"ssm:GetParametersByPath"},  # outputs_drift.repair_outputs_drift: SsmOutputs.under
     "drift": PASS
     | DEAD_LETTER
     | DISPATCH
+    | DETECTION
     | {
         "cloudformation:DescribeStackResourceDrifts",  # CloudFormation.resource_drifts
         # aws.live_settings.LiveSettings (drift_actions.pci_violations):
@@ -270,6 +283,21 @@ CALLS: dict[str, set[str]] = {
     | {
         "secretsmanager:GetSecretValue",  # webhook._webhook_secret via aws.secrets.secret_string
         "events:PutEvents",  # aws.push_events.forward_push (PUSH_EVENT_BUS)
+    },
+    # reconciler.change_detection.on_api_call: no pass, no source, no notification.
+    "change": RUNTIME
+    | IDEMPOTENCY
+    | DEAD_LETTER
+    | DETECTION
+    | {
+        "cloudformation:DescribeStackResources",  # CloudFormation.owner_of
+        "cloudformation:DescribeStacks",  # describe_stack (change_detection.start)
+        "dynamodb:Scan",  # status.all (the call's region and account hold a managed stack?)
+        "dynamodb:GetItem",  # status.get
+        "dynamodb:UpdateItem",  # status.note_change, claim_detection, put
+        "dynamodb:PutItem",  # aws.audit.DynamoAuditLog.append: the out-of-band call
+        "s3:PutObject",  # ... and its Object Lock copy (AuditBucketName given)
+        "sts:AssumeRole",  # a call in a member account: its MemberRoleName (services.at)
     },
 }
 
@@ -311,7 +339,9 @@ RESOURCES = {
     "WorkDeadLetterQueue": "AWS::SQS::Queue",
     "StackWorkerEventSourceMapping": "AWS::Lambda::EventSourceMapping",
     "WorkDispatchPolicy": "AWS::IAM::ManagedPolicy",
+    "DriftDetectionPolicy": "AWS::IAM::ManagedPolicy",
     "OrganizationBusPolicy": "AWS::Events::EventBusPolicy",
+    "OrganizationChangeBusPolicy": "AWS::Events::EventBusPolicy",
     **{fn: "AWS::Lambda::Function" for fn in FUNCTIONS},
     **{fn.replace("Function", "Role"): "AWS::IAM::Role" for fn in FUNCTIONS},
     **{fn.replace("Function", "LogGroup"): "AWS::Logs::LogGroup" for fn in FUNCTIONS},
@@ -379,6 +409,24 @@ ENVIRONMENT_OF = {
     "DriftFunction": FANOUT,
     "ScheduleFunction": {"DRIFT_MAX_CONCURRENT": {"Ref": "DriftMaxConcurrent"}, **FANOUT},
     "StackWorkerFunction": {**APP_SECRET, **FANOUT},
+    # No WORK_QUEUE_PREFIX: the change function runs no pass. RECONCILER_ROLES: below.
+    "ChangeFunction": {
+        "MEMBER_EXTERNAL_ID": {"Ref": "MemberExternalId"},
+        "MEMBER_EXECUTION_ROLE_NAME": {"Ref": "MemberExecutionRoleName"},
+        "RECONCILER_ROLES": {
+            "Fn::Join": [
+                ",",
+                [
+                    *({"Ref": r} for r in ("PushRole", "PreviewRole", "StackStatusRole")),
+                    *({"Ref": r} for r in ("DriftRole", "ScheduleRole", "StackWorkerRole")),
+                    {"Ref": "ChangeRole"},
+                    {"Fn::If": ["HasWebhook", {"Ref": "WebhookRole"}, {"Ref": "ChangeRole"}]},
+                    {"Ref": "CloudFormationExecutionRole"},
+                    *({"Ref": f"Member{r}RoleName"} for r in ("", "Execution", "Preview")),
+                ],
+            ]
+        },
+    },
     "WebhookFunction": {
         "GITHUB_WEBHOOK_SECRET": {"Ref": "GitHubWebhookSecretArn"},
         "PUSH_EVENT_BUS": "default",
@@ -730,12 +778,13 @@ def _rule_named(name: str) -> tuple[str, Mapping[str, Any]]:
     return found[0]
 
 
-@pytest.mark.parametrize("route", rules("pci-db-", "my-repo"), ids=lambda r: r.name)
+@pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.name)
 def test_route_has_a_rule_with_its_pattern_invoking_its_handler(route):
-    """GIVEN a rule of handlers/routes.py (prefix pci-db-, CodeCommit repository my-repo)
-    WHEN the template's rule of the same name is resolved for that installation THEN it has
-    the same pattern or schedule, targets the function running the route's handler, and
-    EventBridge may invoke that function for this rule only."""
+    """GIVEN a rule of handlers/routes.py (prefix pci-db-, CodeCommit repository my-repo,
+    the change rules of this repository's templates) WHEN the template's rule of the same
+    name is resolved for that installation THEN it has the same pattern or schedule,
+    targets the function running the route's handler, and EventBridge may invoke that
+    function for this rule only."""
     logical_id, rule = _rule_named(f"gitops-{route.name.removeprefix('gitops-')}")
     if route.schedule_expression is not None:
         assert rule["ScheduleExpression"] == {"Ref": "ScheduleRate"}
@@ -757,7 +806,87 @@ def test_route_has_a_rule_with_its_pattern_invoking_its_handler(route):
 
 def test_template_has_no_rule_beyond_the_routes():
     """GIVEN the routes WHEN the template's rules are counted THEN there is one per route."""
-    assert len(resources("AWS::Events::Rule")) == len(rules("pci-db-"))
+    assert len(resources("AWS::Events::Rule")) == len(ROUTES)
+
+
+def test_change_rules_are_the_ones_computed_for_this_repositorys_templates():
+    """GIVEN the desired state of this repository WHEN the change rules are computed again
+    THEN infra/bootstrap.yml holds exactly their generated block (else: regenerate)."""
+    from reconciler import change_rules_block
+
+    expected = change_rules_block.bootstrap_block(
+        change_rules_block.bootstrap_rules(load_desired_state(ROOT))
+    )
+    assert change_rules_block.generated_block(TEMPLATE.read_text()) == expected, (
+        "infra/bootstrap.yml's change rules are stale: run "
+        "`reconciler iam-policy --bootstrap infra/bootstrap.yml`"
+    )
+
+
+@pytest.mark.parametrize("logical_id", sorted(resources("AWS::Events::Rule")))
+def test_every_rule_pattern_fits_eventbridges_limit_as_cloudformation_sends_it(logical_id):
+    """GIVEN a rule of the template WHEN its pattern is resolved for an installation and
+    serialised as CloudFormation gives it to PutRule THEN it is at most 2048 characters."""
+    pattern = props(logical_id).get("EventPattern")
+    if pattern is not None:
+        assert len(json.dumps(resolve(pattern, VALUES))) <= MAX_PATTERN
+
+
+def test_change_rule_names_fit_eventbridge_and_bootstrap_refuses_a_stack_name_too_long():
+    """GIVEN the generated change rules, named <stack>-change-<service> WHEN the default
+    stack name is put in front THEN each fits EventBridge's 64 characters; with a 51-character
+    stack name the longest do not, and bootstrap's check says which."""
+    from reconciler.change_rules_block import rule_name_problems
+
+    assert rule_name_problems("gitops-reconciler", TEMPLATE.read_text()) == []
+    too_long = rule_name_problems("g" * 51, TEMPLATE.read_text())
+    assert too_long and all("EventBridge allows 64" in p for p in too_long)
+
+
+def test_organisation_may_forward_the_change_rules_calls_only():
+    """GIVEN OrganizationId WHEN set THEN a second bus statement admits, from the
+    organisation's principals only, "AWS API Call via CloudTrail" events of exactly the
+    change rules' sources (aws.* sources only AWS can put); none without OrganizationId."""
+    policy = resources()["OrganizationChangeBusPolicy"]
+    assert policy["Condition"] == "HasOrganization"
+    statement = policy["Properties"]["Statement"]
+    sources = sorted({r.event_pattern["source"][0] for r in ROUTES if r.handler == CHANGE})
+    assert statement["Condition"] == {
+        "StringEquals": {"aws:PrincipalOrgID": {"Ref": "OrganizationId"}},
+        "ForAllValues:StringEquals": {"events:source": sources, "events:detail-type": [API_CALL]},
+    }
+    assert all(s.startswith("aws.") for s in sources)
+    assert resolve(policy["Properties"]["StatementId"], {"AWS::StackName": "x" * 51}) != (
+        resolve(props("OrganizationBusPolicy")["StatementId"], {"AWS::StackName": "x" * 51})
+    )
+    assert len(resolve(policy["Properties"]["StatementId"], {"AWS::StackName": "x" * 51})) <= 64
+
+
+def test_change_function_ignores_calls_made_in_every_role_of_the_reconciler():
+    """GIVEN the change function's RECONCILER_ROLES WHEN its names are listed (each branch
+    of an Fn::If taken) THEN they are every function's role, the managed stacks' service
+    role and the three member role names; a conditional role only under its condition."""
+    joined = props("ChangeFunction")["Environment"]["Variables"]["RECONCILER_ROLES"]["Fn::Join"]
+    assert joined[0] == ","
+    named, conditional = set(), {}
+    for item in joined[1]:
+        if "Fn::If" in item:
+            condition_name, *branches = item["Fn::If"]
+            for branch in branches:
+                named.add(branch["Ref"])
+                conditional[branch["Ref"]] = condition_name
+        else:
+            named.add(item["Ref"])
+    assert named == set(FUNCTION_ROLES) | {
+        "CloudFormationExecutionRole",
+        "MemberRoleName",
+        "MemberExecutionRoleName",
+        "MemberPreviewRoleName",
+    }
+    made_if = {k: r.get("Condition") for k, r in resources().items()}
+    assert {k for k in named if made_if.get(k)} == {
+        k for k, c in conditional.items() if made_if.get(k) == c
+    }
 
 
 @pytest.mark.parametrize(("repository", "made"), [("codecommit:r", True), ("github:o/n", False)])
@@ -1103,8 +1232,9 @@ def test_work_queues_are_fed_by_the_passes_and_consumed_by_the_worker_only():
 
 def test_member_roles_may_be_assumed_by_the_pass_functions_only():
     """GIVEN the function roles WHEN the roles their sts:AssumeRole names are read THEN the
-    four pass functions and the stack worker may assume MemberRoleName in any account, the
-    preview (which may not deploy) only MemberPreviewRoleName, and the webhook nothing."""
+    four pass functions, the stack worker and the change function may assume MemberRoleName
+    in any account, the preview (which may not deploy) only MemberPreviewRoleName, and the
+    webhook nothing."""
     assumes = {
         role: [
             r

@@ -19,7 +19,16 @@ import pytest
 from handlers import tracing
 
 ROOT = Path(__file__).resolve().parents[2]
-SEVEN = ("push", "preview", "stack_status", "drift", "schedule", "stack_worker", "webhook")
+EIGHT = (
+    "push",
+    "preview",
+    "stack_status",
+    "drift",
+    "schedule",
+    "stack_worker",
+    "webhook",
+    "change",
+)
 
 
 def handler_modules() -> list[str]:
@@ -84,10 +93,10 @@ def loaded(modules: list[str], package: str) -> list[str]:
     return [m for m in modules if m == package or m.startswith(f"{package}.")]
 
 
-def test_the_handlers_are_the_seven_of_the_template():
+def test_the_handlers_are_the_eight_of_the_template():
     """GIVEN infra/bootstrap.yml WHEN its Handler: entries are read THEN they are the
-    seven handler modules (so the cases below cover every one)."""
-    assert handler_modules() == sorted(f"handlers.{name}" for name in SEVEN)
+    eight handler modules (so the cases below cover every one)."""
+    assert handler_modules() == sorted(f"handlers.{name}" for name in EIGHT)
 
 
 @pytest.mark.parametrize("module", HANDLERS)

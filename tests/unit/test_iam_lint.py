@@ -64,7 +64,7 @@ REF_IS_ARN = {"AWS::IAM::ManagedPolicy", "AWS::SNS::Topic"}
 GENERATED = "execution_policy"
 GENERATED_POLICIES = ("CloudFormationExecutionRolePolicy", "MemberExecutionRolePolicy")
 ROLES = ("CloudFormationExecutionRole", "PushRole", "StackStatusRole", "DriftRole")
-ROLES += ("ScheduleRole", "WebhookRole", "PreviewRole", "StackWorkerRole")
+ROLES += ("ScheduleRole", "WebhookRole", "PreviewRole", "StackWorkerRole", "ChangeRole")
 ROLES += ("MemberRole", "MemberPreviewRole", "MemberExecutionRole")  # infra/member-account.yml
 ROLES += ("ForwarderRole",)
 
@@ -101,9 +101,9 @@ ALLOWED: dict[tuple[str, str, str], str] = {
      "rds:DescribeDBMajorEngineVersions"): STALE,
     ("PreviewRole.preview#EngineCatalog", "UNKNOWN_ACTION",
      "rds:DescribeDBMajorEngineVersions"): STALE,
-    ("ScheduleRole.schedule#DriftReadsNetwork", "UNKNOWN_ACTION",
+    ("DriftDetectionPolicy.PolicyDocument#DriftReadsNetwork", "UNKNOWN_ACTION",
      "ec2:DescribeVpcEncryptionControls"): STALE,
-    ("ScheduleRole.schedule#DriftReadsFunctions", "UNKNOWN_ACTION",
+    ("DriftDetectionPolicy.PolicyDocument#DriftReadsFunctions", "UNKNOWN_ACTION",
      "lambda:GetFunctionScalingConfig"): STALE,
     ("MemberRole.reconcile#EngineCatalog", "UNKNOWN_ACTION",
      "rds:DescribeDBMajorEngineVersions"): STALE,
@@ -310,6 +310,7 @@ def test_every_policy_in_the_bootstrap_template_is_found():
     assert "MemberRole.reconcile" in names and "MemberPreviewRole.preview" in names
     assert any(n.startswith("MemberExecutionRolePolicy") for n in names)
     assert "ReconcilePassPolicy.PolicyDocument" in names and "ScheduleRole.schedule" in names
+    assert "DriftDetectionPolicy.PolicyDocument" in names and "ChangeRole.change" in names
     assert any(n.startswith("CloudFormationExecutionRolePolicy") for n in names)
 
 

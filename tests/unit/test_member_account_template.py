@@ -21,10 +21,15 @@ import pytest
 from cfnlint.api import ManualArgs, lint_file
 from cfnlint.decode import cfn_yaml
 
-from handlers.routes import rules
 from reconciler.cli.bootstrap import with_member_policy
 from reconciler.iam_actions import facts
-from tests.unit.test_bootstrap_template import CALLS, NO_RESOURCE_LEVEL, RUNTIME, STAR_COMMENT
+from tests.unit.test_bootstrap_template import (
+    CALLS,
+    NO_RESOURCE_LEVEL,
+    ROUTES,
+    RUNTIME,
+    STAR_COMMENT,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 MEMBER = ROOT / "infra" / "member-account.yml"
@@ -51,8 +56,10 @@ VALUES = {
 CENTRAL_BUS = {
     "Fn::Sub": "arn:${AWS::Partition}:events:${HomeRegion}:${CentralAccountId}:event-bus/default"
 }
-# The pass handlers of the central account: what they do to a stack, the member role does.
-PASS_HANDLERS = ("push", "stack_status", "drift", "schedule", "stack_worker")
+# The central handlers that act on a stack of a member account as its MemberRole: what they
+# do to a stack, the member role does (the change handler: find a changed resource's stack,
+# detect its drift).
+PASS_HANDLERS = ("push", "stack_status", "drift", "schedule", "stack_worker", "change")
 # What stays in the central account: its tables, queues, buses, topic, traces, audit
 # bucket, repository, GitHub secrets and logs, and the AssumeRole itself.
 CENTRAL_SERVICES = ("dynamodb", "sqs", "events", "sns", "xray", "s3", "codecommit", "sts")
@@ -329,9 +336,10 @@ def test_member_role_never_reads_a_secret_value_or_decrypts():
 
 
 def test_execution_policy_is_the_bootstrap_templates_generated_policy():
-    """GIVEN infra/bootstrap.yml's generated execution policy WHEN member-account.yml's is
-    compared THEN the text is that block for MemberExecutionRole (else: run `python -m
-    reconciler.cli.bootstrap` after `reconciler iam-policy --bootstrap infra/bootstrap.yml`)."""
+    """GIVEN infra/bootstrap.yml's generated execution policy and change rules WHEN
+    member-account.yml's are compared THEN the text is that policy for MemberExecutionRole
+    and those rules as forwarding rules (else: run `python -m reconciler.cli.bootstrap`
+    after `reconciler iam-policy --bootstrap infra/bootstrap.yml`)."""
     text = MEMBER.read_text()
     assert text == with_member_policy(text, BOOTSTRAP.read_text()), (
         "infra/member-account.yml's execution policy differs from infra/bootstrap.yml's: "
@@ -361,7 +369,9 @@ def test_execution_policy_documents_equal_the_bootstrap_ones_and_are_made_with_t
 
 # --- forwarding -----------------------------------------------------------------------------
 
-FORWARDED = [r for r in rules("pci-db-") if r.in_every_region]
+# The central rules that hear every region: stack status, drift, and the change rules of
+# this repository's templates (infra/bootstrap.yml's generated block, copied here).
+FORWARDED = [r for r in ROUTES if r.in_every_region]
 
 
 @pytest.mark.parametrize("route", FORWARDED, ids=lambda r: r.name)
