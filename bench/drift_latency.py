@@ -30,12 +30,14 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bench.import_time import machine
+from bench.in_process import handlers_environment
+from bench.push_latency import TimedHandlers
 
 ROUNDS = 20
 SCHEDULE_ROUNDS = 5
@@ -52,45 +54,11 @@ HANDLER_ENV = {
 
 
 @dataclass(frozen=True)
-class Call:
-    handler: str
-    started: float
-    ended: float
-    check_s: float
-    repaired: bool
-
-
-@dataclass(frozen=True)
 class Sample:
     total: float  # first out-of-band call to the repaired values read back
     handlers: float  # the reconciler's own share: time inside its handlers
     by_handler: dict[str, float]
     deliveries: int
-
-
-@dataclass
-class Timed:
-    """The real handlers, each wrapped to record its time and, after it, whether the
-    repair is visible."""
-
-    repaired: Callable[[], bool] = lambda: False
-    calls: list[Call] = field(default_factory=list)
-
-    def functions(self) -> dict[str, Callable[..., Any]]:
-        from harness.router import real_handlers
-
-        return {name: self._timed(name, fn) for name, fn in real_handlers().items()}
-
-    def _timed(self, name: str, function: Callable[..., Any]) -> Callable[..., Any]:
-        def handler(event: dict[str, Any], context: Any) -> Any:
-            started = time.perf_counter()
-            result = function(event, context)
-            ended = time.perf_counter()
-            repaired = self.repaired()
-            self.calls.append(Call(name, started, ended, time.perf_counter() - ended, repaired))
-            return result
-
-        return handler
 
 
 class World:
@@ -125,7 +93,7 @@ class World:
         demo.upload_rotation_code(lambda region: client("s3", region), repo)
         with contextlib.redirect_stdout(io.StringIO()):
             demo.start_trail(client)
-        self.timed = Timed()
+        self.timed = TimedHandlers()
         self.router = EventRouter(
             aws.endpoint_url,
             stack_prefix=demo.STACK_PREFIX,
@@ -164,14 +132,15 @@ class World:
 
     def one(self, session: Any, tick: bool) -> Sample:
         """One tamper, routed until idle; the sample up to the repair."""
-        self.timed.repaired, self.timed.calls = self.repaired, []
+        self.timed.wanted = lambda handler, result: self.repaired()
+        self.timed.calls = []
         started = time.perf_counter()
         self.tamper(session)
         if tick:
             self.router.fire_schedule()
         self.router.run_until_idle()
         calls = self.timed.calls
-        done = next((i for i, call in enumerate(calls) if call.repaired), None)
+        done = next((i for i, call in enumerate(calls) if call.ready), None)
         if done is None:
             lines = "; ".join(d.line() for d in self.router.deliveries[-len(calls) :])
             raise RuntimeError(f"the drift was not repaired: {lines}")
@@ -186,13 +155,10 @@ class World:
 
 def measure(rounds: int = ROUNDS, schedule_rounds: int = SCHEDULE_ROUNDS) -> dict[str, list]:
     """Samples of the change path and of the schedule path, in one run."""
-    saved = dict(os.environ)
-    os.environ.update(HANDLER_ENV)  # before the handlers are imported
-    from handlers import idempotency, runtime
-    from localaws.server import LocalAws
-
     found: dict[str, list[Sample]] = {"change event": [], "schedule tick": []}
-    try:
+    with handlers_environment(HANDLER_ENV):
+        from localaws.server import LocalAws
+
         with (
             tempfile.TemporaryDirectory(prefix="bench-drift-") as tmp,
             LocalAws() as aws,
@@ -205,12 +171,6 @@ def measure(rounds: int = ROUNDS, schedule_rounds: int = SCHEDULE_ROUNDS) -> dic
                     found["change event"].append(world.one(world.operator, tick=False))
                 if number < schedule_rounds:  # interleaved: the same local AWS's state
                     found["schedule tick"].append(world.one(world.reconciler, tick=True))
-    finally:
-        runtime.services.cache_clear()
-        runtime.source.cache_clear()
-        idempotency.reset()
-        os.environ.clear()
-        os.environ.update(saved)
     return found
 
 
@@ -260,9 +220,9 @@ def report(found: Mapping[str, list[Sample]]) -> None:
 def plot(found: Mapping[str, list[Sample]]) -> Path:
     """Left: each round's total and handlers' share on the local event path. Right: median
     and worst against the schedule path's, its wait for the tick included (log scale)."""
-    from bench.plot import DOCS, _pyplot
+    from bench.plot import pyplot, save
 
-    plt = _pyplot()
+    plt = pyplot()
     figure, (rounds_axes, paths_axes) = plt.subplots(1, 2, figsize=(11, 4.5), dpi=100)
     for path, samples in found.items():
         rounds = range(1, len(samples) + 1)
@@ -293,11 +253,7 @@ def plot(found: Mapping[str, list[Sample]]) -> Path:
     )
     paths_axes.grid(True, axis="y", alpha=0.3)
     paths_axes.legend(fontsize="small")
-    figure.tight_layout()
-    path = DOCS / "bench-drift-latency.png"
-    figure.savefig(path, format="png")
-    plt.close(figure)
-    return path
+    return save(plt, figure, "bench-drift-latency.png")
 
 
 def main() -> int:

@@ -51,6 +51,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bench.in_process import handlers_environment
 from bench.noop_reconcile import REGION, machine, point_at, stack_name, write_repo, write_stack_file
 from bench.sizes import stack_sizes
 
@@ -406,40 +407,29 @@ def _expect(stacks: Sequence[dict[str, str]], outcome: str, n: int, what: str) -
 def measure(aws: Server, sizes: Sequence[int], cap: int, log: Any = sys.stderr) -> list[Row]:
     """One row per size, each on freshly deployed stacks. The environment and clients are
     put back as they were afterwards."""
-    from reconciler.aws import session
-
-    saved = dict(os.environ)
-    os.environ.update(HANDLER_ENV)  # before the handlers are imported
     rows = []
-    try:
-        with tempfile.TemporaryDirectory(prefix="bench-fanout-") as tmp:
-            warm = World(aws, 1, Path(tmp) / "warm", cap)  # one-time costs (waiter models, ...)
+    with (
+        handlers_environment(HANDLER_ENV),  # before the handlers are imported
+        tempfile.TemporaryDirectory(prefix="bench-fanout-") as tmp,
+    ):
+        warm = World(aws, 1, Path(tmp) / "warm", cap)  # one-time costs (waiter models, ...)
+        try:
+            warm.deploy()
+            warm.run_sequential()
+            warm.run_fanned()
+        finally:
+            warm.close()
+        for n in sizes:
+            world = World(aws, n, Path(tmp) / f"n{n}", cap)
             try:
-                warm.deploy()
-                warm.run_sequential()
-                warm.run_fanned()
+                world.deploy()
+                sequential = world.run_sequential()
+                print(f"  N={n}: sequential {sequential.seconds:.1f} s", file=log, flush=True)
+                fanned = world.run_fanned()
+                print(f"  N={n}: fanned out {fanned.seconds:.1f} s", file=log, flush=True)
             finally:
-                warm.close()
-            for n in sizes:
-                world = World(aws, n, Path(tmp) / f"n{n}", cap)
-                try:
-                    world.deploy()
-                    sequential = world.run_sequential()
-                    print(f"  N={n}: sequential {sequential.seconds:.1f} s", file=log, flush=True)
-                    fanned = world.run_fanned()
-                    print(f"  N={n}: fanned out {fanned.seconds:.1f} s", file=log, flush=True)
-                finally:
-                    world.close()
-                rows.append(Row(n, sequential, fanned))
-    finally:
-        from handlers import idempotency, runtime
-
-        runtime.services.cache_clear()
-        runtime.source.cache_clear()
-        idempotency.reset()
-        os.environ.clear()
-        os.environ.update(saved)
-        session.reset_clients()
+                world.close()
+            rows.append(Row(n, sequential, fanned))
     return rows
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 
-def _pyplot():
+def pyplot():
     import matplotlib
 
     matplotlib.use("Agg")
@@ -30,7 +30,7 @@ def lines(
     logy: bool = False,
 ) -> Path:
     """One line per series (label -> (xs, ys)), markers on the measured points."""
-    plt = _pyplot()
+    plt = pyplot()
     figure, axes = plt.subplots(figsize=(7, 4), dpi=100)
     for label, (xs, ys) in series.items():
         axes.plot(xs, ys, marker="o", label=label)
@@ -41,14 +41,14 @@ def lines(
     axes.set(title=title, xlabel=xlabel, ylabel=ylabel)
     axes.grid(True, alpha=0.3)
     axes.legend()
-    return _save(plt, figure, name)
+    return save(plt, figure, name)
 
 
 def bars(
     name: str, title: str, ylabel: str, values: Mapping[str, float], *, baseline: str = ""
 ) -> Path:
     """One bar per label; the baseline's bar (if named) drawn apart in grey."""
-    plt = _pyplot()
+    plt = pyplot()
     figure, axes = plt.subplots(figsize=(7, 4), dpi=100)
     labels = list(values)
     colors = ["grey" if label == baseline else "tab:blue" for label in labels]
@@ -56,7 +56,7 @@ def bars(
     axes.set(title=title, ylabel=ylabel)
     axes.tick_params(axis="x", labelrotation=20)
     axes.grid(True, axis="y", alpha=0.3)
-    return _save(plt, figure, name)
+    return save(plt, figure, name)
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ class Panel:
 
 def panels(name: str, *shown: Panel) -> Path:
     """Panels side by side in one PNG."""
-    plt = _pyplot()
+    plt = pyplot()
     figure, grid = plt.subplots(1, len(shown), figsize=(5.5 * len(shown), 4), dpi=100)
     for axes, panel in zip(grid if len(shown) > 1 else [grid], shown, strict=True):
         for label, (xs, ys) in panel.series.items():
@@ -100,7 +100,7 @@ def panels(name: str, *shown: Panel) -> Path:
         axes.set(title=panel.title, xlabel=panel.xlabel, ylabel=panel.ylabel)
         axes.grid(True, which="both", alpha=0.3)
         axes.legend(fontsize=8)
-    return _save(plt, figure, name)
+    return save(plt, figure, name)
 
 
 def _plain_log():
@@ -114,7 +114,7 @@ def _plain_log():
     return Plain(labelOnlyBase=False, minor_thresholds=(2, 1))
 
 
-def _save(plt, figure, name: str) -> Path:
+def save(plt, figure, name: str) -> Path:
     path = DOCS / name
     figure.tight_layout()
     figure.savefig(path, format="png")

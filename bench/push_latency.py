@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.import_time import machine
+from bench.in_process import handlers_environment
 from tests.repo import STACK, commit, git
 from tests.repo import TEMPLATE as REPO_TEMPLATE
 
@@ -207,13 +208,10 @@ def one_round(aws: Any, count: int, number: int) -> dict[str, Sample]:
 def measure(rounds: int = ROUNDS) -> dict[int, dict[str, list[Sample]]]:
     """Samples by stack count and scenario. The handlers' environment is set for the run
     and put back after it; the handlers' log lines on stdout are dropped."""
-    saved = dict(os.environ)
-    os.environ.update(HANDLER_ENV)  # before the handlers are imported
-    from handlers import idempotency, runtime
-    from localaws.server import LocalAws
-
     samples: dict[int, dict[str, list[Sample]]] = {}
-    try:
+    with handlers_environment(HANDLER_ENV):
+        from localaws.server import LocalAws
+
         with LocalAws() as aws, contextlib.redirect_stdout(io.StringIO()):
             os.environ.update(aws.env())
             one_round(aws, 1, -1)  # warms the process: loaded models, compiled patterns
@@ -222,12 +220,6 @@ def measure(rounds: int = ROUNDS) -> dict[int, dict[str, list[Sample]]]:
                 for number in range(rounds):
                     for scenario, sample in one_round(aws, count, number).items():
                         samples[count][scenario].append(sample)
-    finally:
-        runtime.services.cache_clear()
-        runtime.source.cache_clear()
-        idempotency.reset()
-        os.environ.clear()
-        os.environ.update(saved)
     return samples
 
 

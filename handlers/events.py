@@ -405,8 +405,12 @@ class ApiCallDetail(Record):
             "event_source": field(
                 cs.str_schema(pattern=r"^[a-z0-9-]+\.amazonaws\.com$"), "eventSource"
             ),
-            "event_name": field(cs.str_schema(pattern=r"^[A-Za-z0-9]{1,128}$"), "eventName"),
-            "event_time": required("eventTime"),
+            # CloudFront's versioned names hold "_" (UpdateDistribution2020_05_31).
+            "event_name": field(cs.str_schema(pattern=r"^[A-Za-z0-9_]{1,128}$"), "eventName"),
+            "event_time": field(
+                cs.str_schema(pattern=r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$"),
+                "eventTime",
+            ),
             "user_identity": field(
                 cs.dict_schema(cs.str_schema(), cs.any_schema()), "userIdentity"
             ),

@@ -416,7 +416,10 @@ class EventRouter(EventPump):
     followed in every region listed: routed in place, or with `forward` sent on to the home
     region's default bus by forwarding rules, as `reconciler bootstrap --regions` sets up.
     Stack events from before the router was made are not sent. `handlers` maps each handler
-    name to a function (default: the real ones).
+    name to a function (default: the real ones). `watched` (reconciler.change_rules.watched
+    of a desired state) adds the change rules, which route CloudTrail's "AWS API Call via
+    CloudTrail" events (the local AWS sends them while a trail is logging) to the change
+    handler.
 
     Work queues: `work_queue_prefix` (default: the WORK_QUEUE_PREFIX variable; none when
     empty) makes `<prefix>-<region>.fifo` in the home region for each region, with a

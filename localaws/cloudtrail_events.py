@@ -92,15 +92,15 @@ This module imports moto only when a request is served, so a client-side poller 
 
 from __future__ import annotations
 
-import copy
 import json
 import logging
 import re
-import threading
 import uuid
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
+
+from localaws.sent_events import Poller, Sent, iso8601
 
 logger = logging.getLogger(__name__)
 
@@ -110,8 +110,7 @@ EVENT_VERSION = "1.09"
 HIDDEN = "HIDDEN_DUE_TO_SECURITY_REASONS"
 
 _INSTALLED_MARK = "_localaws_cloudtrail_events"
-_lock = threading.Lock()
-_recorded: list[dict[str, Any]] = []  # every event sent, oldest first; only ever appended
+_sent = Sent()  # every event sent, oldest first
 
 # Operations whose name makes them read-only (CloudTrail `readOnly: true`), KMS's
 # cryptographic operations among them.
@@ -203,30 +202,14 @@ def is_sent(endpoint_prefix: str, operation: str) -> bool:
 
 def record(event: dict[str, Any]) -> None:
     """Keep an event that was sent, for the pollers."""
-    with _lock:
-        _recorded.append(event)
+    _sent.record(event)
 
 
-class CloudTrailEvents:
+class CloudTrailEvents(Poller):
     """The "AWS API Call via CloudTrail" events the local AWS sent since the previous poll."""
 
     def __init__(self) -> None:
-        with _lock:
-            self._seen = len(_recorded)
-
-    def poll(self) -> list[dict[str, Any]]:
-        """EventBridge events of the calls made since the previous poll (or since this
-        poller was made), oldest first; [] when there were none."""
-        with _lock:
-            new = _recorded[self._seen :]
-            self._seen = len(_recorded)
-        return copy.deepcopy(new)
-
-
-def iso8601(timestamp: datetime) -> str:
-    if timestamp.tzinfo is None:  # moto's timestamps are naive UTC
-        timestamp = timestamp.replace(tzinfo=UTC)
-    return timestamp.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        super().__init__(_sent)
 
 
 # --- the trail ------------------------------------------------------------------------------

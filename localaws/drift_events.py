@@ -24,17 +24,16 @@ This module does not import moto, so a client-side caller pays nothing for it.
 
 from __future__ import annotations
 
-import copy
-import threading
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
+
+from localaws.sent_events import Poller, Sent, iso8601
 
 DETAIL_TYPE = "CloudFormation Drift Detection Status Change"
 SOURCE = "aws.cloudformation"
 
-_lock = threading.Lock()
-_recorded: list[dict[str, Any]] = []  # every event sent, oldest first; only ever appended
+_sent = Sent()  # every event sent, oldest first
 
 
 def drift_detection_status_change(
@@ -73,27 +72,11 @@ def drift_detection_status_change(
 
 def record(event: dict[str, Any]) -> None:
     """Keep an event that was sent, for the pollers (called by `localaws.drift`)."""
-    with _lock:
-        _recorded.append(event)
+    _sent.record(event)
 
 
-class DriftEvents:
+class DriftEvents(Poller):
     """The drift detection events the local AWS sent since the previous poll."""
 
     def __init__(self) -> None:
-        with _lock:
-            self._seen = len(_recorded)
-
-    def poll(self) -> list[dict[str, Any]]:
-        """EventBridge events of the detections completed since the previous poll (or since
-        this poller was made), oldest first; [] when there were none."""
-        with _lock:
-            new = _recorded[self._seen :]
-            self._seen = len(_recorded)
-        return copy.deepcopy(new)
-
-
-def iso8601(timestamp: datetime) -> str:
-    if timestamp.tzinfo is None:  # moto's timestamps are naive UTC
-        timestamp = timestamp.replace(tzinfo=UTC)
-    return timestamp.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        super().__init__(_sent)

@@ -1,21 +1,25 @@
 """An out-of-band API call, as CloudTrail reports it on EventBridge ("AWS API Call via
 CloudTrail"): who made it, on what, and whether the reconciler should look at it. Pure.
 
-What is left out, before any AWS call, so that a repair never triggers another:
-- calls CloudFormation made (`userIdentity.invokedBy`, `sourceIPAddress` or `userAgent`
-  `cloudformation.amazonaws.com`: a stack operation, a drift repair among them);
+What is left out, so that a repair never triggers another:
+- calls CloudFormation made (`userIdentity.invokedBy` or `sourceIPAddress`
+  `cloudformation.amazonaws.com`, which AWS writes; not `userAgent`, which the caller's
+  client chooses): a stack operation, a drift repair among them;
 - calls made in one of the reconciler's own roles (its functions' roles, the managed
-  stacks' service role), named by `RECONCILER_ROLES`: the role session's issuer
-  (`userIdentity.sessionContext.sessionIssuer`) is compared by role name, so the same
-  role names in member accounts count too;
+  stacks' service role, the member roles), named by `RECONCILER_ROLES`: the role session's
+  issuer (`userIdentity.sessionContext.sessionIssuer`) by role name, in an account the
+  reconciler knows (its own, or one a managed stack lives in): a role of the same name
+  elsewhere is anyone's;
 - calls that failed (`errorCode`): nothing changed.
 
-Which resources the call touched: the values of identifier-like members of
+Which resources the call acted on: the values of identifier-like top-level members of
 `requestParameters` and `responseElements` (`groupId`, `dBInstanceIdentifier`,
-`logGroupName`, `keyId`, `resourcesSet.items[].resourceId`...) and the event's `resources`
-ARNs, with an ARN's trailing id beside it (a KMS key ARN names the key id CloudFormation
-reports as the physical id). A bounded number are kept: a hostile event cannot make the
-handler look up thousands.
+`logGroupName`, `keyId`...), and of the members of a top-level list's items (EC2's
+`resourcesSet.items[].resourceId`); not deeper, where a request names what it refers to
+(a rule's source group) rather than what it changes. The event's `resources` ARNs too. An
+ARN's trailing id is taken beside it (a KMS key ARN names the key id CloudFormation
+reports as the physical id), and a Lambda function's partial ARN its name. At most
+MAX_IDENTIFIERS: a hostile event cannot make the handler look up thousands.
 """
 
 from __future__ import annotations
@@ -26,11 +30,12 @@ from dataclasses import dataclass
 from typing import Any
 
 CLOUDFORMATION = "cloudformation.amazonaws.com"
-MAX_IDENTIFIERS = 12
-_MAX_DEPTH = 6
+MAX_IDENTIFIERS = 1000  # EC2's CreateTags takes up to 1,000 resource ids
 # Members that name a resource: groupId, dBInstanceIdentifier, logGroupName, keyId,
 # secretId, functionName, roleName, replicationGroupId, topicArn, resourceId...
 _IDENTIFIER_KEY = re.compile(r"(id|ids|identifier|name|arn|arns)$", re.IGNORECASE)
+# Identifier-like members that never name the resource acted on.
+_NOT_RESOURCES = frozenset({"requestid", "ownerid", "accountid", "clientrequestid"})
 # A value that could be a physical id: no spaces, not too long, not a CIDR or a number;
 # a log group's name starts with "/" and may hold "#".
 _PLAUSIBLE = re.compile(r"[A-Za-z0-9/][\w.:/+=@,#-]{0,511}", re.ASCII)
@@ -51,6 +56,7 @@ class ApiCall:
     event_id: str
     caller: str  # the userIdentity's ARN, or its type for a service
     caller_type: str  # IAMUser, AssumedRole, Root, AWSService...
+    caller_account: str  # the caller's account (userIdentity.accountId)
     role_name: str  # for a role session: the issuing role's name
     invoked_by: str  # userIdentity.invokedBy: the AWS service that made the call
     source_ip: str
@@ -92,6 +98,7 @@ def parse(event: Mapping[str, Any]) -> ApiCall:
         event_id=str(detail.get("eventID") or event.get("id") or ""),
         caller=str(identity.get("arn") or ""),
         caller_type=str(identity.get("type") or ""),
+        caller_account=str(identity.get("accountId") or issuer.get("accountId") or ""),
         role_name=role_name,
         invoked_by=str(identity.get("invokedBy") or ""),
         source_ip=str(detail.get("sourceIPAddress") or ""),
@@ -111,12 +118,16 @@ def _role_of_session(arn: str) -> str:
     return resource.split("/", 1)[0] if resource else ""
 
 
-def excluded(call: ApiCall, own_roles: Iterable[str]) -> str:
-    """Why the reconciler does not look at this call ("" when it does)."""
-    if CLOUDFORMATION in (call.invoked_by, call.source_ip, call.user_agent):
+def excluded(call: ApiCall, own_roles: Iterable[str] = (), accounts: Iterable[str] = ()) -> str:
+    """Why the reconciler does not look at this call ("" when it does). A call in one of
+    `own_roles` is its own when made in one of `accounts` (its own and its managed
+    stacks'; none given: any account)."""
+    if CLOUDFORMATION in (call.invoked_by, call.source_ip):
         return f"{call.action} was made by CloudFormation (a stack operation)"
     if call.role_name and call.role_name in set(own_roles):
-        return f"{call.action} was made by the reconciler's own role {call.role_name}"
+        known = {a for a in accounts if a}
+        if not known or call.caller_account in known:
+            return f"{call.action} was made by the reconciler's own role {call.role_name}"
     if call.error_code:
         return f"{call.action} failed ({call.error_code}): nothing changed"
     if not call.identifiers:
@@ -136,43 +147,66 @@ def identifiers(
             if len(found) < MAX_IDENTIFIERS:
                 found.setdefault(candidate, None)
 
-    for resource in resources:
+    for resource in list(resources)[:MAX_IDENTIFIERS]:
         arn = resource.get("ARN") if isinstance(resource, Mapping) else resource
         if isinstance(arn, str):
             add(arn)
     for node in parameters:
-        for value in _named_values(node, 0):
+        for value in _acted_on(node):
             add(value)
     return tuple(found)
 
 
-def _named_values(node: Any, depth: int, named: bool = False) -> Iterator[str]:
-    if depth > _MAX_DEPTH:
+def _acted_on(node: Any) -> Iterator[str]:
+    """Identifier members at the top, and in the items of a top-level list (plain, or
+    EC2's {"items": [...]})."""
+    if not isinstance(node, Mapping):
         return
-    if isinstance(node, Mapping):
-        for key, value in node.items():
-            yield from _named_values(
-                value, depth + 1, isinstance(key, str) and bool(_IDENTIFIER_KEY.search(key))
-            )
-    elif isinstance(node, list):
-        for item in node[:50]:
-            yield from _named_values(item, depth + 1, named)
-    elif named and isinstance(node, str):
-        yield node
+    for key, value in list(node.items())[:MAX_IDENTIFIERS]:
+        if _names_resource(key):
+            yield from _strings(value)
+        items = value.get("items") if isinstance(value, Mapping) else value
+        if isinstance(items, list):
+            for item in items[:MAX_IDENTIFIERS]:
+                if isinstance(item, Mapping):
+                    for inner, named in list(item.items())[:MAX_IDENTIFIERS]:
+                        if _names_resource(inner):
+                            yield from _strings(named)
+
+
+def _names_resource(key: Any) -> bool:
+    return (
+        isinstance(key, str)
+        and bool(_IDENTIFIER_KEY.search(key))
+        and key.lower() not in _NOT_RESOURCES
+    )
+
+
+def _strings(value: Any) -> Iterator[str]:
+    """A string, or the strings of a list of them (groupIds, resourceArns)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, list):
+        yield from (v for v in value[:MAX_IDENTIFIERS] if isinstance(v, str))
 
 
 def _forms(value: str, lower: bool) -> list[str]:
-    """The value as a physical id may be written: itself, an ARN's trailing id, and the
-    lower-case form where the service keeps ids lower-case."""
+    """The value as a physical id may be written: itself, an ARN's trailing id, a Lambda
+    partial ARN's function name, and the lower-case form where the service keeps ids
+    lower-case."""
     forms = [value]
     if value.startswith("arn:"):
         value = value.removesuffix(":*")  # a log group's ARN: log-group:NAME:*
         resource = value.split(":", 5)[-1]
         if resource.startswith("log-group:"):  # log group names hold "/"
             tail = resource.removeprefix("log-group:")
+        elif resource.startswith("function:"):  # function:NAME[:QUALIFIER]
+            tail = resource.split(":")[1]
         else:
             tail = re.split(r"[:/]", resource)[-1]
         forms = [value, tail] if tail and tail != value else [value]
+    elif ":function:" in value:  # ACCOUNT:function:NAME[:QUALIFIER], Lambda's partial ARN
+        forms = [value, value.split(":function:", 1)[1].split(":")[0]]
     forms = [f for f in forms if _plausible(f)]
     if lower:
         forms += [f.lower() for f in forms if f.lower() != f]

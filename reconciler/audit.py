@@ -141,7 +141,11 @@ class Kept:
         self.records: list[AuditRecord] = []
 
     def append(self, records: Sequence[AuditRecord]) -> None:
-        self.records.extend(r.stamped() for r in records)
+        """As the table: a record already there (the same stamped record appended again)
+        is not put twice."""
+        for record in (r.stamped() for r in records):
+            if record not in self.records:
+                self.records.append(record)
 
     def read(self, stack: str | None = None, since: str = "", until: str = "") -> list[AuditRecord]:
         return [

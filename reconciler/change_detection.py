@@ -8,7 +8,8 @@ starts drift detection on that stack at once, instead of at the next schedule.
    role); it must be a managed stack, matched by its stack id (account, region, name,
    unique id). A call on anything else is "unmanaged": ignored and counted.
 3. The call is noted on the stack (`changed_at`, the latest call's time). A detection
-   started after the call covers it: a burst of calls makes one detection. Otherwise one
+   started after the call, running or done, covers it: a burst of calls makes one
+   detection, however late its events arrive. Otherwise one
    conditional write claims the detection (of racing handlers one wins), the touched
    resources are checked first (DetectStackResourceDrift, answered at once), then the
    stack (DetectStackDrift), whose completion event takes the existing drift path:
@@ -25,8 +26,9 @@ detection's start counts as covered by it. The hourly schedule stays as the safe
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -46,6 +48,9 @@ DETECTING = "DETECTING"
 # A detection whose completion event never came stops holding off new ones after this.
 DETECTION_TIMEOUT = timedelta(minutes=15)
 MAX_TOUCHED = 5  # resources checked one by one before the stack; the stack checks all
+# Services CloudTrail reports in us-east-1 whatever the region of the resource's stack.
+GLOBAL_SERVICES = frozenset({"iam.amazonaws.com"})
+CLAIMED = "a detection is already running; one more follows it if it began before this call"
 
 
 @dataclass(frozen=True)
@@ -59,42 +64,53 @@ class Result:
 
 
 def on_api_call(call: ApiCall, services: Services, own_roles: Iterable[str]) -> Result:
-    why = excluded(call, own_roles)
+    # A call in the reconciler's own role in its own account needs no further look; in
+    # another account, only if a managed stack lives there.
+    home = (services.account,) if services.account else ()
+    own_roles = tuple(own_roles)
+    why = excluded(call, own_roles, home)
     if why:
         return Result("ignored", why)
     records = services.status.all()
-    here = [r for r in records if r.region == call.region and _in_account(r, call, services)]
+    why = excluded(call, own_roles, {services.account, *(r.account for r in records)})
+    if why:
+        return Result("ignored", why)
+    here = [r for r in records if _in_account(r, call, services)]
+    if call.event_source not in GLOBAL_SERVICES:  # IAM's calls come to us-east-1 only
+        here = [r for r in here if r.region == call.region]
     if not here:
         return Result("unmanaged", f"{call.action}: no managed stack in {_place(call)}")
     # One role per account: any of its records says which (the home account's: none).
     reach = services.at(here[0])
     owned: dict[str, tuple[str, list[str]]] = {}  # stack id -> (name, logical ids)
     refused = []
-    for physical_id in call.identifiers:
+    for region in sorted({r.region for r in here}):
+        stacks = [r for r in here if r.region == region]
         try:
-            found = touched(call, reach.cfn.owned(physical_id, call.region))
+            found = _owners(call, stacks, region, reach)
         except PermanentAwsError as err:
             # The functions may describe the managed stacks only: a resource of another
             # stack is refused, not found. Said in the log, in case it is a missing grant.
-            log.warning("owner of %s not read: %s", physical_id, err)
-            refused.append(f"{physical_id}: {err}")
+            log.warning("owners of %s's resources not read: %s", call.action, err)
+            refused.append(f"{region}: {err}")
             continue
         for resource in found:
             _, logical_ids = owned.setdefault(resource.stack_id, (resource.stack_name, []))
             if resource.logical_id not in logical_ids:
                 logical_ids.append(resource.logical_id)
     by_name = {r.stack_name: r for r in records}
-    stacks, strangers = [], []
+    done, strangers = [], []
     for stack_id, (name, logical_ids) in owned.items():
         record = by_name.get(name)
         reason = foreign(StackRef.parse(stack_id), record) if record else "not managed"
         if record is None or reason or not record.stack_id:
             strangers.append(f"{name} ({reason or 'not yet deployed by the reconciler'})")
             continue
-        services.status.note_change(name, _seconds(call.event_time))
-        services.audit.append([_record(call, record, logical_ids, services)])
-        stacks.append(_detect(record, logical_ids, call, services))
-    if not stacks:
+        services.status.note_change(name, _seconds(call_time(call)))
+        # The same record for the same call: a retried event (throttled) puts it once.
+        services.audit.append([_record(call, record, logical_ids)])
+        done.append(_detect(record, logical_ids, call, services))
+    if not done:
         owners = f"; owned by {', '.join(strangers)}" if strangers else ""
         if refused:
             owners += f"; lookups refused (not a managed stack?): {'; '.join(refused)}"
@@ -102,7 +118,41 @@ def on_api_call(call: ApiCall, services: Services, own_roles: Iterable[str]) -> 
             "unmanaged",
             f"{call.action} on {', '.join(call.identifiers)}: no managed stack{owners}",
         )
-    return Result(stacks[0]["outcome"], "; ".join(s["message"] for s in stacks), tuple(stacks))
+    outcomes = {s["outcome"] for s in done}
+    status = next(o for o in ("detecting", "noted", "covered") if o in outcomes)
+    return Result(status, "; ".join(s["message"] for s in done), tuple(done))
+
+
+def _owners(
+    call: ApiCall, stacks: list[StackStatus], region: str, reach: Services
+) -> list[OwnedResource]:
+    """The managed stacks' resources the call touched, in one region: each identifier
+    looked up by DescribeStackResources PhysicalResourceId, or, when the call names more
+    identifiers than there are managed stacks there, each stack's resources listed once
+    and matched (a call on many resources costs no more than the stacks)."""
+    stacks = [r for r in stacks if r.stack_id]  # not yet deployed: nothing to touch
+    if len(call.identifiers) <= len(stacks):
+        found, refused = [], None
+        for physical_id in call.identifiers:
+            try:
+                found += touched(call, reach.cfn.owned(physical_id, region))
+            except PermanentAwsError as err:  # this one only: the others may be managed
+                refused = err
+        if refused is not None and not found:
+            raise refused
+        if refused is not None:
+            log.warning("%s: a lookup refused beside managed owners: %s", call.action, refused)
+        return found
+    wanted = set(call.identifiers)
+    found = []
+    for record in stacks:
+        resources = reach.cfn.stack_resources(record.stack_id, region)
+        by_id: dict[str, list[OwnedResource]] = {}
+        for resource in resources:
+            by_id.setdefault(resource.physical_id, []).append(resource)
+        for physical_id in wanted & set(by_id):
+            found += touched(call, by_id[physical_id])
+    return found
 
 
 def touched(call: ApiCall, resources: list[OwnedResource]) -> list[OwnedResource]:
@@ -131,12 +181,32 @@ def _detect(
         text = f"{name}: {call.action} by {call.who} on {touched}: {message}"
         return {"stack_name": name, "outcome": outcome, "message": text, **more}
 
-    if _running(record) and _time(call.event_time) <= _time(record.drift_started_at):
+    if _covers(record, call):
         return said("covered", f"covered by the detection started at {record.drift_started_at}")
     started = start(record, services, logical_ids)
     if started.startswith("detection "):
         return said("detecting", started, detection_id=started.split()[1])
+    if started == CLAIMED:  # another handler's detection started since the record was read
+        fresh = services.status.get(name) or record
+        if _covers(fresh, call):
+            return said("covered", f"covered by the detection started at {fresh.drift_started_at}")
     return said("noted", started)
+
+
+def _covers(record: StackStatus, call: ApiCall) -> bool:
+    """Whether the stack's last detection, running or done, started after the call (in
+    CloudTrail's whole seconds), so it saw what the call changed: a burst's late events
+    make no new detection once the first one's is handled."""
+    return call_time(call) <= _time(record.drift_started_at)
+
+
+def call_time(call: ApiCall) -> datetime:
+    """When the call was made: CloudTrail's eventTime, never later than now (a clock
+    ahead, or a forged time, must not hold detections off or keep them coming); now when
+    it cannot be read (so nothing earlier is taken to cover it)."""
+    current = datetime.now(UTC)
+    made = _time(call.event_time)
+    return current if made == _EPOCH or made > current else made
 
 
 def start(record: StackStatus, services: Services, logical_ids: Iterable[str] = ()) -> str:
@@ -152,7 +222,7 @@ def start(record: StackStatus, services: Services, logical_ids: Iterable[str] = 
     at = precise_now()
     stale = precise(datetime.now(UTC) - DETECTION_TIMEOUT)
     if not services.status.claim_detection(name, at, stale):
-        return "a detection is already running; one more follows it if it began before this call"
+        return CLAIMED
     checked = []
     try:
         for logical_id in list(logical_ids)[:MAX_TOUCHED]:
@@ -198,17 +268,27 @@ def _running(record: StackStatus) -> bool:
     return record.drift_status == DETECTING and started > datetime.now(UTC) - DETECTION_TIMEOUT
 
 
-def _record(
-    call: ApiCall, record: StackStatus, logical_ids: list[str], services: Services
-) -> AuditRecord:
-    """The out-of-band call itself on the trail: who, what, on which resources."""
+def _record(call: ApiCall, record: StackStatus, logical_ids: list[str]) -> AuditRecord:
+    """The out-of-band call itself on the trail: who (the actor is the caller), what, on
+    which resources, when. Made the same from the same CloudTrail event (its time is the
+    call's, its id from the event's id and the stack), so the trail holds it once however
+    often the event is handled."""
     message = f"{call.action} by {call.who} on {', '.join(logical_ids)}"
-    return of_stack(
-        record, Event.OUT_OF_BAND_CALL, message, actor=services.actor, account=call.account,
+    found = of_stack(
+        record, Event.OUT_OF_BAND_CALL, message, actor=call.who, account=call.account,
         commit=record.applied_revision, change_set="", caller=call.caller,
         caller_type=call.caller_type, event_time=call.event_time, event_id=call.event_id,
         source_ip=call.source_ip, resources=logical_ids,
     )  # fmt: skip
+    if not call.event_id:
+        return found  # stamped when appended: a time and an id of its own
+    at = precise(call_time(call).replace(microsecond=0))
+    return replace(
+        found, time=at, id=uuid.uuid5(_RECORDS, f"{call.event_id}/{record.stack_name}").hex
+    )
+
+
+_RECORDS = uuid.UUID("6f1b2c1e-2b9a-4d4e-9a57-3c0d5e7f8a21")  # the out-of-band records' ids
 
 
 def _in_account(record: StackStatus, call: ApiCall, services: Services) -> bool:
@@ -236,6 +316,6 @@ def _time(text: str) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _seconds(text: str) -> str:
-    """CloudTrail's eventTime as YYYY-MM-DDTHH:MM:SSZ (so noted times compare as text)."""
-    return _time(text).strftime("%Y-%m-%dT%H:%M:%SZ")
+def _seconds(at: datetime) -> str:
+    """A call's time as YYYY-MM-DDTHH:MM:SSZ, CloudTrail's (so noted times compare as text)."""
+    return at.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -106,6 +106,7 @@ class OwnedResource:
     stack_id: str
     logical_id: str
     resource_type: str
+    physical_id: str = ""
 
 
 class CloudFormation:
@@ -352,11 +353,21 @@ class CloudFormation:
                 return []
             raise
         return [
-            OwnedResource(
-                raw["StackName"], raw["StackId"], raw["LogicalResourceId"], raw["ResourceType"]
-            )
+            _owned(raw)
             for raw in answer.get("StackResources", [])
             if raw.get("PhysicalResourceId") == physical_id
+        ]
+
+    @session.aws_errors()
+    def stack_resources(self, stack_id: str, region: str) -> list[OwnedResource]:
+        """Every resource of one stack, by its id (ListStackResources, paginated:
+        DescribeStackResources stops at 100)."""
+        name = stack_id.split(":stack/", 1)[-1].split("/", 1)[0]
+        pages = self._cfn(region).get_paginator("list_stack_resources").paginate(StackName=stack_id)
+        return [
+            _owned({**raw, "StackName": name, "StackId": stack_id})
+            for page in pages
+            for raw in page.get("StackResourceSummaries", [])
         ]
 
     @session.aws_errors()
@@ -493,6 +504,16 @@ def _refactor(raw: dict[str, Any]) -> StackRefactor:
         status=status,
         execution_status=raw.get("ExecutionStatus", ""),
         reason=reason or raw.get("ExecutionStatusReason", "") or raw.get("StatusReason", ""),
+    )
+
+
+def _owned(raw: dict[str, Any]) -> OwnedResource:
+    return OwnedResource(
+        raw["StackName"],
+        raw["StackId"],
+        raw["LogicalResourceId"],
+        raw["ResourceType"],
+        raw.get("PhysicalResourceId", ""),
     )
 
 

@@ -4,6 +4,7 @@ shape of the reason a resource handler gives for a service's refusal."""
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections.abc import Callable
@@ -164,3 +165,28 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
+
+
+class BusObserver:
+    """A rule on a default bus sending what matches `pattern` to an SQS queue of its own
+    (`sqs` and `events` clients of one account and region); `received()` drains it."""
+
+    def __init__(self, sqs: Any, events: Any, pattern: dict[str, Any]) -> None:
+        name = f"observer-{uuid.uuid4().hex[:8]}"
+        self._sqs = sqs
+        self._url = sqs.create_queue(QueueName=name)["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=self._url, AttributeNames=["QueueArn"])
+        events.put_rule(Name=name, EventPattern=json.dumps(pattern))
+        events.put_targets(
+            Rule=name, Targets=[{"Id": "queue", "Arn": arn["Attributes"]["QueueArn"]}]
+        )
+
+    def received(self) -> list[dict[str, Any]]:
+        found = []
+        while messages := self._sqs.receive_message(QueueUrl=self._url, MaxNumberOfMessages=10).get(
+            "Messages", []
+        ):
+            for message in messages:
+                found.append(json.loads(message["Body"]))
+                self._sqs.delete_message(QueueUrl=self._url, ReceiptHandle=message["ReceiptHandle"])
+        return found

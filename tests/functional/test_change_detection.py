@@ -6,29 +6,20 @@ one more detection when that ends.
 
 CloudFormation is a botocore Stubber per region (answers queued in order and checked
 against the service model; a call not queued fails), the status store is DynamoDB on
-moto. The calls are AWS's documented records (tests/events/cloudtrail), changed in code
-where a test says so."""
+moto (tests/functional/change_world). The calls are AWS's documented records
+(tests/events/cloudtrail), changed in code where a test says so."""
 
 from __future__ import annotations
 
-import json
 import shutil
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
-import boto3
 import pytest
-from botocore.stub import Stubber
 
-from reconciler import HASH_TAG, MANAGED_TAG
-from reconciler.api_calls import ApiCall, parse
-from reconciler.audit import Event, Kept
-from reconciler.aws import session
+from reconciler.api_calls import parse
 from reconciler.aws.cloudformation import CloudFormation
-from reconciler.aws.dynamodb import DynamoStatusStore
-from reconciler.aws.ssm import SsmOutputs
 from reconciler.change_detection import (
     DETECTION_TIMEOUT,
     detect_if_changed,
@@ -39,253 +30,42 @@ from reconciler.errors import AwsError, PermanentAwsError
 from reconciler.fingerprint import desired_hash
 from reconciler.reconcile import Services
 from reconciler.source import GitSource
-from reconciler.status import Health, StackStatus, Sync, precise
+from reconciler.status import StackStatus, precise
 from reconciler.triggers import on_drift_detected, on_stack_status
-from tests.repo import commit, git
-
-ROOT = Path(__file__).resolve().parents[2]
-SAMPLES = ROOT / "tests" / "events" / "cloudtrail"
-HOME = "123456789012"  # the reconciler's account (localaws' LambdaContext's too)
-MEMBER = "444455556666"
-MEMBER_ROLE = f"arn:aws:iam::{MEMBER}:role/gitops-member"
-REGION = "us-east-1"
-STACK = "pci-db-dev"
-STACK_ID = (
-    f"arn:aws:cloudformation:{REGION}:{HOME}:stack/{STACK}/1f0e9d8c-aaaa-4bbb-8ccc-000000000001"
+from tests.functional.change_world import (
+    CALLER,
+    DB,
+    DB_LOGICAL,
+    HOME,
+    MEMBER,
+    MEMBER_ROLE,
+    REGION,
+    ROOT,
+    STACK,
+    STACK_ID,
+    T0,
+    Cloud,
+    build_services,
+    call,
+    detecting,
+    manage_app,
+    managed,
+    modify_db,
+    now_seconds,
+    out_of_band,
+    record,
+    record_calls,
+    sample,
+    touched,
 )
-DB = "pci-mysql-dev"
-DB_LOGICAL = "Database"
-CALLER = "arn:aws:iam::123456789012:user/johndoe"  # the RDS user guide record's
-T0 = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
-
-
-def sample(name: str) -> dict[str, Any]:
-    return json.loads((SAMPLES / name).read_text())
-
-
-def now_seconds(delta: timedelta = timedelta()) -> str:
-    """A time as CloudTrail writes eventTime: whole seconds."""
-    return (datetime.now(UTC) + delta).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def modify_db(
-    at: str,
-    *,
-    event_id: str = "e-1",
-    account: str = HOME,
-    region: str = REGION,
-    db: str = DB,
-    identity: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """The RDS user guide's CloudTrail record (CreateDBInstance by IAM user johndoe),
-    changed in code into a ModifyDBInstance of `db` at `at`, in its envelope."""
-    event = sample("rds-create-db-instance.json")
-    event.update(account=account, region=region, time=at, id=f"env-{event_id}")
-    event["detail"].update(
-        eventName="ModifyDBInstance",
-        eventTime=at,
-        awsRegion=region,
-        eventID=event_id,
-        recipientAccountId=account,
-        requestParameters={
-            "dBInstanceIdentifier": db,
-            "backupRetentionPeriod": 1,
-            "applyImmediately": True,
-        },
-        responseElements=None,
-    )
-    if identity is not None:
-        event["detail"]["userIdentity"] = identity
-    return event
-
-
-def call(**kwargs: Any) -> ApiCall:
-    kwargs.setdefault("at", now_seconds())
-    return parse(modify_db(**kwargs))
-
-
-class Cloud:
-    """One CloudFormation client per region, each behind a Stubber; `calls` lists every
-    call tried (region, operation), stubbed or not."""
-
-    def __init__(self) -> None:
-        self.clients: dict[str, Any] = {}
-        self.stubbers: dict[str, Stubber] = {}
-        self.calls: list[tuple[str, str]] = []
-
-    def client(self, service: str, region: str) -> Any:
-        assert service == "cloudformation"
-        if region not in self.clients:
-            made = boto3.client("cloudformation", region_name=region)
-            made.meta.events.register(
-                "before-call.*.*", lambda model, **_: self.calls.append((region, model.name))
-            )
-            stubber = Stubber(made)
-            stubber.activate()
-            self.clients[region], self.stubbers[region] = made, stubber
-        return self.clients[region]
-
-    def stub(self, region: str = REGION) -> Stubber:
-        self.client("cloudformation", region)
-        return self.stubbers[region]
-
-    def operations(self, name: str) -> int:
-        return sum(1 for _, op in self.calls if op == name)
-
-    def done(self) -> None:
-        for stubber in self.stubbers.values():
-            stubber.assert_no_pending_responses()
-
-    # --- answers, queued -------------------------------------------------------------
-
-    def owns(
-        self,
-        physical_id: str = DB,
-        *,
-        stack: str = STACK,
-        stack_id: str = STACK_ID,
-        logical_id: str = DB_LOGICAL,
-        region: str = REGION,
-        resource_type: str = "AWS::RDS::DBInstance",
-    ) -> None:
-        self.stub(region).add_response(
-            "describe_stack_resources",
-            {
-                "StackResources": [
-                    {
-                        "StackName": stack,
-                        "StackId": stack_id,
-                        "LogicalResourceId": logical_id,
-                        "PhysicalResourceId": physical_id,
-                        "ResourceType": resource_type,
-                        "Timestamp": T0,
-                        "ResourceStatus": "UPDATE_COMPLETE",
-                    }
-                ]
-            },
-            {"PhysicalResourceId": physical_id},
-        )
-
-    def owns_nothing(self, physical_id: str, region: str = REGION) -> None:
-        self.stub(region).add_client_error(
-            "describe_stack_resources",
-            service_error_code="ValidationError",
-            service_message=f"Stack for {physical_id} does not exist",
-            http_status_code=400,
-            expected_params={"PhysicalResourceId": physical_id},
-        )
-
-    def stack(
-        self,
-        status: str = "UPDATE_COMPLETE",
-        *,
-        name: str = STACK,
-        stack_id: str = STACK_ID,
-        region: str = REGION,
-        desired: str = "h1",
-    ) -> None:
-        self.stub(region).add_response(
-            "describe_stacks",
-            {
-                "Stacks": [
-                    {
-                        "StackName": name,
-                        "StackId": stack_id,
-                        "CreationTime": T0,
-                        "StackStatus": status,
-                        "Tags": [
-                            {"Key": MANAGED_TAG, "Value": "true"},
-                            {"Key": HASH_TAG, "Value": desired},
-                        ],
-                    }
-                ]
-            },
-            {"StackName": name},
-        )
-
-    def resource_drift(
-        self, *, name: str = STACK, stack_id: str = STACK_ID, region: str = REGION
-    ) -> None:
-        self.stub(region).add_response(
-            "detect_stack_resource_drift",
-            {
-                "StackResourceDrift": {
-                    "StackId": stack_id,
-                    "LogicalResourceId": DB_LOGICAL,
-                    "PhysicalResourceId": DB,
-                    "ResourceType": "AWS::RDS::DBInstance",
-                    "StackResourceDriftStatus": "MODIFIED",
-                    "PropertyDifferences": [
-                        {
-                            "PropertyPath": "/BackupRetentionPeriod",
-                            "ExpectedValue": "7",
-                            "ActualValue": "1",
-                            "DifferenceType": "NOT_EQUAL",
-                        }
-                    ],
-                    "Timestamp": T0,
-                }
-            },
-            {"StackName": name, "LogicalResourceId": DB_LOGICAL},
-        )
-
-    def detection(self, detection_id: str, *, name: str = STACK, region: str = REGION) -> None:
-        self.stub(region).add_response(
-            "detect_stack_drift", {"StackDriftDetectionId": detection_id}, {"StackName": name}
-        )
-
-    def detection_refused(self, code: str, status: int, message: str) -> None:
-        self.stub().add_client_error(
-            "detect_stack_drift",
-            service_error_code=code,
-            service_message=message,
-            http_status_code=status,
-            expected_params={"StackName": STACK},
-        )
-
-    def drifts(self) -> None:
-        """DescribeStackResourceDrifts after a detection: the DB's backups cut to 1 day."""
-        self.stub().add_response(
-            "describe_stack_resource_drifts",
-            {
-                "StackResourceDrifts": [
-                    {
-                        "StackId": STACK_ID,
-                        "LogicalResourceId": DB_LOGICAL,
-                        "PhysicalResourceId": DB,
-                        "ResourceType": "AWS::RDS::DBInstance",
-                        "StackResourceDriftStatus": "MODIFIED",
-                        "PropertyDifferences": [
-                            {
-                                "PropertyPath": "/BackupRetentionPeriod",
-                                "ExpectedValue": "7",
-                                "ActualValue": "1",
-                                "DifferenceType": "NOT_EQUAL",
-                            }
-                        ],
-                        "Timestamp": T0,
-                    }
-                ]
-            },
-            {"StackName": STACK},
-        )
-
-    def started(self, detection_id: str, **where: Any) -> None:
-        """What a started detection asks, in order: the stack, the touched DB, the stack."""
-        self.stack(**where)
-        self.resource_drift(**{k: v for k, v in where.items() if k != "status"})
-        self.detection(detection_id, **{k: v for k, v in where.items() if k in ("name", "region")})
+from tests.repo import commit, git
 
 
 @pytest.fixture
 def aws_calls(aws) -> list[tuple[str, str]]:
-    """(service, operation) of every call made through reconciler.aws.session's clients
-    (the status table, SSM): registered before any of them is made."""
-    made: list[tuple[str, str]] = []
-    session.on_every_call(
-        lambda model, **_: made.append((model.service_model.service_name, model.name))
-    )
-    return made
+    """(service, operation) of every call through reconciler.aws.session's clients (the
+    status table, SSM)."""
+    return record_calls()
 
 
 @pytest.fixture
@@ -295,46 +75,9 @@ def cloud() -> Cloud:
 
 @pytest.fixture
 def services(aws_calls, cloud) -> Services:
-    built = Services(
-        cfn=CloudFormation(client_for=cloud.client),
-        outputs_for=SsmOutputs,
-        status=DynamoStatusStore("gitops-reconciler", REGION),
-        change_set_wait_seconds=0,
-        audit=Kept(),
-        account=HOME,
-    )
-    built.status.put(managed())
+    built = build_services(cloud)
     aws_calls.clear()
     return built
-
-
-def managed(**fields: Any) -> StackStatus:
-    """The managed DB stack as a pass left it: deployed, in sync, detected an hour ago."""
-    base = StackStatus(
-        STACK,
-        region=REGION,
-        stack_id=STACK_ID,
-        outputs_path="/pci-db/dev",
-        sync=Sync.SYNCED,
-        health=Health.HEALTHY,
-        desired_hash="h1",
-        attempted_revision="rev1",
-        applied_revision="rev1",
-        drift_status="IN_SYNC",
-        drift_detection_id="d-0",
-        drift_started_at=precise(datetime.now(UTC) - timedelta(hours=1)),
-    )
-    return replace(base, **fields)
-
-
-def record(services: Services, name: str = STACK) -> StackStatus:
-    found = services.status.get(name)
-    assert found is not None
-    return found
-
-
-def out_of_band(services: Services) -> list[Any]:
-    return [r for r in services.audit.records if r.event is Event.OUT_OF_BAND_CALL]
 
 
 # --- one detection for a burst ------------------------------------------------------------
@@ -439,25 +182,51 @@ def test_a_call_in_the_reconcilers_own_role_is_ignored_without_any_aws_call(
     assert (cloud.calls, aws_calls) == ([], [])
 
 
+def test_a_call_in_the_reconcilers_role_in_a_member_account_is_ignored_after_the_scan(
+    services, cloud, aws_calls
+):
+    """GIVEN a managed stack in member account 444455556666 and a ModifyDBInstance there
+    made in a session of RoleToBeAssumed (RECONCILER_ROLES names it) issued in that
+    account WHEN handled THEN it is ignored as the reconciler's own, once the status
+    table's Scan shows a managed stack lives in that account: no CloudFormation call."""
+    services.status.put(
+        StackStatus(
+            "pci-db-member",
+            region=REGION,
+            account=MEMBER,
+            role_arn=MEMBER_ROLE,
+            stack_id=f"arn:aws:cloudformation:{REGION}:{MEMBER}:stack/pci-db-member/3f0e-4",
+        )
+    )
+    aws_calls.clear()
+    identity = sample("user-identity-assumed-role.json")["userIdentity"]
+    identity["accountId"] = MEMBER
+    identity["sessionContext"]["sessionIssuer"]["accountId"] = MEMBER
+    found = on_api_call(call(account=MEMBER, identity=identity), services, ("RoleToBeAssumed",))
+    assert (found.status, found.reason) == (
+        "ignored",
+        "rds:ModifyDBInstance was made by the reconciler's own role RoleToBeAssumed",
+    )
+    assert aws_calls == [("dynamodb", "Scan")]
+    assert cloud.calls == []
+
+
 # --- not a managed stack's ---------------------------------------------------------------
 
 
 def test_a_resource_no_stack_owns_is_unmanaged(services, cloud):
     """GIVEN DescribeStackResources answers "Stack for sg-0abc does not exist" (the
     made AuthorizeSecurityGroupIngress sample, group sg-0abc, in this account) WHEN
-    handled THEN the call is unmanaged: nothing noted, nothing on the trail, no
-    detection."""
+    handled THEN the group alone is looked up (not the response's requestId) and the
+    call is unmanaged: nothing noted, nothing on the trail, no detection."""
     event = sample("made-ec2-authorize-security-group-ingress.json")
     event["account"] = HOME
     event["detail"]["requestParameters"]["groupId"] = "sg-0abc"
-    request_id = event["detail"]["responseElements"]["requestId"]
     cloud.owns_nothing("sg-0abc")
-    cloud.owns_nothing(request_id)  # the response's requestId is looked up too
     found = on_api_call(parse(event), services, ())
     assert found.status == "unmanaged"
-    assert found.reason == (
-        f"ec2:AuthorizeSecurityGroupIngress on sg-0abc, {request_id}: no managed stack"
-    )
+    assert found.reason == "ec2:AuthorizeSecurityGroupIngress on sg-0abc: no managed stack"
+    assert cloud.operations("DescribeStackResources") == 1
     assert record(services).changed_at == "" and services.audit.records == []
     assert cloud.operations("DetectStackDrift") == 0
     cloud.done()
@@ -500,31 +269,42 @@ def test_a_call_where_no_stack_is_managed_makes_no_cloudformation_call(services,
 
 def test_a_stack_not_yet_deployed_by_the_reconciler_is_not_detected(services, cloud):
     """GIVEN the managed name's record has no stack id yet (never deployed by this
-    reconciler) WHEN a call on a resource of a stack of that name comes THEN it is
-    unmanaged: the reconciler cannot tell it is its stack."""
+    reconciler), beside another deployed managed stack in the region (so the DB is
+    looked up by its id) WHEN a call on a resource of a stack of that name comes THEN
+    it is unmanaged, said not yet deployed: the reconciler cannot tell it is its
+    stack."""
+    manage_app(services)
     services.status.put(managed(stack_id=""))
     cloud.owns()
     found = on_api_call(call(), services, ())
     assert found.status == "unmanaged"
-    assert "not yet deployed by the reconciler" in found.reason
+    assert "owned by pci-db-dev (not yet deployed by the reconciler)" in found.reason
+    assert record(services).changed_at == ""
     cloud.done()
+
+
+def test_where_no_managed_stack_is_deployed_nothing_is_looked_up(services, cloud):
+    """GIVEN the region's only managed stack has no stack id yet WHEN a call on the DB
+    comes THEN it is unmanaged with no CloudFormation call: no deployed stack there
+    can own it."""
+    services.status.put(managed(stack_id=""))
+    found = on_api_call(call(), services, ())
+    assert (found.status, found.reason) == (
+        "unmanaged",
+        f"rds:ModifyDBInstance on {DB}: no managed stack",
+    )
+    assert cloud.calls == []
 
 
 def test_a_lookup_the_role_may_not_make_is_unmanaged_and_said(services, cloud):
     """GIVEN DescribeStackResources refused with AccessDenied (the functions may
     describe the managed stacks only, so another stack's resource is refused, not
     found) WHEN a call on it is handled THEN it is unmanaged, and the answer says the
-    lookup was refused (a missing grant would show there)."""
-    cloud.stub().add_client_error(
-        "describe_stack_resources",
-        service_error_code="AccessDenied",
-        service_message="not authorized to perform: cloudformation:DescribeStackResources",
-        http_status_code=403,
-        expected_params={"PhysicalResourceId": "other-db"},
-    )
+    region's lookups were refused (a missing grant would show there)."""
+    cloud.lookup_refused("other-db")
     found = on_api_call(call(db="other-db"), services, ())
     assert found.status == "unmanaged"
-    assert "lookups refused (not a managed stack?): other-db: AWS DescribeStackResources" in (
+    assert f"lookups refused (not a managed stack?): {REGION}: AWS DescribeStackResources" in (
         found.reason
     )
     assert record(services).changed_at == ""
@@ -579,25 +359,47 @@ def test_a_retention_cut_on_a_managed_log_group_starts_a_detection(services, clo
         responseElements=None,
     )
     cloud.owns(group, logical_id="DBErrorLogGroup", resource_type="AWS::Logs::LogGroup")
-    cloud.stack()
-    cloud.stub().add_response(
-        "detect_stack_resource_drift",
-        {
-            "StackResourceDrift": {
-                "StackId": STACK_ID,
-                "LogicalResourceId": "DBErrorLogGroup",
-                "PhysicalResourceId": group,
-                "ResourceType": "AWS::Logs::LogGroup",
-                "StackResourceDriftStatus": "MODIFIED",
-                "Timestamp": T0,
-            }
-        },
-        {"StackName": STACK, "LogicalResourceId": "DBErrorLogGroup"},
-    )
-    cloud.detection("d-logs")
+    cloud.started("d-logs", touched("DBErrorLogGroup", "AWS::Logs::LogGroup", group))
     found = on_api_call(parse(event), services, ())
     assert found.status == "detecting"
     assert found.stacks[0]["detection_id"] == "d-logs"
+    cloud.done()
+
+
+def test_a_call_naming_more_resources_than_managed_stacks_lists_each_stack_once(services, cloud):
+    """GIVEN EC2's TerminateInstances record changed in code into CreateTags, now, on
+    three instances, the last the managed stack's bastion WHEN handled THEN no resource
+    is looked up by its id: the one managed stack's resources are listed once (both
+    pages of ListStackResources), the bastion is found on the second, and the stack's
+    detection starts with the bastion checked first."""
+    event = sample("ec2-terminate-instances.json")
+    event.update(region=REGION, account=HOME, time=now_seconds())
+    event["detail"].update(
+        eventName="CreateTags",
+        awsRegion=REGION,
+        eventTime=event["time"],
+        requestParameters={
+            "resourcesSet": {
+                "items": [
+                    {"resourceId": "i-0aaaaaaa"},
+                    {"resourceId": "i-0bbbbbbb"},
+                    {"resourceId": "i-0bastion"},
+                ]
+            },
+            "tagSet": {"items": [{"key": "owner", "value": "me"}]},
+        },
+        responseElements={"_return": True},
+    )
+    assert parse(event).identifiers == ("i-0aaaaaaa", "i-0bbbbbbb", "i-0bastion")
+    cloud.lists([(DB_LOGICAL, DB, "AWS::RDS::DBInstance")], next_token="page-2")
+    cloud.lists([("Bastion", "i-0bastion", "AWS::EC2::Instance")], token="page-2")
+    cloud.started("d-tags", touched("Bastion", "AWS::EC2::Instance", "i-0bastion", "IN_SYNC"))
+    found = on_api_call(parse(event), services, ())
+    assert (found.status, found.stacks[0]["detection_id"]) == ("detecting", "d-tags")
+    assert cloud.operations("DescribeStackResources") == 0
+    assert cloud.operations("ListStackResources") == 2
+    (trail,) = out_of_band(services)
+    assert trail.detail["resources"] == ["Bastion"]
     cloud.done()
 
 
@@ -664,8 +466,7 @@ def test_a_call_after_the_running_detection_started_is_noted_not_covered(service
     """GIVEN a detection that started two minutes ago is still running WHEN a call on
     the DB comes now THEN it is not "covered" (that detection may not see it): it is
     noted on the stack (changed_at), and no second detection runs alongside."""
-    started = precise(datetime.now(UTC) - timedelta(minutes=2))
-    services.status.put(managed(drift_status="DETECTING", drift_started_at=started))
+    detecting(services)
     at = now_seconds()
     cloud.owns()
     cloud.stack()
@@ -679,8 +480,7 @@ def test_a_call_after_the_running_detection_started_is_noted_not_covered(service
 def test_a_noted_call_is_not_said_to_be_covered(services, cloud):
     """GIVEN a detection running since two minutes ago WHEN a later call is noted THEN
     its message does not call it covered."""
-    started = precise(datetime.now(UTC) - timedelta(minutes=2))
-    services.status.put(managed(drift_status="DETECTING", drift_started_at=started))
+    detecting(services)
     cloud.owns()
     cloud.stack()
     found = on_api_call(call(), services, ())
@@ -691,19 +491,33 @@ def test_a_noted_call_is_not_said_to_be_covered(services, cloud):
 def test_nothing_more_starts_while_the_detection_still_runs(services, cloud):
     """GIVEN a call noted during a running detection WHEN detect_if_changed is asked
     before that detection completed THEN it starts nothing and calls nothing."""
-    started = precise(datetime.now(UTC) - timedelta(minutes=2))
-    services.status.put(managed(drift_status="DETECTING", drift_started_at=started))
+    detecting(services)
     services.status.note_change(STACK, now_seconds())
     assert detect_if_changed(STACK, services) == ""
     assert cloud.calls == []
+
+
+def test_a_late_call_is_covered_by_a_finished_detection_started_after_it(services, cloud):
+    """GIVEN a detection that started a minute ago and has completed (IN_SYNC) WHEN a
+    call made two minutes ago arrives only now THEN it is covered by that detection:
+    noted, and no stack read and no second detection."""
+    started = precise(datetime.now(UTC) - timedelta(minutes=1))
+    services.status.put(managed(drift_status="IN_SYNC", drift_started_at=started))
+    at = now_seconds(timedelta(minutes=-2))
+    cloud.owns()
+    found = on_api_call(call(at=at), services, ())
+    assert found.status == "covered"
+    assert f"covered by the detection started at {started}" in found.reason
+    assert record(services).changed_at == at
+    assert [op for _, op in cloud.calls] == ["DescribeStackResources"]
+    cloud.done()
 
 
 def test_a_stale_detection_does_not_hold_off_a_new_one(services, cloud):
     """GIVEN a DETECTING record whose detection started longer ago than
     DETECTION_TIMEOUT (its completion event never came) WHEN a call comes THEN a new
     detection starts."""
-    stale = precise(datetime.now(UTC) - DETECTION_TIMEOUT - timedelta(minutes=1))
-    services.status.put(managed(drift_status="DETECTING", drift_started_at=stale))
+    detecting(services, since=DETECTION_TIMEOUT + timedelta(minutes=1))
     cloud.owns()
     cloud.started("d-new")
     found = on_api_call(call(), services, ())
@@ -741,16 +555,15 @@ def test_a_call_during_a_stack_operation_is_detected_when_it_ends(services, clou
 
 def test_throttling_gives_the_claim_back_and_is_raised_for_a_retry(services, cloud):
     """GIVEN DetectStackDrift answers Throttling (transient) WHEN a call on the DB is
-    handled THEN the error is raised as transient (Lambda retries the event) and the
-    claim is given back: the stack's drift status is as before; the retry starts the
-    detection."""
+    handled THEN the error is raised as transient (Lambda retries the event), the
+    claim is given back (the stack's drift status is as before) and the call is on the
+    trail; the retry starts the detection, and the trail still holds the call once."""
     before = record(services)
+    throttled = call(event_id="e-t")  # the retry is the same event, to the second
     cloud.owns()
-    cloud.stack()
-    cloud.resource_drift()
-    cloud.detection_refused("Throttling", 400, "Rate exceeded")
+    cloud.refused("Throttling", 400, "Rate exceeded")
     with pytest.raises(AwsError) as raised:
-        on_api_call(call(event_id="e-t"), services, ())
+        on_api_call(throttled, services, ())
     assert not isinstance(raised.value, PermanentAwsError)
     after = record(services)
     assert (after.drift_status, after.drift_started_at, after.drift_detection_id) == (
@@ -758,26 +571,27 @@ def test_throttling_gives_the_claim_back_and_is_raised_for_a_retry(services, clo
         before.drift_started_at,
         before.drift_detection_id,
     )
+    assert [r.detail["event_id"] for r in out_of_band(services)] == ["e-t"]
 
     cloud.owns()
     cloud.started("d-retry")
-    assert on_api_call(call(event_id="e-t"), services, ()).status == "detecting"
+    assert on_api_call(throttled, services, ()).status == "detecting"
+    assert [r.detail["event_id"] for r in out_of_band(services)] == ["e-t"]
     cloud.done()
 
 
 def test_access_denied_is_permanent_and_gives_the_claim_back(services, cloud):
     """GIVEN DetectStackDrift answers AccessDenied (the role may not detect drift)
-    WHEN a call is handled THEN a PermanentAwsError says so (the handler records it as
-    failed, once; tests/functional/test_change_handler.py), and the claim is given
-    back."""
+    WHEN a call is handled THEN the call is on the trail, then a PermanentAwsError
+    says so (the handler records it as failed, once;
+    tests/functional/test_change_handler.py), and the claim is given back."""
     before = record(services)
     cloud.owns()
-    cloud.stack()
-    cloud.resource_drift()
-    cloud.detection_refused("AccessDenied", 403, "not authorized to perform DetectStackDrift")
+    cloud.refused("AccessDenied", 403, "not authorized to perform DetectStackDrift")
     with pytest.raises(PermanentAwsError, match="AccessDenied"):
         on_api_call(call(), services, ())
     assert record(services).drift_status == before.drift_status
+    assert [r.stack for r in out_of_band(services)] == [STACK]
     cloud.done()
 
 
@@ -882,8 +696,7 @@ def test_a_call_noted_during_a_detection_gets_one_more_when_it_completes(service
     WHEN that detection completes (on_drift_detected, a `drift: detect` stack) THEN one
     more detection starts, for the noted call."""
     root = pci_repo(tmp_path / "desired", drift="detect")
-    started = precise(datetime.now(UTC) - timedelta(minutes=2))
-    services.status.put(managed(drift_status="DETECTING", drift_started_at=started))
+    detecting(services)
     cloud.owns()
     cloud.stack()
     assert on_api_call(call(), services, ()).status == "noted"

@@ -4,51 +4,40 @@ can is acted on once per event id (Powertools idempotency on DynamoDB); AWS refu
 detection is returned once, throttling raised for a retry; a bad RECONCILER_ROLES fails
 the cold start, clearly.
 
-CloudFormation answers through a botocore Stubber (tests/functional/test_change_detection
-has the helpers); the events are AWS's documented records (tests/events/cloudtrail)."""
+CloudFormation answers through a botocore Stubber (tests/functional/change_world has the
+helpers); the events are AWS's documented records (tests/events/cloudtrail)."""
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from handlers import change, runtime
-from handlers.metrics import metrics
+from handlers import change
 from localaws.lambda_context import LambdaContext
 from reconciler import environment
-from reconciler.audit import Kept
-from reconciler.aws import session
-from reconciler.aws.cloudformation import CloudFormation
-from reconciler.aws.dynamodb import DynamoStatusStore
-from reconciler.aws.ssm import SsmOutputs
 from reconciler.errors import AwsError
 from reconciler.reconcile import Services
-from tests.functional.handler_repo import handler_repo
-from tests.functional.test_bad_environment import cold_start
-from tests.functional.test_change_detection import (
+from tests.functional.change_world import (
     HOME,
-    REGION,
     Cloud,
-    managed,
+    behind_the_handler,
+    build_services,
+    emf_metrics,
     modify_db,
     now_seconds,
+    record_calls,
     sample,
 )
-
-CFN = "cloudformation"
+from tests.functional.test_bad_environment import cold_start
 
 
 @pytest.fixture
 def calls(aws) -> list[tuple[str, str]]:
     """(service, operation) of every call through reconciler.aws.session's clients (the
-    status and idempotency tables): registered before any of them is made."""
-    made: list[tuple[str, str]] = []
-    session.on_every_call(
-        lambda model, **_: made.append((model.service_model.service_name, model.name))
-    )
-    return made
+    status and idempotency tables)."""
+    return record_calls()
 
 
 @pytest.fixture
@@ -58,20 +47,9 @@ def cloud() -> Cloud:
 
 @pytest.fixture
 def services(tmp_path, monkeypatch, calls, cloud) -> Services:
-    """The handler's services, built from the environment as runtime.services builds
-    them, but with CloudFormation behind the Stubber and the trail in memory."""
-    handler_repo(tmp_path / "desired", monkeypatch)
-    metrics.clear_metrics()
-    built = Services(
-        cfn=CloudFormation(client_for=cloud.client),
-        outputs_for=SsmOutputs,
-        status=DynamoStatusStore("gitops-reconciler", REGION),
-        change_set_wait_seconds=0,
-        audit=Kept(),
-    )
-    built.status.put(managed())
-    monkeypatch.setattr(runtime, "services", lambda: built)
-    monkeypatch.setattr(change, "services", lambda: built)
+    """The handler's services as runtime.services builds them (no account set), but with
+    CloudFormation behind the Stubber and the trail in memory."""
+    built = behind_the_handler(build_services(cloud, account=""), tmp_path / "desired", monkeypatch)
     calls.clear()
     return built
 
@@ -79,19 +57,6 @@ def services(tmp_path, monkeypatch, calls, cloud) -> Services:
 def event(**kwargs: Any) -> dict[str, Any]:
     kwargs.setdefault("at", now_seconds())
     return modify_db(**kwargs)
-
-
-def emf_metrics(stdout: str) -> list[str]:
-    """The metric names Powertools printed as EMF."""
-    names = []
-    for line in stdout.splitlines():
-        try:
-            doc = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(doc, dict) and "_aws" in doc:
-            names += [m["Name"] for d in doc["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]]
-    return names
 
 
 # --- events it cannot read -------------------------------------------------------------
@@ -112,6 +77,17 @@ def _name_with_spaces() -> dict[str, Any]:
 def _identity_a_string() -> dict[str, Any]:
     made = event()
     made["detail"]["userIdentity"] = "arn:aws:iam::123456789012:user/johndoe"
+    return made
+
+
+def _time(at: str) -> Callable[[], dict[str, Any]]:
+    """A call whose eventTime is `at` (CloudTrail writes YYYY-MM-DDTHH:MM:SSZ)."""
+
+    def made() -> dict[str, Any]:
+        changed = event()
+        changed["detail"]["eventTime"] = at
+        return changed
+
     return made
 
 
@@ -145,6 +121,13 @@ MALFORMED = {
         "detail.userIdentity: Input should be a valid dictionary",
     ),
     "an eventSource not of amazonaws.com": (_source_not_aws, "detail.eventSource"),
+    "an eventTime that is not a time": (_time("not-a-time"), "detail.eventTime: String should"),
+    "an eventTime with an offset": (
+        _time("2026-12-07T10:00:00+01:00"),
+        "detail.eventTime: String should match",
+    ),
+    "an eventTime without seconds": (_time("2026-12-07T10:00Z"), "detail.eventTime"),
+    "an eventTime that is a number": (_time(1796637600), "detail.eventTime: Input should be"),
 }
 
 
@@ -167,6 +150,19 @@ def test_an_event_it_cannot_read_is_rejected_with_the_reason_and_no_aws_call(
 # --- once per event ---------------------------------------------------------------------
 
 
+def test_an_event_time_with_milliseconds_is_read(services, cloud):
+    """GIVEN a call on the managed DB whose eventTime has milliseconds
+    (YYYY-MM-DDTHH:MM:SS.fffZ) WHEN handled THEN it is acted on: the detection starts
+    and the call is noted in whole seconds."""
+    at = now_seconds()
+    cloud.owns()
+    cloud.started("d-ms")
+    answer = change.handler(event(at=at.replace("Z", ".123Z")), LambdaContext())
+    assert answer["status"] == "detecting"
+    assert services.status.get("pci-db-dev").changed_at == at
+    cloud.done()
+
+
 def test_the_same_event_twice_is_acted_on_once(services, calls, cloud):
     """GIVEN a ModifyDBInstance on the managed DB WHEN EventBridge delivers it twice
     (the same id) THEN the first starts one detection and the second returns the first
@@ -179,7 +175,8 @@ def test_the_same_event_twice_is_acted_on_once(services, calls, cloud):
     assert first["status"] == "detecting"
     assert second == first
     assert cloud.operations("DetectStackDrift") == 1
-    assert services.audit.events() == ["event received", "out-of-band call"]
+    # The call's record is dated when the call was made, before the event was received.
+    assert services.audit.events() == ["out-of-band call", "event received"]
     cloud.done()
 
 
@@ -188,9 +185,7 @@ def test_access_denied_is_answered_failed_once_and_not_retried(services, cloud):
     delivered again THEN both answers are the same "failed" naming the refusal, and
     the second makes no CloudFormation call (a permanent refusal is not retried)."""
     cloud.owns()
-    cloud.stack()
-    cloud.resource_drift()
-    cloud.detection_refused("AccessDenied", 403, "not authorized to perform DetectStackDrift")
+    cloud.refused("AccessDenied", 403, "not authorized to perform DetectStackDrift")
     delivered = event(event_id="e-denied")
     first = change.handler(delivered, LambdaContext())
     tried = list(cloud.calls)
@@ -207,9 +202,7 @@ def test_throttling_is_raised_and_the_redelivery_does_the_work(services, cloud):
     handler raises (Lambda retries it) and keeps no idempotency answer, so the
     redelivery starts the detection."""
     cloud.owns()
-    cloud.stack()
-    cloud.resource_drift()
-    cloud.detection_refused("Throttling", 400, "Rate exceeded")
+    cloud.refused("Throttling", 400, "Rate exceeded")
     delivered = event(event_id="e-throttled")
     with pytest.raises(AwsError, match="Throttling"):
         change.handler(delivered, LambdaContext())
@@ -260,16 +253,20 @@ def test_a_call_on_an_unmanaged_resource_is_counted_and_not_on_the_trail(service
     cloud.done()
 
 
-def test_the_trail_says_the_function_acted_in_its_account(services, cloud):
+def test_the_trail_names_the_caller_and_the_function_apart(services, cloud):
     """GIVEN a call on the managed DB WHEN the handler acts on it THEN the out-of-band
-    record names the function's account (from its ARN) and invocation as the actor."""
+    record names the call's account and its caller as the actor (who changed the
+    resource), and the event received names the function's invocation."""
     cloud.owns()
     cloud.started("d-actor")
     context = LambdaContext()
-    change.handler(event(), context)
+    delivered = event()
+    change.handler(delivered, context)
     (record,) = [r for r in services.audit.records if str(r.event) == "out-of-band call"]
     assert record.account == HOME
-    assert record.actor == f"lambda:{context.function_name}:{context.aws_request_id}"
+    assert record.actor == delivered["detail"]["userIdentity"]["arn"]
+    (received,) = [r for r in services.audit.records if str(r.event) == "event received"]
+    assert received.actor == f"lambda:{context.function_name}:{context.aws_request_id}"
     cloud.done()
 
 

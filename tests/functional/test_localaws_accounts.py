@@ -19,6 +19,7 @@ from localaws.bus_emitter import StackEventEmitter
 from localaws.drift_events import DriftEvents
 from localaws.lambda_context import LambdaContext
 from localaws.server import LocalAws
+from tests.functional.localaws_helpers import BusObserver
 
 MEMBER = "222222222222"
 HOME_REGION, MEMBER_REGION = "us-east-1", "eu-west-1"
@@ -63,30 +64,12 @@ def member(local_aws: LocalAws, client: Client) -> dict[str, str]:
     }
 
 
-class Observer:
-    """A rule on one account's default bus in one region, sending what matches `pattern` to
-    an SQS queue of its own; `received()` drains it."""
-
-    def __init__(self, client: Client, region: str, credentials: dict | None, pattern: dict):
-        name = f"observer-{uuid.uuid4().hex[:8]}"
-        self._sqs = client("sqs", region, credentials)
-        self._url = self._sqs.create_queue(QueueName=name)["QueueUrl"]
-        arn = self._sqs.get_queue_attributes(QueueUrl=self._url, AttributeNames=["QueueArn"])
-        events = client("events", region, credentials)
-        events.put_rule(Name=name, EventPattern=json.dumps(pattern))
-        events.put_targets(
-            Rule=name, Targets=[{"Id": "queue", "Arn": arn["Attributes"]["QueueArn"]}]
-        )
-
-    def received(self) -> list[dict[str, Any]]:
-        found = []
-        while messages := self._sqs.receive_message(QueueUrl=self._url, MaxNumberOfMessages=10).get(
-            "Messages", []
-        ):
-            for message in messages:
-                found.append(json.loads(message["Body"]))
-                self._sqs.delete_message(QueueUrl=self._url, ReceiptHandle=message["ReceiptHandle"])
-        return found
+def observe(client: Client, region: str, credentials: dict | None, pattern: dict) -> BusObserver:
+    """A rule on the default bus of one account and region, sending what matches
+    `pattern` to an SQS queue of its own; `received()` drains it."""
+    return BusObserver(
+        client("sqs", region, credentials), client("events", region, credentials), pattern
+    )
 
 
 CLOUDFORMATION_EVENTS = {"source": ["aws.cloudformation"]}
@@ -175,9 +158,9 @@ def test_stack_status_events_go_on_the_bus_of_the_stack_account_and_region(
     account's buses
     WHEN a stack is created there and the emitter runs
     THEN its events reach 222222222222's eu-west-1 bus only, with that account and region"""
-    on_member = Observer(client, MEMBER_REGION, member, CLOUDFORMATION_EVENTS)
+    on_member = observe(client, MEMBER_REGION, member, CLOUDFORMATION_EVENTS)
     on_home = [
-        Observer(client, region, None, CLOUDFORMATION_EVENTS)
+        observe(client, region, None, CLOUDFORMATION_EVENTS)
         for region in (HOME_REGION, MEMBER_REGION)
     ]
     cloudformation = client("cloudformation", MEMBER_REGION, member)
@@ -233,8 +216,8 @@ def test_drift_detection_reads_and_reports_in_the_stack_account_and_region(
     THEN it is DRIFTED, and the detection's event goes on that account's eu-west-1 bus with
     that account and region, and on no home account bus"""
     cloudformation = client("cloudformation", MEMBER_REGION, member)
-    on_member = Observer(client, MEMBER_REGION, member, CLOUDFORMATION_EVENTS)
-    on_home = Observer(client, MEMBER_REGION, None, CLOUDFORMATION_EVENTS)
+    on_member = observe(client, MEMBER_REGION, member, CLOUDFORMATION_EVENTS)
+    on_home = observe(client, MEMBER_REGION, None, CLOUDFORMATION_EVENTS)
     polled = DriftEvents()
     resources = cloudformation.describe_stack_resources(StackName=member_group_stack)
     group = next(r for r in resources["StackResources"] if r["LogicalResourceId"] == "Group")

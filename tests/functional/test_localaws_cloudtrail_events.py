@@ -11,7 +11,7 @@ import json
 import re
 import uuid
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import boto3
@@ -22,6 +22,7 @@ from botocore.exceptions import ClientError
 from localaws.accounts import in_account
 from localaws.cloudtrail_events import DETAIL_TYPE, HIDDEN, CloudTrailEvents
 from localaws.server import LocalAws
+from tests.functional.localaws_helpers import BusObserver
 
 HOME, MEMBER, NO_TRAIL = "123456789012", "222222222222", "333333333333"
 REGION = "us-east-1"
@@ -64,47 +65,32 @@ def client(local_aws: LocalAws) -> Client:
     return make
 
 
-def _start_trail(client: Client, account: str | None = None) -> None:
-    """A multi-Region trail logging in `account` (the home account when None)."""
+def _start_trail(client: Client, account: str | None = None) -> Callable[[], None]:
+    """A multi-Region trail logging in `account` (the home account when None); returns
+    what deletes it."""
     bucket = f"trail-{uuid.uuid4().hex[:12]}"
     client("s3", account=account).create_bucket(Bucket=bucket)
     cloudtrail = client("cloudtrail", account=account)
     cloudtrail.create_trail(Name=f"{bucket}-trail", S3BucketName=bucket, IsMultiRegionTrail=True)
     cloudtrail.start_logging(Name=f"{bucket}-trail")
+    return lambda: cloudtrail.delete_trail(Name=f"{bucket}-trail")
 
 
 @pytest.fixture(scope="module", autouse=True)
-def trails(client: Client) -> None:
+def trails(client: Client) -> Iterator[None]:
     """The home account and 222222222222 log their management events; 333333333333 has no
-    trail."""
-    _start_trail(client)
-    _start_trail(client, MEMBER)
+    trail. The trails go with the module: moto's backends outlive it, and a later module's
+    observer of aws.cloudformation events would otherwise hear CloudTrail's too."""
+    deletes = [_start_trail(client), _start_trail(client, MEMBER)]
+    yield
+    for delete in deletes:
+        delete()
 
 
-class Observer:
+def observe(client: Client, pattern: dict, account: str | None = None) -> BusObserver:
     """A rule on the default bus of one account, sending what matches `pattern` to an SQS
     queue of its own; `received()` drains it."""
-
-    def __init__(self, client: Client, pattern: dict, account: str | None = None) -> None:
-        name = f"observer-{uuid.uuid4().hex[:8]}"
-        self._sqs = client("sqs", account=account)
-        self._url = self._sqs.create_queue(QueueName=name)["QueueUrl"]
-        arn = self._sqs.get_queue_attributes(QueueUrl=self._url, AttributeNames=["QueueArn"])
-        events = client("events", account=account)
-        events.put_rule(Name=name, EventPattern=json.dumps(pattern))
-        events.put_targets(
-            Rule=name, Targets=[{"Id": "queue", "Arn": arn["Attributes"]["QueueArn"]}]
-        )
-
-    def received(self) -> list[dict[str, Any]]:
-        found = []
-        while messages := self._sqs.receive_message(QueueUrl=self._url, MaxNumberOfMessages=10).get(
-            "Messages", []
-        ):
-            for message in messages:
-                found.append(json.loads(message["Body"]))
-                self._sqs.delete_message(QueueUrl=self._url, ReceiptHandle=message["ReceiptHandle"])
-        return found
+    return BusObserver(client("sqs", account=account), client("events", account=account), pattern)
 
 
 def _security_group(client: Client, account: str | None = None) -> str:
@@ -144,7 +130,7 @@ def test_an_ingress_rule_opened_to_the_world_is_one_event_on_the_default_bus(
     THEN the queue receives one event: the CloudTrail record with the group id and the
     permissions as CloudTrail writes EC2's lists, the same event a poller returns"""
     group = _security_group(client)
-    observer = Observer(client, INGRESS_PATTERN)
+    observer = observe(client, INGRESS_PATTERN)
     poller = CloudTrailEvents()
 
     client("ec2").authorize_security_group_ingress(GroupId=group, IpPermissions=[OPEN_MYSQL])
@@ -509,8 +495,8 @@ def test_a_call_in_another_account_goes_to_that_account_bus(client: Client) -> N
     WHEN a security group is opened in 222222222222
     THEN its event reaches 222222222222's bus only, with that account, and the caller is
     whoever GetCallerIdentity says makes calls there"""
-    on_member = Observer(client, INGRESS_PATTERN, MEMBER)
-    on_home = Observer(client, INGRESS_PATTERN)
+    on_member = observe(client, INGRESS_PATTERN, MEMBER)
+    on_home = observe(client, INGRESS_PATTERN)
     group = _security_group(client, MEMBER)
 
     client("ec2", account=MEMBER).authorize_security_group_ingress(

@@ -9,7 +9,10 @@ from pathlib import Path
 
 import boto3
 
+from handlers.routes import change_rules
 from localaws import extensions
+from reconciler.change_rules import watched
+from reconciler.desired import load_desired_state
 
 extensions.install_all()
 
@@ -48,6 +51,10 @@ def roles() -> dict[str, dict]:
     return {r["RoleName"]: r for r in listed}
 
 
+# The stack status and drift rules, and one per change rule of this repository's templates.
+FORWARDED = 2 + len(change_rules(watched(load_desired_state(ROOT))))
+
+
 def forwarding(region: str) -> list[tuple[dict, list[dict]]]:
     events = boto3.client("events", region_name=region)
     return [
@@ -59,8 +66,8 @@ def forwarding(region: str) -> list[tuple[dict, list[dict]]]:
 def test_instances_in_two_regions_make_the_roles_once_and_forward_from_both(aws):
     """GIVEN a member account WHEN the template is created in its home region and in another
     (as a StackSet does) THEN both complete, the three named roles exist once, trusted as the
-    template says, and each region has two rules putting on the central bus, each region
-    with its own forwarder role."""
+    template says, and each region has its forwarding rules (stack status, drift and the
+    change rules) putting on the central bus, each region with its own forwarder role."""
     home = create(HOME)
     other = create(OTHER)
 
@@ -79,7 +86,7 @@ def test_instances_in_two_regions_make_the_roles_once_and_forward_from_both(aws)
     forwarder_roles = set()
     for region in (HOME, OTHER):
         rules = forwarding(region)
-        assert len(rules) == 2, region
+        assert len(rules) == FORWARDED, region
         for _, targets in rules:
             (target,) = targets
             assert target["Arn"] == CENTRAL_BUS
@@ -95,4 +102,4 @@ def test_forwarding_only_makes_no_role_but_the_forwarders(aws):
 
     assert stack["StackStatus"] == "CREATE_COMPLETE"
     assert not set(NAMED) & set(roles())
-    assert len(forwarding(OTHER)) == 2
+    assert len(forwarding(OTHER)) == FORWARDED

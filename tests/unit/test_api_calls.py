@@ -1,7 +1,7 @@
 """CloudTrail records as AWS documents them (tests/events/cloudtrail, SOURCES.md says
 where each comes from), read into ApiCall values: who called what on which resources,
 and which calls the reconciler leaves out before any AWS call. Hostile input never
-raises and never makes the handler look up more than a few identifiers."""
+raises and never makes the handler look up more than MAX_IDENTIFIERS identifiers."""
 
 from __future__ import annotations
 
@@ -117,11 +117,10 @@ def test_a_documented_record_says_where_what_and_who(name):
 
 def test_authorize_security_group_ingress_names_the_group_and_not_the_cidr():
     """GIVEN AuthorizeSecurityGroupIngress opening TCP 998 from 192.168.0.0/32 WHEN its
-    identifiers are read THEN the group id comes first, and neither the CIDR nor the
-    port is taken for a resource."""
+    identifiers are read THEN the group id is the only one: neither the CIDR, the port
+    nor the response's requestId is taken for a resource."""
     found = parse(sample("made-ec2-authorize-security-group-ingress.json")).identifiers
-    assert found[0] == "sg-123456789"
-    assert "192.168.0.0/32" not in found and "998" not in found
+    assert found == ("sg-123456789",)
 
 
 def test_an_instance_in_an_items_list_is_found():
@@ -130,14 +129,16 @@ def test_an_instance_in_an_items_list_is_found():
     assert parse(sample("ec2-terminate-instances.json")).identifiers[0] == "i-1a2b3c4d"
 
 
-def test_a_db_instance_is_found_first_and_the_list_is_capped():
-    """GIVEN RDS's CreateDBInstance record, whose response names a dozen things
-    (subnets, groups, zones) WHEN parsed THEN the instance identifier comes first, its
-    ARN is there, and no more than MAX_IDENTIFIERS are kept."""
+def test_a_db_instance_is_found_first_and_what_it_refers_to_is_not():
+    """GIVEN RDS's CreateDBInstance record, whose response also names the subnet group's
+    subnets, VPC and zones (nested in dBSubnetGroup) WHEN parsed THEN the instance
+    identifier comes first and its ARN is there; the items of a top-level list are read
+    (vpcSecurityGroups[].vpcSecurityGroupId), nothing deeper is."""
     found = parse(sample("rds-create-db-instance.json")).identifiers
     assert found[0] == "test-instance"
     assert "arn:aws:rds:us-east-1:123456789012:db:test-instance" in found
-    assert len(found) == MAX_IDENTIFIERS
+    assert "sg-f839b688" in found
+    assert not {"vpc-136a4c6a", "subnet-cbfff283", "us-east-1b", "default"} & set(found)
 
 
 def test_a_modify_db_instance_identifier_is_also_found_lower_cased():
@@ -233,6 +234,65 @@ def test_a_log_group_arn_ending_in_star_gives_the_group_name():
     assert "/aws/lambda/x" in found
 
 
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        (
+            "arn:aws:lambda:us-east-1:123456789012:function:pci-rotation:PROD",
+            ("arn:aws:lambda:us-east-1:123456789012:function:pci-rotation:PROD", "pci-rotation"),
+        ),
+        (
+            "123456789012:function:pci-rotation",
+            ("123456789012:function:pci-rotation", "pci-rotation"),
+        ),
+        (
+            "123456789012:function:pci-rotation:7",
+            ("123456789012:function:pci-rotation:7", "pci-rotation"),
+        ),
+    ],
+)
+def test_a_functions_name_is_taken_from_its_arn_or_partial_arn(name, expected):
+    """GIVEN a Lambda function named by its ARN with a qualifier, or by its partial ARN
+    (ACCOUNT:function:NAME[:QUALIFIER], a documented name format) WHEN its identifiers
+    are read THEN the function's name, CloudFormation's physical id, is too."""
+    assert identifiers([{"functionName": name}]) == expected
+
+
+def test_ids_of_the_request_and_of_accounts_are_not_resources():
+    """GIVEN a response naming requestId, ownerId, accountId and clientRequestId beside a
+    group id WHEN its identifiers are read THEN only the group id is taken."""
+    found = identifiers(
+        [
+            {"clientRequestId": "c-0a1b2c3d", "groupId": "sg-1"},
+            {"requestId": "r-4e5f", "ownerId": "o-1x", "accountId": "a-2y"},
+        ]
+    )
+    assert found == ("sg-1",)
+
+
+def test_what_a_rule_refers_to_deeper_in_the_request_is_not_acted_on():
+    """GIVEN an AuthorizeSecurityGroupIngress-shaped request and response whose rule
+    references another group (ipPermissions.items[].groups.items[].groupId, and the
+    rule's referencedGroupInfo.groupId) WHEN its identifiers are read THEN the target
+    group and the rule are taken, the referenced group is not."""
+    request = {
+        "groupId": "sg-target",
+        "ipPermissions": {"items": [{"groups": {"items": [{"groupId": "sg-referenced"}]}}]},
+    }
+    response = {
+        "securityGroupRuleSet": {
+            "items": [
+                {
+                    "groupId": "sg-target",
+                    "securityGroupRuleId": "sgr-1",
+                    "referencedGroupInfo": {"groupId": "sg-referenced"},
+                }
+            ]
+        }
+    }
+    assert identifiers([request, response]) == ("sg-target", "sgr-1")
+
+
 def test_an_s3_event_as_aws_delivers_it_names_the_bucket():
     """GIVEN the Step Functions guide's whole EventBridge event (PutObject, invoked by
     the console's sign-in service) WHEN parsed THEN the bucket is found, the invoker
@@ -246,11 +306,11 @@ def test_an_s3_event_as_aws_delivers_it_names_the_bucket():
 # --- left out ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("where", ["invokedBy", "sourceIPAddress", "userAgent"])
+@pytest.mark.parametrize("where", ["invokedBy", "sourceIPAddress"])
 def test_a_call_cloudformation_made_is_left_out(where):
-    """GIVEN RDS's record with `cloudformation.amazonaws.com` put (in code) where
-    CloudTrail writes it for a call a stack operation made WHEN judged THEN it is left
-    out as CloudFormation's, whatever roles the reconciler has."""
+    """GIVEN RDS's record with `cloudformation.amazonaws.com` put (in code) where AWS
+    writes it for a call a stack operation made WHEN judged THEN it is left out as
+    CloudFormation's, whatever roles the reconciler has."""
     event = sample("rds-create-db-instance.json")
     if where == "invokedBy":
         event["detail"]["userIdentity"]["invokedBy"] = CLOUDFORMATION
@@ -258,6 +318,17 @@ def test_a_call_cloudformation_made_is_left_out(where):
         event["detail"][where] = CLOUDFORMATION
     why = excluded(parse(event), ())
     assert why == "rds:CreateDBInstance was made by CloudFormation (a stack operation)"
+
+
+def test_a_user_agent_naming_cloudformation_does_not_leave_a_call_out():
+    """GIVEN RDS's record (by IAM user johndoe from 192.0.2.0) whose userAgent reads
+    cloudformation.amazonaws.com (the caller's client chooses it) WHEN judged THEN it
+    is not left out."""
+    event = sample("rds-create-db-instance.json")
+    event["detail"]["userAgent"] = CLOUDFORMATION
+    call = parse(event)
+    assert call.user_agent == CLOUDFORMATION
+    assert excluded(call, ("gitops-push",)) == ""
 
 
 def test_a_call_another_aws_service_made_is_not_left_out_for_that():
@@ -290,14 +361,30 @@ def test_an_assumed_role_session_without_session_context_is_known_by_its_arn():
     assert "own role RoleToBeAssumed" in excluded(call, ("RoleToBeAssumed",))
 
 
-def test_the_same_role_name_in_a_member_account_is_the_reconcilers_too():
-    """GIVEN the documented AssumedRole identity, its session issued in another
-    account WHEN judged THEN the role name decides: the member accounts' role has the
-    same name."""
+def test_the_same_role_name_counts_only_in_an_account_the_reconciler_knows():
+    """GIVEN the documented AssumedRole identity, its role session in member account
+    444455556666 WHEN judged THEN it is the reconciler's own when that account is among
+    the known ones (or none are given), and anyone's when it is not."""
     identity = sample("user-identity-assumed-role.json")["userIdentity"]
+    identity["accountId"] = "444455556666"
     identity["sessionContext"]["sessionIssuer"]["accountId"] = "444455556666"
     call = parse(with_identity("kms-disable-key.json", identity))
-    assert excluded(call, ("RoleToBeAssumed",)) != ""
+    assert call.caller_account == "444455556666"
+    own = "kms:DisableKey was made by the reconciler's own role RoleToBeAssumed"
+    assert excluded(call, ("RoleToBeAssumed",), ("111122223333", "444455556666")) == own
+    assert excluded(call, ("RoleToBeAssumed",)) == own
+    assert excluded(call, ("RoleToBeAssumed",), ("111122223333",)) == ""
+
+
+def test_the_callers_account_is_the_session_issuers_when_the_identity_has_none():
+    """GIVEN the documented AssumedRole identity without its accountId (in code) WHEN
+    parsed THEN the caller's account is the session issuer's."""
+    identity = sample("user-identity-assumed-role.json")["userIdentity"]
+    del identity["accountId"]
+    identity["sessionContext"]["sessionIssuer"]["accountId"] = "444455556666"
+    call = parse(with_identity("kms-disable-key.json", identity))
+    assert call.caller_account == "444455556666"
+    assert excluded(call, ("RoleToBeAssumed",), ("111122223333",)) == ""
 
 
 def test_an_iam_user_named_like_a_reconciler_role_is_not_left_out():
@@ -353,15 +440,16 @@ def test_a_user_identity_that_is_not_an_object_is_no_caller(identity):
 @pytest.mark.parametrize(
     ("parameters", "expected"),
     [
-        ([{"keyId": "k-1"}, {"keyId": "k-2"}], ("k-1", "k-2")),
+        ([{"keyId": "k-1"}, {"keyId": "k-2"}], ()),
         ("keyId=k-1", ()),
         (12, ()),
         ([[["keyId"]]], ()),
     ],
 )
 def test_request_parameters_of_another_shape_do_not_raise(parameters, expected):
-    """GIVEN requestParameters a list, a string, a number or nested lists WHEN parsed
-    THEN nothing raises; ids in objects inside a list are still found."""
+    """GIVEN requestParameters a list of objects, a string, a number or nested lists
+    WHEN parsed THEN nothing raises and nothing is taken: only the members of an object
+    (CloudTrail's shape) name resources."""
     call = parse(hostile(requestParameters=parameters, responseElements=None))
     assert call.identifiers == expected
 
@@ -377,7 +465,7 @@ def test_a_detail_that_is_not_an_object_gives_an_empty_call(detail):
     assert call.account == "111122223333"  # the envelope's
 
 
-def test_ten_thousand_identifiers_are_cut_to_a_few():
+def test_ten_thousand_identifiers_are_cut_to_max_identifiers():
     """GIVEN a request naming 10,000 groups in a list and 10,000 id keys WHEN parsed
     THEN at most MAX_IDENTIFIERS are kept: a hostile event cannot make thousands of
     DescribeStackResources calls."""

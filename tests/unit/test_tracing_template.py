@@ -56,7 +56,7 @@ def test_tracing_parameter_is_active_by_default_or_pass_through():
 
 
 def test_every_handler_is_a_function_the_parameter_covers():
-    """GIVEN the template WHEN its functions are listed THEN they are the seven handlers
+    """GIVEN the template WHEN its functions are listed THEN they are the eight handlers
     (so the checks below cover every one)."""
     handlers = sorted(p["Handler"] for p in functions().values())
     assert handlers == sorted(
@@ -69,6 +69,7 @@ def test_every_handler_is_a_function_the_parameter_covers():
             "schedule",
             "stack_worker",
             "webhook",
+            "change",
         )
     )
 
