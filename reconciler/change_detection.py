@@ -2,18 +2,22 @@
 starts drift detection on that stack at once, instead of at the next schedule.
 
 1. The call is left out when CloudFormation or the reconciler's own roles made it, or it
-   failed (reconciler.api_calls); no AWS call is made for it.
-2. The owning stack is found by the call's resource identifiers (DescribeStackResources
-   with PhysicalResourceId, in the call's account and region, through that account's
-   role); it must be a managed stack, matched by its stack id (account, region, name,
-   unique id). A call on anything else is "unmanaged": ignored and counted.
-3. The call is noted on the stack (`changed_at`, the latest call's time). A detection
-   started after the call, running or done, covers it: a burst of calls makes one
-   detection, however late its events arrive. Otherwise one
-   conditional write claims the detection (of racing handlers one wins), the touched
-   resources are checked first (DetectStackResourceDrift, answered at once), then the
-   stack (DetectStackDrift), whose completion event takes the existing drift path:
-   repair, detect or ignore by the stack file, with its guardrails, change windows and
+   failed (reconciler.api_calls): no AWS call is made for it (a role of a member account
+   costs one read of the status table).
+2. The owning stack is found by the resources the call acted on, in the call's account
+   (through that account's role) and region, or, for IAM, whose calls CloudTrail reports
+   in us-east-1, in every region holding a managed stack: each identifier looked up with
+   DescribeStackResources PhysicalResourceId, or the managed stacks' resources listed once
+   when the call names more identifiers than there are stacks. It must be a managed
+   stack, matched by its stack id (account, region, name, unique id). A call on anything
+   else is "unmanaged": ignored and counted.
+3. The call is noted on the stack (`changed_at`, the latest call's time) and on the audit
+   trail. A detection started after the call, running or done, covers it: a burst of
+   calls makes one detection, however late its events arrive. Otherwise one conditional
+   write claims the detection (of racing handlers one wins), the touched resources are
+   checked first (DetectStackResourceDrift, answered at once), then the stack
+   (DetectStackDrift), whose completion event takes the existing drift path: repair,
+   detect or ignore by the stack file, with its guardrails, change windows and
    suspension.
 4. A call made after a running detection started, or while the stack's operation runs
    (no detection can start then), is not lost: when that detection completes, or the
