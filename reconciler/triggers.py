@@ -241,6 +241,7 @@ def on_stack_status(
     if status.phase is Phase.APPLYING:
         return Outcome("recorded", f"{stack_name} is still in progress")
     reason = f"{stack_name}: {status.sync.value}: {status.message}"
+    # Read afresh: a call noted while `finish` ran counts too.
     if detecting := detect_if_changed(stack_name, services):  # a call during the operation
         reason += f"; changed out of band meanwhile: {detecting}"
     recorded = Outcome("recorded", reason)

@@ -373,19 +373,6 @@ def out_of_band(services: Services) -> list[Any]:
     return [r for r in services.audit.records if r.event is Event.OUT_OF_BAND_CALL]
 
 
-def emf_metrics(stdout: str) -> list[str]:
-    """The metric names Powertools printed as EMF."""
-    names = []
-    for line in stdout.splitlines():
-        try:
-            doc = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(doc, dict) and "_aws" in doc:
-            names += [m["Name"] for d in doc["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]]
-    return names
-
-
 def record_calls() -> list[tuple[str, str]]:
     """(service, operation) of every call made from now on through
     reconciler.aws.session's clients (the status and idempotency tables, SSM): to be

@@ -24,12 +24,12 @@ from tests.functional.change_world import (
     Cloud,
     behind_the_handler,
     build_services,
-    emf_metrics,
     modify_db,
     now_seconds,
     record_calls,
     sample,
 )
+from tests.functional.emf import emf_metrics
 from tests.functional.test_bad_environment import cold_start
 
 

@@ -40,7 +40,6 @@ from tests.functional.change_world import (
     build_services,
     call,
     detecting,
-    emf_metrics,
     manage_app,
     managed,
     modify_db,
@@ -51,6 +50,7 @@ from tests.functional.change_world import (
     sample,
     touched,
 )
+from tests.functional.emf import emf_metrics
 
 REVIEW = SAMPLES / "review"
 SG = "sg-01f414f5313452cd1"  # the kuali sample's group

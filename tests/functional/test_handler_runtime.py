@@ -20,6 +20,7 @@ from reconciler.aws.idempotency import DEFAULT_TABLE
 from reconciler.errors import AwsError, SourceError
 from reconciler.notify import Kind, Notification
 from reconciler.source import GitSource
+from tests.functional.emf import emf_blobs
 from tests.repo import STACK, commit, git, git_repo
 
 extensions.install_all()
@@ -76,19 +77,6 @@ def live_stack_id(name: str = "app-dev") -> str:
 
 def work_calls(calls: list[tuple[str, str]]) -> list[str]:
     return [op for service, op in calls if service in WORK]
-
-
-def emf_blobs(stdout: str) -> list[dict]:
-    """The EMF documents Powertools printed (log lines are JSON too, without `_aws`)."""
-    blobs = []
-    for line in stdout.splitlines():
-        try:
-            doc = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(doc, dict) and "_aws" in doc:
-            blobs.append(doc)
-    return blobs
 
 
 def metric_names(blob: dict) -> list[str]:
