@@ -190,3 +190,18 @@ class BusObserver:
                 found.append(json.loads(message["Body"]))
                 self._sqs.delete_message(QueueUrl=self._url, ReceiptHandle=message["ReceiptHandle"])
         return found
+
+
+def refused(call: Callable[[], Any]) -> tuple[int, str, str]:
+    """The HTTP status, error code and message with which the local AWS refuses `call`."""
+    import pytest
+    from botocore.exceptions import ClientError
+
+    with pytest.raises(ClientError) as raised:
+        call()
+    error = raised.value.response
+    return (
+        error["ResponseMetadata"]["HTTPStatusCode"],
+        error["Error"]["Code"],
+        error["Error"]["Message"],
+    )

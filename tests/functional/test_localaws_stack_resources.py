@@ -11,9 +11,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 
 from localaws.cfn_stack_resources import BOTH, NEITHER
+from tests.functional.localaws_helpers import refused
 
 TEMPLATE = {
     "Resources": {
@@ -39,17 +39,6 @@ def stack(local_aws_client: Client) -> dict[str, Any]:
         cloudformation.create_stack(StackName=stack_name, TemplateBody=json.dumps(TEMPLATE))
     resources = cloudformation.describe_stack_resources(StackName=name)["StackResources"]
     return {"name": name, "resources": {r["LogicalResourceId"]: r for r in resources}}
-
-
-def _refusal(call: Callable[[], Any]) -> tuple[int, str, str]:
-    with pytest.raises(ClientError) as raised:
-        call()
-    error = raised.value.response
-    return (
-        error["ResponseMetadata"]["HTTPStatusCode"],
-        error["Error"]["Code"],
-        error["Error"]["Message"],
-    )
 
 
 def test_a_security_group_id_finds_its_stack_and_the_stack_resources(
@@ -105,7 +94,7 @@ def test_an_id_no_stack_owns_is_a_validation_error(local_aws_client: Client) -> 
     )["GroupId"]
     cloudformation = local_aws_client("cloudformation")
 
-    refusal = _refusal(lambda: cloudformation.describe_stack_resources(PhysicalResourceId=group))
+    refusal = refused(lambda: cloudformation.describe_stack_resources(PhysicalResourceId=group))
 
     assert refusal == (400, "ValidationError", f"Stack for {group} does not exist")
 
@@ -118,8 +107,8 @@ def test_neither_stack_name_nor_physical_id_is_a_validation_error(
     THEN ValidationError, HTTP 400"""
     cloudformation = local_aws_client("cloudformation")
 
-    neither = _refusal(lambda: cloudformation.describe_stack_resources())
-    both = _refusal(
+    neither = refused(lambda: cloudformation.describe_stack_resources())
+    both = refused(
         lambda: cloudformation.describe_stack_resources(
             StackName="app", PhysicalResourceId="sg-0123456789abcdef0"
         )

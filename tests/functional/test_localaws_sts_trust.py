@@ -12,11 +12,11 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config
-from botocore.exceptions import ClientError
 
 from localaws.accounts import in_account
 from localaws.server import LocalAws
 from localaws.sts_trust import Caller, Request, allows
+from tests.functional.localaws_helpers import refused
 
 CENTRAL, MEMBER = "123456789012", "222222222222"
 MOTO_CALLER = f"arn:aws:sts::{CENTRAL}:user/moto"  # who the `testing` keys are
@@ -62,17 +62,6 @@ EXTERNAL_ID_REQUIRED = {"StringEquals": {"sts:ExternalId": EXTERNAL_ID}}
 def _assume(client: Client, role_arn: str, credentials: dict | None = None, **params: Any) -> dict:
     return client("sts", credentials).assume_role(
         RoleArn=role_arn, RoleSessionName="gitops-abc", **params
-    )
-
-
-def _refusal(call: Callable[[], Any]) -> tuple[int, str, str]:
-    with pytest.raises(ClientError) as raised:
-        call()
-    error = raised.value.response
-    return (
-        error["ResponseMetadata"]["HTTPStatusCode"],
-        error["Error"]["Code"],
-        error["Error"]["Message"],
     )
 
 
@@ -145,7 +134,7 @@ def test_a_role_that_does_not_exist_is_access_denied(client: Client) -> None:
     THEN it is refused with 403 AccessDenied naming the caller and the role"""
     role = f"arn:aws:iam::{MEMBER}:role/X"
 
-    refusal = _refusal(lambda: _assume(client, role))
+    refusal = refused(lambda: _assume(client, role))
 
     assert refusal == (
         403,
@@ -168,7 +157,7 @@ def test_a_role_requiring_an_external_id_refuses_another_or_none(
         client, MEMBER, _allow({"AWS": f"arn:aws:iam::{CENTRAL}:root"}, EXTERNAL_ID_REQUIRED)
     )
 
-    status, code, _ = _refusal(lambda: _assume(client, role, **external_id))
+    status, code, _ = refused(lambda: _assume(client, role, **external_id))
 
     assert (status, code) == (403, "AccessDenied")
 
@@ -179,7 +168,7 @@ def test_a_role_trusting_another_account_refuses_the_caller(client: Client) -> N
     THEN it is refused with AccessDenied"""
     role = _trusting(client, MEMBER, _allow({"AWS": "arn:aws:iam::333333333333:root"}))
 
-    status, code, _ = _refusal(lambda: _assume(client, role))
+    status, code, _ = refused(lambda: _assume(client, role))
 
     assert (status, code) == (403, "AccessDenied")
 
@@ -199,7 +188,7 @@ def test_a_principal_arn_condition_refuses_a_session_of_another_role(client: Cli
     )
     session = _credentials(_assume(client, central))
 
-    status, code, message = _refusal(lambda: _assume(client, member, session))
+    status, code, message = refused(lambda: _assume(client, member, session))
 
     assert (status, code) == (403, "AccessDenied")
     assert message.startswith(f"User: arn:aws:sts::{CENTRAL}:assumed-role/")
@@ -211,7 +200,7 @@ def test_a_service_principal_is_not_the_caller(client: Client) -> None:
     THEN it is refused: no request to the local AWS comes from a service"""
     role = _trusting(client, CENTRAL, _allow({"Service": "lambda.amazonaws.com"}))
 
-    status, code, _ = _refusal(lambda: _assume(client, role))
+    status, code, _ = refused(lambda: _assume(client, role))
 
     assert (status, code) == (403, "AccessDenied")
 
@@ -223,7 +212,7 @@ def test_an_explicit_deny_wins_over_an_allow(client: Client) -> None:
     deny = {"Effect": "Deny", "Principal": {"AWS": CENTRAL}, "Action": "sts:*"}
     role = _trusting(client, MEMBER, _allow({"AWS": CENTRAL}), deny)
 
-    status, code, _ = _refusal(lambda: _assume(client, role))
+    status, code, _ = refused(lambda: _assume(client, role))
 
     assert (status, code) == (403, "AccessDenied")
 
@@ -234,7 +223,7 @@ def test_a_duration_above_the_role_maximum_is_a_validation_error(client: Client)
     THEN it is refused with ValidationError"""
     role = _trusting(client, MEMBER, _allow({"AWS": CENTRAL}), MaxSessionDuration=3600)
 
-    status, code, message = _refusal(lambda: _assume(client, role, DurationSeconds=7200))
+    status, code, message = refused(lambda: _assume(client, role, DurationSeconds=7200))
 
     assert (status, code) == (400, "ValidationError")
     assert "exceeds the MaxSessionDuration" in message
